@@ -1,0 +1,120 @@
+// butler/model.hpp: the reference data model, after the LSST Data Butler's serialized forms:
+// dataset types, dimension records, data coordinates and dataset refs, with the keys the
+// reference system uses to deduplicate them.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "dedup/dedup.hpp"
+
+namespace butler {
+
+/// A 128-bit dataset id, written as the canonical 36-character UUID text.
+struct uuid {
+  std::array<std::uint8_t, 16> bytes{};
+  friend bool operator==(const uuid&, const uuid&) = default;
+  friend auto operator<=>(const uuid&, const uuid&) = default;
+};
+
+/// A time interval in TAI nanoseconds, as the reference system writes it: `{"begin":…,"end":…}`.
+struct Timespan {
+  BOOST_HANA_DEFINE_STRUCT(Timespan, (std::int64_t, begin), (std::int64_t, end));
+  friend bool operator==(const Timespan&, const Timespan&) = default;
+};
+
+/// A scalar inside a dimension record's array value.
+using Scalar = std::variant<std::monostate, bool, std::int64_t, double, std::string>;
+/// One value of a dimension record: a scalar, an array of scalars or a timespan.
+using RecordValue = std::variant<std::monostate, bool, std::int64_t, double, std::string,
+                                 std::vector<Scalar>, Timespan>;
+
+/// A row of a dimension table (an instrument, a detector, a visit, ...).
+struct DimensionRecord {
+  BOOST_HANA_DEFINE_STRUCT(DimensionRecord, (std::string, definition),
+                           (std::map<std::string, RecordValue>, record));
+  friend bool operator==(const DimensionRecord&, const DimensionRecord&) = default;
+};
+
+/// The named kind of a dataset and the Python type (storage class) it is read as.
+struct DatasetType {
+  BOOST_HANA_DEFINE_STRUCT(DatasetType, (std::string, name), (std::string, storage_class),
+                           (std::vector<std::string>, dimensions),
+                           (std::optional<std::string>, parent_storage_class),
+                           (std::optional<bool>, is_calibration));
+  friend bool operator==(const DatasetType&, const DatasetType&) = default;
+};
+
+/// A data id value: an integer or a string.
+using DataIdValue = std::variant<std::int64_t, std::string>;
+
+/// The dimension values that identify a dataset, optionally with the full dimension records.
+struct DataCoordinate {
+  BOOST_HANA_DEFINE_STRUCT(
+      DataCoordinate, (std::map<std::string, DataIdValue>, data_id),
+      (std::optional<std::map<std::string, std::shared_ptr<const DimensionRecord>>>, records));
+};
+
+/// A reference to one dataset: its id, type, data coordinate and the run that wrote it.
+struct DatasetRef {
+  BOOST_HANA_DEFINE_STRUCT(DatasetRef, (uuid, id), (std::shared_ptr<const DatasetType>, dataset_type),
+                           (std::shared_ptr<const DataCoordinate>, data_id), (dedup::istring, run),
+                           (std::optional<std::string>, component));
+};
+
+/// The document `dedup demo --write` produces: `{"refs": [...]}`.
+struct RefList {
+  BOOST_HANA_DEFINE_STRUCT(RefList, (std::vector<std::shared_ptr<const DatasetRef>>, refs));
+};
+
+/// Parses and formats the canonical text of a uuid (`3f2b...-...`).
+uuid parse_uuid(std::string_view text);
+std::string format_uuid(const uuid& id);
+
+}  // namespace butler
+
+template <>
+struct dedup::string_codec<butler::uuid> {
+  static butler::uuid parse(std::string_view text) { return butler::parse_uuid(text); }
+  static std::string format(const butler::uuid& id) { return butler::format_uuid(id); }
+};
+
+/// Camel-case wire names, as the reference system's JSON has them.
+struct butler_options : dedup::default_options {
+  static std::string wire_name(std::string_view m) { return dedup::camel_case(m); }
+};
+
+/// Dataset type: keyed by (name, storageClass), the key whose omission of storageClass was the
+/// reference system's production bug.
+template <>
+struct dedup::options<butler::DatasetType> : butler_options {
+  static constexpr auto key = dedup::key_members("name", "storage_class");
+};
+
+/// Dimension record: keyed by (definition, record items), i.e. its whole value.
+template <>
+struct dedup::options<butler::DimensionRecord> : butler_options {
+  static constexpr auto key = dedup::key_members("definition", "record");
+};
+
+/// Data coordinate: keyed by (dataId items, has records). The wire name of `data_id` is `dataId`,
+/// so a serialized ref reads `"dataId": {"dataId": {...}, "records": {...}}` as in the reference.
+template <>
+struct dedup::options<butler::DataCoordinate> : butler_options {
+  static constexpr auto key = dedup::key_members("data_id", dedup::has("records"));
+};
+
+/// Dataset ref: keyed by (id, dataset type), the dataset type contributing its own key and with it
+/// the storage class. Not interned by default: refs rarely repeat within one load, so a table would
+/// cost memory and buy nothing; enable the policy when reading overlapping sets of refs.
+template <>
+struct dedup::options<butler::DatasetRef> : butler_options {
+  static constexpr auto key = dedup::key_members("id", "dataset_type");
+  static constexpr dedup::policy policy{.enabled = false};
+};

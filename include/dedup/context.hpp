@@ -1,0 +1,212 @@
+// dedup/context.hpp: the set of intern tables of one scope, and how a scope makes it current.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "dedup/error.hpp"
+#include "dedup/intern_table.hpp"
+#include "dedup/policy.hpp"
+#include "dedup/reflect.hpp"
+
+namespace dedup {
+
+class context;
+
+namespace detail {
+
+inline std::size_t next_type_slot() {
+  static std::atomic<std::size_t> next{0};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// A small integer per interned type, given once, so a context finds a table by indexing an array
+/// instead of hashing a type_index.
+template <class T>
+std::size_t type_slot() {
+  static const std::size_t slot = next_type_slot();
+  return slot;
+}
+
+inline thread_local context* current_context = nullptr;
+
+inline std::uint64_t next_context_id() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace detail
+
+/// The intern tables of one scope, one per type, made on first use, and the values of the
+/// `context_var`s set in it. A context is always held by `std::shared_ptr`: `scope` makes one, and
+/// `current()` hands it out so other threads can join it. All of its members may be used from
+/// several threads at once.
+///
+/// ```
+/// dedup::scope s;
+/// auto a = dedup::from_simple<butler::DatasetType>(j);
+/// assert(dedup::current()->stats<butler::DatasetType>().entries == 1);
+/// ```
+class context : public std::enable_shared_from_this<context> {
+ public:
+  /// How many distinct interned types one program may use.
+  static constexpr std::size_t max_interned_types = 1024;
+
+  context() : tables_(new std::atomic<table_base*>[max_interned_types]) {
+    for (std::size_t i = 0; i < max_interned_types; ++i) tables_[i].store(nullptr);
+  }
+  context(const context&) = delete;
+  context& operator=(const context&) = delete;
+  ~context() {
+    for (std::size_t i = 0; i < max_interned_types; ++i) delete tables_[i].load();
+  }
+
+  /// The table of T, made on first use with T's default policy.
+  template <class T>
+  intern_table<T>& table() {
+    std::atomic<table_base*>& slot = slot_of<T>();
+    if (table_base* t = slot.load(std::memory_order_acquire)) return static_cast<intern_table<T>&>(*t);
+    auto made = std::make_unique<intern_table<T>>(default_policy<T>());
+    table_base* expected = nullptr;
+    if (slot.compare_exchange_strong(expected, made.get(), std::memory_order_acq_rel))
+      return *made.release();
+    return static_cast<intern_table<T>&>(*expected);
+  }
+
+  /// Counters of T's table (all zero if T was never interned here).
+  template <class T>
+  table_stats stats() const {
+    table_base* t = tables_[checked_slot<T>()].load(std::memory_order_acquire);
+    return t ? t->stats() : table_stats{};
+  }
+
+  /// Overrides T's policy in this context; set it before the table is in concurrent use.
+  template <class T>
+  void set_policy(policy p) {
+    table<T>().set_policy(p);
+  }
+
+  /// A number no other context of this process has had.
+  std::uint64_t id() const noexcept { return id_; }
+
+ private:
+  friend class scope;
+  template <class>
+  friend class context_var;
+
+  template <class T>
+  static policy default_policy() {
+    policy p = options<T>::policy;
+    if (detail::verify_forced_by_environment()) p.verify = true;
+    return p;
+  }
+
+  template <class T>
+  static std::size_t checked_slot() {
+    std::size_t slot = detail::type_slot<T>();
+    if (slot >= max_interned_types)
+      throw usage_error("dedup: more than 1024 interned types in one program");
+    return slot;
+  }
+
+  template <class T>
+  std::atomic<table_base*>& slot_of() {
+    return tables_[checked_slot<T>()];
+  }
+
+  using var_map = std::unordered_map<const void*, std::shared_ptr<const void>>;
+  var_map vars() const {
+    std::lock_guard lock(vars_mutex_);
+    return vars_;
+  }
+
+  std::unique_ptr<std::atomic<table_base*>[]> tables_;
+  mutable std::mutex vars_mutex_;
+  var_map vars_;
+  std::uint64_t id_ = detail::next_context_id();
+};
+
+/// The context current on this thread, or null outside every scope. Hand it to another thread and
+/// open `dedup::scope s{ctx};` there to share its tables.
+inline std::shared_ptr<context> current() {
+  context* c = detail::current_context;
+  return c ? c->shared_from_this() : nullptr;
+}
+
+/// RAII guard that makes a context current on this thread for its lifetime. `scope s;` makes a
+/// fresh context: its tables start empty (shadowing any outer scope's) and its context_vars start
+/// with the values current when it opened. `scope s{ctx};` joins an existing context instead, the
+/// way a worker thread shares its parent's tables. On destruction the previous context is current
+/// again; a fresh context's tables are released once no scope or `current()` holder keeps it.
+///
+/// ```
+/// {
+///   dedup::scope s;
+///   auto a = dedup::from_simple<butler::DatasetType>(j);
+///   auto b = dedup::from_simple<butler::DatasetType>(j);
+///   assert(a == b);
+/// }
+/// ```
+class scope {
+ public:
+  scope();
+  explicit scope(std::shared_ptr<context> joined)
+      : ctx_(std::move(joined)), previous_(detail::current_context) {
+    if (!ctx_) throw usage_error("dedup::scope: cannot join a null context");
+    detail::current_context = ctx_.get();
+  }
+  scope(const scope&) = delete;
+  scope& operator=(const scope&) = delete;
+  ~scope() { detail::current_context = previous_; }
+
+  /// The context this scope made current.
+  context& get() const noexcept { return *ctx_; }
+
+ private:
+  std::shared_ptr<context> ctx_;
+  context* previous_;
+};
+
+namespace detail {
+/// The context that holds context_var values when no scope is open: one per thread, so that
+/// `context_var` works everywhere, as Python's does.
+inline context& var_context() {
+  if (current_context) return *current_context;
+  thread_local auto root = std::make_shared<context>();
+  return *root;
+}
+}  // namespace detail
+
+inline scope::scope() : ctx_(std::make_shared<context>()), previous_(detail::current_context) {
+  ctx_->vars_ = detail::var_context().vars();
+  detail::current_context = ctx_.get();
+}
+
+/// Calls `fn(args...)` with a fresh context current on this thread and returns its result; on
+/// return or exception the previous context is current again. The functional form of `scope`, like
+/// the reference system's `run(fn, *args)`.
+///
+/// ```
+/// auto refs = dedup::run([&] { return dedup::from_simple<std::vector<butler::DatasetRef>>(j); });
+/// ```
+template <class F, class... Args>
+decltype(auto) run(F&& fn, Args&&... args) {
+  scope s;
+  return std::invoke(std::forward<F>(fn), std::forward<Args>(args)...);
+}
+
+/// Counters of T's table in the current context (all zero outside a scope).
+template <class T>
+table_stats stats() {
+  context* c = detail::current_context;
+  return c ? c->stats<T>() : table_stats{};
+}
+
+}  // namespace dedup

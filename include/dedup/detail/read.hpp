@@ -1,0 +1,496 @@
+// The reader: a simple form to C++ values, interning inside a scope. It is written once over a
+// "source", a cursor on one JSON value of some backend (nlohmann_source in simple.hpp, the simdjson
+// one in simdjson.hpp), which provides:
+//   json_kind kind(const path&);
+//   bool get_bool(const path&);  int64_t get_int64(const path&);  uint64_t get_uint64(const path&);
+//   double get_double(const path&);  std::string_view get_string(const path&);
+//   void for_each_element(const path&, F f)   f(Source& element, size_t index)
+//   void for_each_member(const path&, F f)    f(std::string_view key, Source& value)
+//   void append_raw(std::string& out, const path&)   the value's exact bytes
+// for_each_member may be called twice on one object: once to compute the key, once to build.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dedup/context.hpp"
+#include "dedup/detail/traits.hpp"
+#include "dedup/detail/write.hpp"
+#include "dedup/error.hpp"
+
+namespace dedup::detail {
+
+inline constexpr std::size_t no_member = static_cast<std::size_t>(-1);
+
+// ---- undoing the entries of a failed read ------------------------------------------------------
+
+/// The entries a top-level read added, so that a read that fails leaves the tables as they were.
+struct journal {
+  int depth = 0;
+  std::vector<std::pair<table_base*, std::string>> added;
+};
+inline thread_local journal current_journal;
+
+class transaction {
+ public:
+  transaction() : mark_(current_journal.added.size()) { ++current_journal.depth; }
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  ~transaction() {
+    journal& j = current_journal;
+    if (!committed_) {  // newest first, so an entry's parts are no longer held when they are tried
+      for (std::size_t i = j.added.size(); i > mark_; --i)
+        j.added[i - 1].first->erase_if_unused(j.added[i - 1].second);
+      j.added.resize(mark_);
+    }
+    if (--j.depth == 0) j.added.clear();
+  }
+  void commit() { committed_ = true; }
+
+ private:
+  std::size_t mark_;
+  bool committed_ = false;
+};
+
+// ---- scratch space for keys --------------------------------------------------------------------
+
+/// A region at the end of the thread's key buffer; nested keys stack above it, so computing a key
+/// allocates nothing once the buffer has grown to the deepest key.
+class key_scratch {
+ public:
+  key_scratch() : mark_(buffer().size()) {}
+  key_scratch(const key_scratch&) = delete;
+  key_scratch& operator=(const key_scratch&) = delete;
+  ~key_scratch() { buffer().resize(mark_); }
+  static std::string& buffer() {
+    thread_local std::string bytes;
+    return bytes;
+  }
+  std::string_view view() const { return std::string_view(buffer()).substr(mark_); }
+
+ private:
+  std::size_t mark_;
+};
+
+inline void put_u32(std::string& out, std::uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
+inline void put_u64(std::string& out, std::uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
+
+// ---- scalars -----------------------------------------------------------------------------------
+
+template <class S>
+json_kind expect(S& src, const path& p, json_kind want, std::string_view expected) {
+  json_kind k = src.kind(p);
+  if (k != want) fail_kind(p, expected, kind_name(k));
+  return k;
+}
+
+template <class I, class S>
+I read_integer(S& src, const path& p) {
+  expect(src, p, json_kind::integer, "integer");
+  auto out_of_range = [&](auto v) {
+    fail(p, "expected integer in the range of " + std::string(type_name<I>()) + ", found " +
+                std::to_string(v));
+  };
+  if constexpr (std::is_signed_v<I>) {
+    std::int64_t v = src.get_int64(p);
+    if (v < std::numeric_limits<I>::min() || v > std::numeric_limits<I>::max()) out_of_range(v);
+    return static_cast<I>(v);
+  } else {
+    std::uint64_t v = src.get_uint64(p);
+    if (v > std::numeric_limits<I>::max()) out_of_range(v);
+    return static_cast<I>(v);
+  }
+}
+
+template <class F, class S>
+F read_floating(S& src, const path& p) {
+  json_kind k = src.kind(p);
+  if (k != json_kind::number && k != json_kind::integer) fail_kind(p, "number", kind_name(k));
+  return static_cast<F>(src.get_double(p));
+}
+
+template <class S>
+std::string_view read_text(S& src, const path& p) {
+  expect(src, p, json_kind::string, "string");
+  return src.get_string(p);
+}
+
+/// An istring, shared through the context's string table inside a scope.
+inline istring make_istring(std::string_view text, context* ctx) {
+  if (!ctx) return istring(std::string(text));
+  auto& table = ctx->table<std::string>();
+  if (!table.policy().enabled) return istring(std::string(text));
+  auto found = table.find_or_reserve(text, hash_key(text));
+  if (found.value) return istring(std::move(found.value));
+  auto made = std::make_shared<const std::string>(text);
+  found.reservation.publish(made, {});
+  return istring(std::move(made));
+}
+
+// ---- reading -------------------------------------------------------------------------------------
+
+template <class T, class S>
+void read_into(S& src, const path& p, context* ctx, T& out);
+
+template <class T, class S>
+std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx);
+
+/// The member index of wire name `key` in T, trying `hint` first: documents usually list members in
+/// declared order, so the common case is one comparison.
+template <class T>
+std::size_t find_member(std::string_view key, std::size_t hint) {
+  const auto& names = wire_names<T>();
+  if (hint < names.size() && names[hint] == key) return hint;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == key) return i;
+  return no_member;
+}
+
+/// Walks the members of an object in document order, rejecting unknown (unless T allows them) and
+/// duplicate members, and calls f(member index, value source, member path) for each known one.
+/// Returns the bit set of members seen.
+template <class T, class S, class F>
+std::uint64_t walk_members(S& src, const path& p, F&& f) {
+  static_assert(member_count<T> <= 64, "dedup: a struct may have at most 64 members");
+  expect(src, p, json_kind::object, "object");
+  std::uint64_t seen = 0;
+  std::size_t hint = 0;
+  src.for_each_member(p, [&](std::string_view key, S& value) {
+    path here = p.member(key);
+    std::size_t i = find_member<T>(key, hint);
+    if (i == no_member) {
+      if constexpr (options<T>::ignore_unknown_members) return;
+      else fail(here, "unexpected member '" + std::string(key) + "' in " + std::string(type_name<T>()));
+    }
+    if (seen & (std::uint64_t{1} << i)) fail(here, "duplicate member '" + std::string(key) + "'");
+    seen |= std::uint64_t{1} << i;
+    hint = i + 1;
+    f(i, value, here);
+  });
+  return seen;
+}
+
+template <class T>
+[[noreturn]] void fail_missing(const path& p, std::size_t i) {
+  const std::string& name = wire_names<T>()[i];
+  fail(p.member(name), "missing member '" + name + "' of " + std::string(type_name<T>()));
+}
+
+template <class T, class S>
+void read_struct(S& src, const path& p, context* ctx, T& out) {
+  std::uint64_t seen = walk_members<T>(src, p, [&](std::size_t i, S& value, const path& here) {
+    visit_member<T>(i, [&](auto I) { read_into(value, here, ctx, member<decltype(I)::value>(out)); });
+  });
+  for (std::size_t i = 0; i < member_count<T>; ++i) {
+    if (seen & (std::uint64_t{1} << i)) continue;
+    visit_member<T>(i, [&](auto I) {
+      if constexpr (!is_optional<member_type<T, decltype(I)::value>>::value) fail_missing<T>(p, decltype(I)::value);
+    });
+  }
+}
+
+template <class V, class S>
+void read_variant(S& src, const path& p, context* ctx, V& out) {
+  json_kind k = src.kind(p);
+  bool done = [&]<class... A>(std::type_identity<std::variant<A...>>) {
+    return ((accepts<A>(k) ? (read_into(src, p, ctx, out.template emplace<A>()), true) : false) || ...);
+  }(std::type_identity<V>{});
+  if (!done) fail_kind(p, expected_name<V>(), kind_name(k));
+}
+
+template <class T, class S>
+void read_into(S& src, const path& p, context* ctx, T& out) {
+  if constexpr (std::is_same_v<T, std::monostate>) {
+    expect(src, p, json_kind::null, "null");
+  } else if constexpr (std::is_same_v<T, bool>) {
+    expect(src, p, json_kind::boolean, "boolean");
+    out = src.get_bool(p);
+  } else if constexpr (whole_number<T>) {
+    out = read_integer<T>(src, p);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    out = read_floating<T>(src, p);
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    out = read_text(src, p);
+  } else if constexpr (std::is_same_v<T, istring>) {
+    out = make_istring(read_text(src, p), ctx);
+  } else if constexpr (string_coded<T>) {
+    std::string_view s = read_text(src, p);
+    try {
+      out = string_codec<T>::parse(s);
+    } catch (const std::exception& e) {
+      fail(p, "invalid " + std::string(type_name<T>()) + " '" + std::string(s) + "': " + e.what());
+    }
+  } else if constexpr (is_optional<T>::value) {
+    if (src.kind(p) == json_kind::null) out.reset();
+    else read_into(src, p, ctx, out.emplace());
+  } else if constexpr (is_vector<T>::value) {
+    expect(src, p, json_kind::array, "array");
+    out.clear();
+    src.for_each_element(p, [&](S& element, std::size_t i) {
+      typename T::value_type item{};
+      read_into(element, p.element(i), ctx, item);
+      out.push_back(std::move(item));
+    });
+  } else if constexpr (is_string_map<T>::value) {
+    expect(src, p, json_kind::object, "object");
+    out.clear();
+    src.for_each_member(p, [&](std::string_view key, S& value) {
+      path here = p.member(key);
+      auto [it, fresh] = out.try_emplace(std::string(key));
+      if (!fresh) fail(here, "duplicate member '" + std::string(key) + "'");
+      read_into(value, here, ctx, it->second);
+    });
+  } else if constexpr (is_variant<T>::value) {
+    read_variant(src, p, ctx, out);
+  } else if constexpr (is_shared_const<T>::value) {
+    out = read_shared<std::remove_const_t<typename T::element_type>>(src, p, ctx);
+  } else {
+    static_assert(described<T>, "dedup: no simple form for this type (see dedup/reflect.hpp)");
+    read_struct(src, p, ctx, out);
+  }
+}
+
+template <class T, class S>
+T read_value(S& src, const path& p, context* ctx) {
+  T out{};
+  read_into(src, p, ctx, out);
+  return out;
+}
+
+// ---- keys ------------------------------------------------------------------------------------------
+// A key is a canonical byte string computed from the simple form without building anything:
+// type-directed, so equal values give equal bytes whatever the backend and the member order.
+
+template <class T, class S>
+void encode(S& src, const path& p, std::string& out);
+
+template <class T, class S>
+void encode_key(S& src, const path& p, std::string& out);
+
+/// Re-orders the segments [starts[i], ends[i]) of `out` (beginning at `base`) into ascending
+/// `order[i]`; documents usually come in order, so this rarely copies.
+template <std::size_t N>
+void canonical_order(std::string& out, std::size_t base, const std::array<std::uint32_t, N>& start,
+                     const std::array<std::uint32_t, N>& end) {
+  bool sorted = true;
+  for (std::size_t k = 1; k < N; ++k) sorted = sorted && start[k - 1] <= start[k];
+  if (sorted) return;
+  std::string ordered;
+  ordered.reserve(out.size() - base);
+  for (std::size_t k = 0; k < N; ++k) ordered.append(out, start[k], end[k] - start[k]);
+  out.replace(base, std::string::npos, ordered);
+}
+
+/// Appends the key fields `slots` of the object at `src`, in slot order.
+template <class T, auto Slots, class S>
+void encode_fields(S& src, const path& p, std::string& out) {
+  constexpr std::size_t n = Slots.size();
+  constexpr auto position = [] {  // member index -> key position
+    std::array<std::size_t, member_count<T>> pos{};
+    pos.fill(no_member);
+    for (std::size_t k = 0; k < Slots.size(); ++k) pos[Slots[k].member] = k;
+    return pos;
+  }();
+  std::size_t base = out.size();
+  std::array<std::uint32_t, n> start{}, end{};
+  std::uint64_t seen = walk_members<T>(src, p, [&](std::size_t i, S& value, const path& here) {
+    std::size_t k = position[i];
+    if (k == no_member) return;
+    start[k] = static_cast<std::uint32_t>(out.size());
+    if (Slots[k].presence_only) {
+      out += value.kind(here) == json_kind::null ? '0' : '1';
+    } else {
+      visit_member<T>(i, [&](auto I) { encode<member_type<T, decltype(I)::value>>(value, here, out); });
+    }
+    end[k] = static_cast<std::uint32_t>(out.size());
+  });
+  for (std::size_t k = 0; k < n; ++k) {
+    if (seen & (std::uint64_t{1} << Slots[k].member)) continue;
+    start[k] = static_cast<std::uint32_t>(out.size());
+    visit_member<T>(Slots[k].member, [&](auto I) {
+      if constexpr (is_optional<member_type<T, decltype(I)::value>>::value) out += Slots[k].presence_only ? '0' : 'n';
+      else fail_missing<T>(p, decltype(I)::value);
+    });
+    end[k] = static_cast<std::uint32_t>(out.size());
+  }
+  canonical_order(out, base, start, end);
+}
+
+/// Appends the entries of a string-keyed map sorted by key.
+template <class M, class S>
+void encode_map(S& src, const path& p, std::string& out) {
+  struct entry {
+    std::string_view key;
+    std::uint32_t start, end;
+  };
+  thread_local std::vector<entry> stack;  // shared by nested maps, each using its own top region
+  std::size_t mark = stack.size(), base = out.size();
+  src.for_each_member(p, [&](std::string_view key, S& value) {
+    auto start = static_cast<std::uint32_t>(out.size());
+    out += 's';
+    put_u32(out, static_cast<std::uint32_t>(key.size()));
+    out += key;
+    encode<typename M::mapped_type>(value, p.member(key), out);
+    stack.push_back({std::string_view(out).substr(start + 5, key.size()), start,
+                     static_cast<std::uint32_t>(out.size())});
+  });
+  auto first = stack.begin() + static_cast<std::ptrdiff_t>(mark);
+  auto by_key = [&](const entry& a, const entry& b) {
+    return std::string_view(out).substr(a.start + 5, a.key.size()) <
+           std::string_view(out).substr(b.start + 5, b.key.size());
+  };
+  if (!std::is_sorted(first, stack.end(), by_key)) {
+    std::sort(first, stack.end(), by_key);
+    std::string ordered;
+    for (auto it = first; it != stack.end(); ++it) ordered.append(out, it->start, it->end - it->start);
+    out.replace(base, std::string::npos, ordered);
+  }
+  stack.resize(mark);
+}
+
+template <class V, class S>
+void encode_variant(S& src, const path& p, std::string& out) {
+  json_kind k = src.kind(p);
+  bool done = [&]<class... A>(std::type_identity<std::variant<A...>>) {
+    std::uint8_t index = 0;
+    return ((accepts<A>(k) ? (out += static_cast<char>(index), encode<A>(src, p, out), true)
+                           : (++index, false)) ||
+            ...);
+  }(std::type_identity<V>{});
+  if (!done) fail_kind(p, expected_name<V>(), kind_name(k));
+}
+
+template <class T, class S>
+void encode(S& src, const path& p, std::string& out) {
+  if constexpr (std::is_same_v<T, std::monostate>) {
+    expect(src, p, json_kind::null, "null");
+    out += 'n';
+  } else if constexpr (std::is_same_v<T, bool>) {
+    expect(src, p, json_kind::boolean, "boolean");
+    out += src.get_bool(p) ? 'T' : 'F';
+  } else if constexpr (whole_number<T>) {
+    out += 'i';
+    put_u64(out, static_cast<std::uint64_t>(read_integer<T>(src, p)));
+  } else if constexpr (std::is_floating_point_v<T>) {
+    out += 'd';
+    double d = read_floating<double>(src, p);
+    std::uint64_t bits;
+    std::memcpy(&bits, &d, 8);
+    put_u64(out, bits);
+  } else if constexpr (text<T>) {
+    std::string_view s = read_text(src, p);
+    out += 's';
+    put_u32(out, static_cast<std::uint32_t>(s.size()));
+    out += s;
+  } else if constexpr (is_optional<T>::value) {
+    if (src.kind(p) == json_kind::null) {
+      out += 'n';
+    } else {
+      out += '?';
+      encode<typename T::value_type>(src, p, out);
+    }
+  } else if constexpr (is_vector<T>::value) {
+    expect(src, p, json_kind::array, "array");
+    out += '[';
+    src.for_each_element(p, [&](S& element, std::size_t i) {
+      encode<typename T::value_type>(element, p.element(i), out);
+    });
+    out += ']';
+  } else if constexpr (is_string_map<T>::value) {
+    expect(src, p, json_kind::object, "object");
+    out += '{';
+    encode_map<T>(src, p, out);
+    out += '}';
+  } else if constexpr (is_variant<T>::value) {
+    out += 'v';
+    encode_variant<T>(src, p, out);
+  } else if constexpr (is_shared_const<T>::value) {
+    encode_key<std::remove_const_t<typename T::element_type>>(src, p, out);
+  } else {
+    static_assert(described<T>, "dedup: no simple form for this type (see dedup/reflect.hpp)");
+    out += 'o';
+    encode_fields<T, key_slots<T>()>(src, p, out);  // a plain struct: all of its members
+  }
+}
+
+/// The key of an object of type T: its declared key fields, or its whole value.
+template <class T, class S>
+void encode_key(S& src, const path& p, std::string& out) {
+  constexpr key_kind kind = options<T>::key.kind;
+  if constexpr (kind == key_kind::raw_bytes) {
+    expect(src, p, json_kind::object, "object");
+    out += 'r';
+    src.append_raw(out, p);
+  } else {
+    out += 'o';
+    encode_fields<T, key_slots<T>()>(src, p, out);
+  }
+}
+
+// ---- interning -----------------------------------------------------------------------------------
+
+template <class T>
+[[noreturn]] void report_collision(const path& p, const std::string& origin) {
+  fail(p, "key collision in the table of " + std::string(type_name<T>()) +
+              ": this value has the key of the one first read at '" + origin +
+              "' but differs from it (the key leaves out an identity member)");
+}
+
+/// T by shared pointer: from the context's table inside a scope (building it on a miss), fresh
+/// outside one or when T is not interned or its policy is off.
+template <class T, class S>
+std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx) {
+  if constexpr (!interned<T>) {
+    return std::make_shared<const T>(read_value<T>(src, p, ctx));
+  } else {
+    if (!ctx) return std::make_shared<const T>(read_value<T>(src, p, ctx));
+    intern_table<T>& table = ctx->table<T>();
+    const policy pol = table.policy();
+    if (!pol.enabled) return std::make_shared<const T>(read_value<T>(src, p, ctx));
+    typename intern_table<T>::lookup found;
+    {
+      key_scratch key;
+      encode_key<T>(src, p, key_scratch::buffer());
+      found = table.find_or_reserve(key.view(), hash_key(key.view()));
+    }
+    if (found.value) {
+      if (pol.verify && write(read_value<T>(src, p, nullptr)) != write(*found.value))
+        report_collision<T>(p, *found.origin);
+      return std::move(found.value);
+    }
+    auto value = std::make_shared<const T>(read_value<T>(src, p, ctx));
+    if (current_journal.depth > 0)
+      current_journal.added.emplace_back(&table, std::string(found.reservation.key()));
+    found.reservation.publish(value, pol.verify ? p.render() : std::string());
+    return value;
+  }
+}
+
+/// What `from_simple<T>` returns: a shared instance for an interned T, else T itself.
+template <class T>
+struct simple_result {
+  using type = T;
+};
+template <interned T>
+struct simple_result<T> {
+  using type = std::shared_ptr<const T>;
+};
+
+/// Reads a whole document as T in the current context; on failure the tables are left as they were.
+template <class T, class S>
+typename simple_result<T>::type read_document(S& src, const path& root) {
+  transaction tx;
+  context* ctx = current_context;
+  typename simple_result<T>::type out;
+  if constexpr (interned<T>) out = read_shared<T>(src, root, ctx);
+  else read_into(src, root, ctx, out);
+  tx.commit();
+  return out;
+}
+
+}  // namespace dedup::detail

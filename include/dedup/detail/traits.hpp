@@ -1,0 +1,81 @@
+// Type categories shared by the readers, the key encoder and the writer.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "dedup/istring.hpp"
+#include "dedup/reflect.hpp"
+
+namespace dedup::detail {
+
+template <class T> struct is_optional : std::false_type {};
+template <class T> struct is_optional<std::optional<T>> : std::true_type {};
+template <class T> struct is_vector : std::false_type {};
+template <class T, class A> struct is_vector<std::vector<T, A>> : std::true_type {};
+template <class T> struct is_string_map : std::false_type {};
+template <class V, class C, class A>
+struct is_string_map<std::map<std::string, V, C, A>> : std::true_type {};
+template <class T> struct is_variant : std::false_type {};
+template <class... T> struct is_variant<std::variant<T...>> : std::true_type {};
+template <class T> struct is_shared_const : std::false_type {};
+template <class T> struct is_shared_const<std::shared_ptr<const T>> : std::true_type {};
+
+template <class T>
+concept whole_number = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+template <class T>
+concept text = std::is_same_v<T, std::string> || std::is_same_v<T, istring> || string_coded<T>;
+
+/// The JSON kinds a reader distinguishes: integers apart from other numbers.
+enum class json_kind : std::uint8_t { null, boolean, integer, number, string, array, object };
+
+constexpr std::string_view kind_name(json_kind k) {
+  constexpr std::string_view names[] = {"null",   "boolean", "integer", "number",
+                                        "string", "array",   "object"};
+  return names[static_cast<int>(k)];
+}
+
+/// Whether a value of JSON kind `k` can be read as T; used to pick a variant's alternative.
+template <class T>
+constexpr bool accepts(json_kind k) {
+  using enum json_kind;
+  if constexpr (std::is_same_v<T, std::monostate>) return k == null;
+  else if constexpr (std::is_same_v<T, bool>) return k == boolean;
+  else if constexpr (whole_number<T>) return k == integer;
+  else if constexpr (std::is_floating_point_v<T>) return k == integer || k == number;
+  else if constexpr (text<T>) return k == string;
+  else if constexpr (is_optional<T>::value) return k == null || accepts<typename T::value_type>(k);
+  else if constexpr (is_vector<T>::value) return k == array;
+  else if constexpr (is_string_map<T>::value || described<T>) return k == object;
+  else if constexpr (is_shared_const<T>::value) return accepts<std::remove_const_t<typename T::element_type>>(k);
+  else return false;
+}
+
+/// What a reader of T expects, for messages.
+template <class T>
+std::string expected_name() {
+  if constexpr (std::is_same_v<T, std::monostate>) return "null";
+  else if constexpr (std::is_same_v<T, bool>) return "boolean";
+  else if constexpr (whole_number<T>) return "integer";
+  else if constexpr (std::is_floating_point_v<T>) return "number";
+  else if constexpr (text<T>) return "string";
+  else if constexpr (is_optional<T>::value) return expected_name<typename T::value_type>() + " or null";
+  else if constexpr (is_vector<T>::value) return "array";
+  else if constexpr (is_shared_const<T>::value) return expected_name<std::remove_const_t<typename T::element_type>>();
+  else if constexpr (is_variant<T>::value) {
+    return []<class... A>(std::type_identity<std::variant<A...>>) {
+      std::string out;
+      ((out += (out.empty() ? "" : " or ") + expected_name<A>()), ...);
+      return out;
+    }(std::type_identity<T>{});
+  } else return "object";
+}
+
+}  // namespace dedup::detail

@@ -1,0 +1,126 @@
+// dedup/error.hpp: what went wrong with an input, and where in it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dedup {
+
+/// The error every input failure is reported with: a malformed document, a member of the wrong
+/// kind, a missing member, a key collision found by verify mode. `pointer()` is the RFC 6901 JSON
+/// pointer of the offending value (`/refs/12/datasetType/name`), `detail()` says what was expected
+/// and what was found, and `what()` combines both. When the value came from a stream of records,
+/// `record()` and `offset()` locate it in the stream as well.
+///
+/// ```
+/// try { dedup::parse<butler::DatasetType>(R"({"name": 7})"); }
+/// catch (const dedup::error& e) { assert(e.pointer() == "/name"); }
+/// ```
+class error : public std::runtime_error {
+ public:
+  error(std::string pointer, std::string detail)
+      : std::runtime_error(compose(pointer, detail, std::nullopt, std::nullopt)),
+        pointer_(std::move(pointer)),
+        detail_(std::move(detail)) {}
+
+  /// The JSON pointer of the value at fault ("" for the document root).
+  const std::string& pointer() const noexcept { return pointer_; }
+  /// What was expected and what was found, without the location.
+  const std::string& detail() const noexcept { return detail_; }
+  /// Index of the record in its stream, if the value came from a stream.
+  std::optional<std::size_t> record() const noexcept { return record_; }
+  /// Byte offset of that record in its input, if the value came from a stream.
+  std::optional<std::size_t> offset() const noexcept { return offset_; }
+
+  /// The same error located at record `index`, which starts at byte `offset` of its input.
+  error in_record(std::size_t index, std::size_t offset) const {
+    error located(*this, compose(pointer_, detail_, index, offset));
+    located.record_ = index;
+    located.offset_ = offset;
+    return located;
+  }
+
+ private:
+  error(const error& base, const std::string& what)
+      : std::runtime_error(what), pointer_(base.pointer_), detail_(base.detail_) {}
+
+  static std::string compose(const std::string& pointer, const std::string& detail,
+                             std::optional<std::size_t> record, std::optional<std::size_t> offset) {
+    std::string text = "dedup: ";
+    if (record) {
+      text += "record " + std::to_string(*record) + " (byte " + std::to_string(*offset) + "), ";
+    }
+    text += pointer.empty() ? std::string("document root") : "at " + pointer;
+    return text + ": " + detail;
+  }
+
+  std::string pointer_;
+  std::string detail_;
+  std::optional<std::size_t> record_;
+  std::optional<std::size_t> offset_;
+};
+
+/// Thrown when the library is used against its rules rather than fed bad input: a context_var
+/// token reset twice or in another context, a scope closed out of order, too many interned types.
+class usage_error : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+namespace detail {
+
+/// A JSON pointer under construction, kept as a chain of stack frames so that the hot path never
+/// allocates for it: the string is rendered only when an error is about to be thrown.
+struct path {
+  enum class step : std::uint8_t { root, member, element };
+
+  const path* parent = nullptr;
+  std::string_view key{};  // member name, or for the root a prefix already rendered
+  std::size_t index = 0;
+  step kind = step::root;
+
+  path member(std::string_view name) const { return {this, name, 0, step::member}; }
+  path element(std::size_t i) const { return {this, {}, i, step::element}; }
+
+  std::string render() const {
+    std::vector<const path*> chain;
+    for (const path* p = this; p; p = p->parent) chain.push_back(p);
+    std::string out;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) append((*it)->kind, **it, out);
+    return out;
+  }
+
+ private:
+  static void append(step kind, const path& p, std::string& out) {
+    if (kind == step::root) {
+      out += p.key;
+    } else if (kind == step::element) {
+      out += '/';
+      out += std::to_string(p.index);
+    } else {
+      out += '/';
+      for (char c : p.key) {  // RFC 6901 escaping
+        if (c == '~') out += "~0";
+        else if (c == '/') out += "~1";
+        else out += c;
+      }
+    }
+  }
+};
+
+[[noreturn]] inline void fail(const path& where, std::string detail) {
+  throw error(where.render(), std::move(detail));
+}
+
+[[noreturn]] inline void fail_kind(const path& where, std::string_view expected,
+                                   std::string_view found) {
+  fail(where, "expected " + std::string(expected) + ", found " + std::string(found));
+}
+
+}  // namespace detail
+}  // namespace dedup

@@ -1,0 +1,272 @@
+// dedup/intern_table.hpp: key bytes -> one shared instance, safe under concurrent use.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "dedup/policy.hpp"
+
+namespace dedup {
+
+/// Counters of one intern table: `lookups` made, `hits` among them, and `entries` held now.
+/// Misses (`lookups - hits`) are the instances the table had built.
+struct table_stats {
+  std::uint64_t lookups = 0;
+  std::uint64_t hits = 0;
+  std::size_t entries = 0;
+};
+
+/// The hash dedup uses for key bytes.
+inline std::size_t hash_key(std::string_view key) noexcept {
+  return std::hash<std::string_view>{}(key);
+}
+
+/// The type-independent face of an intern table, so a context can own tables of any type.
+class table_base {
+ public:
+  virtual ~table_base() = default;
+  virtual table_stats stats() const = 0;
+  /// Removes the entry for `key` if nothing outside the table holds it; used to undo the entries
+  /// of a failed `from_simple`.
+  virtual void erase_if_unused(std::string_view key) = 0;
+};
+
+/// A concurrent map from key bytes to one `std::shared_ptr<const T>` per key. Lookups take a shared
+/// lock on one of 64 stripes, so readers of different keys never contend on one lock and readers of
+/// one key only share a reader lock. On a miss the caller's `make` runs outside every lock, at most
+/// once per key: a second thread asking for the same new key waits for the first one's result, and
+/// takes over if the first one's `make` throws.
+///
+/// ```
+/// dedup::intern_table<std::string> table;
+/// auto a = table.intern("HSC", [] { return std::string("HSC"); });
+/// auto b = table.intern("HSC", [] { return std::string("never built"); });
+/// assert(a == b);
+/// ```
+template <class T>
+class intern_table final : public table_base {
+ public:
+  explicit intern_table(dedup::policy p = {}) : policy_(p) {}
+
+  /// Returns the instance for `key`, calling `make()` (returning T or `std::shared_ptr<const T>`)
+  /// on a miss.
+  template <class Make>
+  std::shared_ptr<const T> intern(std::string_view key, Make&& make) {
+    std::size_t h = hash_key(key);
+    auto found = find_or_reserve(key, h);
+    if (found.value) return std::move(found.value);
+    auto value = to_shared(make());
+    found.reservation.publish(value, {});
+    return value;
+  }
+
+  /// The instance for `key`, or null; counts as a lookup.
+  std::shared_ptr<const T> find(std::string_view key) const {
+    std::size_t h = hash_key(key);
+    const stripe& s = stripe_of(h);
+    s.lookups.fetch_add(1, std::memory_order_relaxed);
+    std::shared_lock lock(s.mutex);
+    auto it = s.map.find(probe{key, h});
+    if (it == s.map.end() || !it->second.value) return nullptr;
+    s.hits.fetch_add(1, std::memory_order_relaxed);
+    return it->second.value;
+  }
+
+  table_stats stats() const override {
+    table_stats out;
+    for (const stripe& s : stripes_) {
+      out.lookups += s.lookups.load(std::memory_order_relaxed);
+      out.hits += s.hits.load(std::memory_order_relaxed);
+      out.entries += s.entries.load(std::memory_order_relaxed);
+    }
+    return out;
+  }
+
+  std::size_t size() const { return stats().entries; }
+  dedup::policy policy() const { return policy_.load(std::memory_order_relaxed); }
+  void set_policy(dedup::policy p) { policy_.store(p, std::memory_order_relaxed); }
+
+  void erase_if_unused(std::string_view key) override {
+    std::size_t h = hash_key(key);
+    stripe& s = stripe_of(h);
+    std::shared_ptr<const T> doomed;  // destroyed after the lock is released
+    std::unique_lock lock(s.mutex);
+    auto it = s.map.find(probe{key, h});
+    if (it == s.map.end() || !it->second.value || it->second.value.use_count() != 1) return;
+    doomed = std::move(it->second.value);
+    s.map.erase(it);
+    s.entries.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+ private:
+  struct build {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    void finish() {
+      { std::lock_guard lock(mutex); done = true; }
+      done_cv.notify_all();
+    }
+    void wait() {
+      std::unique_lock lock(mutex);
+      done_cv.wait(lock, [&] { return done; });
+    }
+  };
+  struct owned_key {
+    std::string bytes;
+    std::size_t hash;
+  };
+  struct probe {
+    std::string_view bytes;
+    std::size_t hash;
+  };
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(const owned_key& k) const noexcept { return k.hash; }
+    std::size_t operator()(const probe& k) const noexcept { return k.hash; }
+  };
+  struct key_equal {
+    using is_transparent = void;
+    static std::string_view view(const owned_key& k) { return k.bytes; }
+    static std::string_view view(const probe& k) { return k.bytes; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return view(a) == view(b);
+    }
+  };
+  struct node {
+    std::shared_ptr<const T> value;
+    std::shared_ptr<build> pending;  // set while the first reader builds the value
+    std::string origin;              // where the value was first read, in verify mode
+  };
+  using map_type = std::unordered_map<owned_key, node, key_hash, key_equal>;
+  struct alignas(64) stripe {
+    mutable std::shared_mutex mutex;
+    map_type map;
+    mutable std::atomic<std::uint64_t> lookups{0};
+    mutable std::atomic<std::uint64_t> hits{0};
+    std::atomic<std::size_t> entries{0};
+  };
+
+ public:
+  /// The obligation to build the value of a reserved key: `publish` it, or let the ticket go (on
+  /// an exception) and the reservation is withdrawn, waking any thread that waits for it.
+  class ticket {
+   public:
+    ticket() = default;
+    ticket(ticket&& o) noexcept
+        : table_(std::exchange(o.table_, nullptr)), stripe_(o.stripe_), entry_(o.entry_) {}
+    ticket& operator=(ticket&& o) noexcept {
+      withdraw();
+      table_ = std::exchange(o.table_, nullptr);
+      stripe_ = o.stripe_;
+      entry_ = o.entry_;
+      return *this;
+    }
+    ~ticket() { withdraw(); }
+    explicit operator bool() const { return table_ != nullptr; }
+
+    void publish(std::shared_ptr<const T> value, std::string origin) {
+      std::shared_ptr<build> pending;
+      {
+        std::unique_lock lock(stripe_->mutex);
+        entry_->second.value = std::move(value);
+        entry_->second.origin = std::move(origin);
+        pending = std::move(entry_->second.pending);
+        stripe_->entries.fetch_add(1, std::memory_order_relaxed);
+      }
+      table_ = nullptr;
+      pending->finish();
+    }
+    /// The key this ticket reserved (valid until publish or withdrawal).
+    std::string_view key() const { return entry_->first.bytes; }
+
+   private:
+    friend class intern_table;
+    ticket(intern_table* t, stripe* s, typename map_type::value_type* e)
+        : table_(t), stripe_(s), entry_(e) {}
+    void withdraw() {
+      if (!table_) return;
+      std::shared_ptr<build> pending;
+      {
+        std::unique_lock lock(stripe_->mutex);
+        pending = std::move(entry_->second.pending);
+        auto& map = stripe_->map;
+        map.erase(map.find(probe{entry_->first.bytes, entry_->first.hash}));
+      }
+      table_ = nullptr;
+      pending->finish();
+    }
+    intern_table* table_ = nullptr;
+    stripe* stripe_ = nullptr;
+    typename map_type::value_type* entry_ = nullptr;
+  };
+
+ public:
+  // ---- the pieces the deserializers use directly ------------------------------------------------
+
+  /// Result of `find_or_reserve`: the instance on a hit (with where it was first read, in verify
+  /// mode), a ticket obliging the caller to build it on a miss, or neither when a concurrent build
+  /// failed and the caller should look again.
+  struct lookup {
+    std::shared_ptr<const T> value;
+    const std::string* origin = nullptr;
+    ticket reservation;
+  };
+
+  /// One lookup by key and its hash, reserving the key for the caller on a miss. A thread that
+  /// finds the key reserved by another waits for that build; if it fails, the reservation passes on.
+  lookup find_or_reserve(std::string_view key, std::size_t h) {
+    stripe& s = stripe_of(h);
+    s.lookups.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::shared_lock lock(s.mutex);
+      auto it = s.map.find(probe{key, h});
+      if (it != s.map.end() && it->second.value) {
+        s.hits.fetch_add(1, std::memory_order_relaxed);
+        return {it->second.value, &it->second.origin, {}};
+      }
+    }
+    std::shared_ptr<build> waiting;
+    {
+      std::unique_lock lock(s.mutex);
+      auto [it, inserted] = s.map.try_emplace(owned_key{std::string(key), h});
+      if (!inserted && it->second.value) {
+        s.hits.fetch_add(1, std::memory_order_relaxed);
+        return {it->second.value, &it->second.origin, {}};
+      }
+      if (inserted) {
+        it->second.pending = std::make_shared<build>();
+        return {nullptr, nullptr, ticket(this, &s, &*it)};
+      }
+      waiting = it->second.pending;
+    }
+    waiting->wait();
+    s.lookups.fetch_sub(1, std::memory_order_relaxed);  // the retry counts as the lookup
+    return find_or_reserve(key, h);
+  }
+
+ private:
+  static std::shared_ptr<const T> to_shared(std::shared_ptr<const T> p) { return p; }
+  static std::shared_ptr<const T> to_shared(T&& v) { return std::make_shared<const T>(std::move(v)); }
+
+  stripe& stripe_of(std::size_t h) { return stripes_[(h >> 52) % stripes_.size()]; }
+  const stripe& stripe_of(std::size_t h) const { return stripes_[(h >> 52) % stripes_.size()]; }
+
+  std::array<stripe, 64> stripes_;
+  std::atomic<dedup::policy> policy_;
+};
+
+}  // namespace dedup

@@ -1,0 +1,36 @@
+// dedup/policy.hpp: how a type's intern table behaves.
+#pragma once
+
+#include <cstdlib>
+#include <cstring>
+
+namespace dedup {
+
+/// Per-type interning policy. `enabled = false` builds the type by value even inside a scope: the
+/// right choice for types whose instances rarely repeat, where a table costs memory and buys
+/// nothing. `verify = true` compares every hit with the instance already in the table and throws a
+/// `dedup::error` naming both places when they differ, which catches a key that leaves out an
+/// identity field. A type's default comes from `dedup::options<T>::policy`; a context can override
+/// it with `context::set_policy<T>`, and the environment variable `DEDUP_VERIFY=1` turns verify on
+/// for every table of every context (for debug and test runs).
+///
+/// ```
+/// dedup::scope s;
+/// dedup::current()->set_policy<butler::DatasetType>({.enabled = true, .verify = true});
+/// ```
+struct policy {
+  bool enabled = true;
+  bool verify = false;
+};
+
+namespace detail {
+inline bool verify_forced_by_environment() {
+  static const bool forced = [] {
+    const char* v = std::getenv("DEDUP_VERIFY");
+    return v && *v && std::strcmp(v, "0") != 0;
+  }();
+  return forced;
+}
+}  // namespace detail
+
+}  // namespace dedup

@@ -1,0 +1,26 @@
+// cli.hpp: the subcommands of the `dedup` program and the small argument helpers they share.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dedup::cli {
+
+/// The arguments after the subcommand's name.
+using args = std::vector<std::string_view>;
+
+/// Thrown for a bad command line; main prints it with the usage hint and exits with status 2.
+struct usage_error {
+  std::string message;
+};
+
+/// Parses the value of `--name VALUE` at args[i] (advancing i) as a count.
+std::size_t count_option(const args& a, std::size_t& i);
+/// Parses the value of `--name VALUE` at args[i] (advancing i) as text.
+std::string_view text_option(const args& a, std::size_t& i);
+
+int demo(const args& a);
+
+}  // namespace dedup::cli
