@@ -1,0 +1,314 @@
+// The record splitter of the stream reader: cuts an input into the byte spans of its records
+// (NDJSON lines, or the elements of an array found through a JSON pointer) without parsing them,
+// reading the input in bounded chunks so that memory stays flat however large the input is.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <istream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dedup/error.hpp"
+
+namespace dedup::detail {
+
+/// One record cut from the input: its bytes (with spare capacity for parsers that read past the
+/// end, such as simdjson), its index in the stream, its byte offset and where it ends.
+struct raw_record {
+  std::string bytes;
+  std::size_t index = 0;
+  std::size_t offset = 0;
+  std::size_t end = 0;
+};
+
+/// Splits a stream into records. Not thread-safe: the reader calls it under its own lock. A
+/// structural error (the pointer names nothing, the array is cut short, junk between elements)
+/// throws `dedup::error` located at the record where it was found; the splitter cannot resume.
+class splitter {
+ public:
+  enum class mode : std::uint8_t { lines, array };
+
+  /// Bytes added to each record's capacity beyond its size (simdjson's SIMDJSON_PADDING).
+  static constexpr std::size_t padding = 64;
+  static constexpr std::size_t chunk = std::size_t{1} << 18;
+
+  splitter(std::unique_ptr<std::istream> in, mode m, std::string pointer)
+      : in_(std::move(in)), mode_(m), pointer_(std::move(pointer)) {
+    if (!in_) throw usage_error("dedup: null input stream");
+  }
+
+  /// Cuts the next record into `out`; false at the end of the records.
+  bool next(raw_record& out) {
+    if (finished_) return false;
+    bool got = mode_ == mode::lines ? next_line(out) : next_element(out);
+    if (!got) finished_ = true;
+    else out.index = count_++;
+    return got;
+  }
+
+  /// The first byte of the input that is not blank, without consuming anything (to tell an
+  /// array from lines); -1 for an empty input.
+  int first_byte() {
+    for (std::size_t i = pos_;; ++i) {
+      if (i == buf_.size() && !fill()) return -1;
+      if (!space(static_cast<unsigned char>(buf_[i]))) return static_cast<unsigned char>(buf_[i]);
+    }
+  }
+
+  /// Chooses how records are found; call before the first `next`.
+  void set_mode(mode m) { mode_ = m; }
+  mode get_mode() const noexcept { return mode_; }
+
+ private:
+  // ---- buffering ----------------------------------------------------------------------------------
+
+  /// Reads one more chunk, first dropping the bytes already scanned, except those of the element
+  /// being cut (from `keep_`). False at the end of the input.
+  bool fill() {
+    if (eof_) return false;
+    std::size_t keep = capturing_ ? keep_ : pos_;
+    if (keep > 0) {
+      buf_.erase(0, keep);
+      base_ += keep;
+      pos_ -= keep;
+      if (capturing_) keep_ -= keep;
+      scan_ -= std::min(scan_, keep);
+    }
+    std::size_t old = buf_.size();
+    buf_.resize(old + chunk);
+    in_->read(buf_.data() + old, static_cast<std::streamsize>(chunk));
+    std::size_t got = static_cast<std::size_t>(in_->gcount());
+    buf_.resize(old + got);
+    if (got == 0) eof_ = true;
+    if (in_->bad()) throw error("", "cannot read the input");
+    return got > 0;
+  }
+
+  /// The byte at the scan position, reading more input as needed; -1 at the end of the input.
+  int peek_byte() {
+    if (pos_ == buf_.size() && !fill()) return -1;
+    return static_cast<unsigned char>(buf_[pos_]);
+  }
+
+  static bool space(int c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+  void skip_space() {
+    for (int c = peek_byte(); space(c); c = peek_byte()) ++pos_;
+  }
+
+  void emit(raw_record& out, std::size_t start, std::size_t stop) {
+    out.bytes.clear();
+    out.bytes.reserve(stop - start + padding);
+    out.bytes.append(buf_, start, stop - start);
+    out.offset = base_ + start;
+    out.end = base_ + stop;
+  }
+
+  [[noreturn]] void structural(const std::string& where, const std::string& what) const {
+    throw error(where, what).in_record(count_, base_ + pos_);
+  }
+
+  // ---- NDJSON ---------------------------------------------------------------------------------------
+
+  bool next_line(raw_record& out) {
+    for (;;) {
+      scan_ = pos_;
+      std::size_t newline;
+      while ((newline = buf_.find('\n', scan_)) == std::string::npos) {
+        scan_ = buf_.size();
+        if (!fill()) break;
+      }
+      std::size_t stop = newline == std::string::npos ? buf_.size() : newline;
+      std::size_t start = pos_;
+      pos_ = newline == std::string::npos ? stop : stop + 1;
+      while (start < stop && space(static_cast<unsigned char>(buf_[start]))) ++start;
+      while (stop > start && space(static_cast<unsigned char>(buf_[stop - 1]))) --stop;
+      if (start < stop) {  // blank lines separate nothing and are not records
+        emit(out, start, stop);
+        return true;
+      }
+      if (newline == std::string::npos) return false;
+    }
+  }
+
+  // ---- arrays ---------------------------------------------------------------------------------------
+
+  /// The pointer of element `i` of the target array, for messages.
+  std::string element_pointer() const { return pointer_ + "/" + std::to_string(count_); }
+
+  /// Skips a string whose opening quote is at the scan position; returns its decoded text when
+  /// `decode` (only for member names on the way to the array).
+  std::string skip_string(const std::string& where, bool decode) {
+    std::string text;
+    ++pos_;
+    for (;;) {
+      int c = peek_byte();
+      if (c < 0) structural(where, "the input ends inside a string");
+      ++pos_;
+      if (c == '"') return text;
+      if (c == '\\') {
+        int e = peek_byte();
+        if (e < 0) structural(where, "the input ends inside a string");
+        ++pos_;
+        if (decode) text += unescape(e);
+      } else if (decode) {
+        text += static_cast<char>(c);
+      }
+    }
+  }
+
+  /// The character an escape stands for; `\u` escapes are kept verbatim, which only matters for a
+  /// pointer that names a member spelled with them.
+  static std::string unescape(int e) {
+    switch (e) {
+      case 'b': return "\b";
+      case 'f': return "\f";
+      case 'n': return "\n";
+      case 'r': return "\r";
+      case 't': return "\t";
+      case 'u': return "\\u";
+      default: return std::string(1, static_cast<char>(e));
+    }
+  }
+
+  /// Skips one value at the scan position, counting brackets outside strings; the record parser
+  /// checks the value itself, so this only has to find where it ends.
+  void skip_value(const std::string& where) {
+    skip_space();
+    int c = peek_byte();
+    if (c < 0) structural(where, "the input ends where a value was expected");
+    if (c == '"') {
+      skip_string(where, false);
+      return;
+    }
+    if (c != '{' && c != '[') {  // a scalar runs to the next delimiter
+      for (; c >= 0 && !space(c) && c != ',' && c != ']' && c != '}'; c = peek_byte()) ++pos_;
+      return;
+    }
+    std::size_t depth = 0;
+    for (;;) {
+      c = peek_byte();
+      if (c < 0) structural(where, "the input ends inside a value");
+      if (c == '"') {
+        skip_string(where, false);
+        continue;
+      }
+      ++pos_;
+      if (c == '{' || c == '[') ++depth;
+      else if ((c == '}' || c == ']') && --depth == 0) return;
+    }
+  }
+
+  /// Decodes the reference tokens of the pointer (RFC 6901: `~1` is `/`, `~0` is `~`).
+  std::vector<std::string> tokens() const {
+    std::vector<std::string> out;
+    if (pointer_.empty()) return out;
+    if (pointer_[0] != '/') throw error(pointer_, "a JSON pointer starts with '/'");
+    for (std::size_t i = 1; i <= pointer_.size(); ++i) {
+      if (i == 1 || pointer_[i - 1] == '/') out.emplace_back();
+      if (i == pointer_.size()) break;
+      char c = pointer_[i];
+      if (c == '/') continue;
+      if (c == '~' && i + 1 < pointer_.size() && (pointer_[i + 1] == '0' || pointer_[i + 1] == '1')) {
+        out.back() += pointer_[++i] == '0' ? '~' : '/';
+      } else {
+        out.back() += c;
+      }
+    }
+    return out;
+  }
+
+  /// Moves the scan position to the value the pointer names.
+  void descend() {
+    std::string here;
+    for (const std::string& token : tokens()) {
+      skip_space();
+      int c = peek_byte();
+      if (c == '{') find_member(token, here);
+      else if (c == '[') find_element(token, here);
+      else structural(here, "expected an object or array on the way to " + pointer_);
+      here += "/" + token;
+    }
+  }
+
+  void find_member(const std::string& name, const std::string& here) {
+    ++pos_;
+    for (;;) {
+      skip_space();
+      int c = peek_byte();
+      if (c == '}') structural(here, "no member '" + name + "' (looking for " + pointer_ + ")");
+      if (c != '"') structural(here, "expected a member name");
+      std::string key = skip_string(here, true);
+      skip_space();
+      if (peek_byte() != ':') structural(here, "expected ':' after member name");
+      ++pos_;
+      if (key == name) return;
+      skip_value(here + "/" + key);
+      skip_space();
+      if (peek_byte() == ',') ++pos_;
+    }
+  }
+
+  void find_element(const std::string& token, const std::string& here) {
+    std::size_t wanted = 0;
+    for (char d : token) {
+      if (d < '0' || d > '9') structural(here, "'" + token + "' is not an array index");
+      wanted = wanted * 10 + static_cast<std::size_t>(d - '0');
+    }
+    ++pos_;
+    for (std::size_t i = 0; i < wanted; ++i) {
+      skip_space();
+      if (peek_byte() == ']') structural(here, "no element " + token + " (looking for " + pointer_ + ")");
+      skip_value(here + "/" + std::to_string(i));
+      skip_space();
+      if (peek_byte() == ',') ++pos_;
+    }
+  }
+
+  bool next_element(raw_record& out) {
+    if (!inside_) {
+      descend();
+      skip_space();
+      if (peek_byte() != '[') structural(pointer_, "expected an array");
+      ++pos_;
+      inside_ = true;
+    } else {
+      skip_space();  // after the previous element: a separator or the end of the array
+      int c = peek_byte();
+      if (c == ']') return false;
+      if (c != ',') structural(element_pointer(), "expected ',' or ']' after an array element");
+      ++pos_;
+    }
+    skip_space();
+    int c = peek_byte();
+    if (c == ']' && count_ == 0) return false;
+    if (c < 0) structural(element_pointer(), "the input ends inside the array");
+    if (c == ']') structural(element_pointer(), "expected a value after ','");
+    keep_ = pos_;  // fill() keeps the element's bytes from here on
+    capturing_ = true;
+    skip_value(element_pointer());
+    capturing_ = false;
+    emit(out, keep_, pos_);
+    return true;
+  }
+
+  std::unique_ptr<std::istream> in_;
+  mode mode_;
+  std::string pointer_;
+  std::string buf_;
+  std::size_t pos_ = 0;   // scan position in buf_
+  std::size_t keep_ = 0;  // while capturing_, buf_ bytes from here on are kept
+  std::size_t scan_ = 0;  // where the newline search resumes
+  std::size_t base_ = 0;  // input offset of buf_[0]
+  std::size_t count_ = 0;
+  bool eof_ = false;
+  bool inside_ = false;
+  bool capturing_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace dedup::detail

@@ -1,0 +1,312 @@
+// The parallel record reader: order, backpressure, cancellation, errors and skipping.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "butler/model.hpp"
+#include "dedup/stream.hpp"
+
+namespace {
+
+/// A record of the tests: its position, and padding that makes record sizes uneven.
+struct item {
+  BOOST_HANA_DEFINE_STRUCT(item, (int, n), (std::string, pad));
+};
+
+/// A file in the temporary directory, removed when the test ends.
+class temp_file {
+ public:
+  temp_file(const std::string& name, const std::string& text)
+      : path_(std::filesystem::temp_directory_path() /
+              ("dedup_stream_test_" + std::to_string(::getpid()) + "_" + name)) {
+    std::ofstream out(path_, std::ios::binary);
+    out << text;
+  }
+  ~temp_file() { std::filesystem::remove(path_); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Record i as JSON, with a padding length that jumps around so that workers finish out of order.
+std::string item_json(int i) {
+  std::size_t pad = static_cast<std::size_t>(i) * 7919 % 3000;
+  return R"({"n":)" + std::to_string(i) + R"(,"pad":")" + std::string(pad, 'x') + R"("})";
+}
+
+std::string items_ndjson(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += item_json(i) + "\n";
+  return out;
+}
+
+std::string items_array(int n) {
+  std::string out = "[";
+  for (int i = 0; i < n; ++i) out += (i ? ",\n  " : "") + item_json(i);
+  return out + "]";
+}
+
+/// The byte offset of the record that starts with `{"n":k,` in `text`.
+std::size_t offset_of(const std::string& text, int k) {
+  return text.find(R"({"n":)" + std::to_string(k) + ",");
+}
+
+std::vector<int> read_all(const std::filesystem::path& file, dedup::reader_options o = {}) {
+  std::vector<int> seen;
+  for (auto& rec : dedup::reader<item>(file, std::move(o))) seen.push_back(rec.n);
+  return seen;
+}
+
+std::vector<int> iota(int n) {
+  std::vector<int> out(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) out[static_cast<std::size_t>(i)] = i;
+  return out;
+}
+
+const std::string dataset_type_line =
+    R"({"name":"calexp","storageClass":"ExposureF","dimensions":["instrument","visit"]})";
+
+}  // namespace
+
+static_assert(std::ranges::input_range<dedup::reader<item>>);
+
+TEST_CASE("the reader yields NDJSON records in input order, whatever their sizes") {
+  temp_file f("order.ndjson", items_ndjson(3000));
+  CHECK(read_all(f.path(), {.threads = 4, .max_queue = 3}) == iota(3000));
+  CHECK(read_all(f.path(), {.threads = 1, .max_queue = 1}) == iota(3000));
+}
+
+TEST_CASE("the reader yields the elements of a top-level array in order") {
+  temp_file f("order.json", "  \n" + items_array(1500) + "\n");
+  CHECK(read_all(f.path(), {.threads = 3, .max_queue = 5}) == iota(1500));
+  temp_file empty("empty.json", " [ ] ");
+  CHECK(read_all(empty.path()).empty());
+}
+
+TEST_CASE("the reader finds the array at a JSON pointer, skipping what comes before it") {
+  std::string text = R"({"meta": {"refs": "not this", "list": [1, "]", {"a": [[]]}]},)"
+                     R"( "x~y/z": [0, {"refs": )" +
+                     items_array(40) + R"(}], "refs": )" + items_array(700) + R"(, "tail": 1})";
+  temp_file f("pointer.json", text);
+  CHECK(read_all(f.path(), {.threads = 2, .pointer = "/refs"}) == iota(700));
+  CHECK(read_all(f.path(), {.threads = 2, .pointer = "/x~0y~1z/1/refs"}) == iota(40));
+  CHECK_THROWS_WITH(read_all(f.path(), {.pointer = "/nothing"}),
+                    Catch::Contains("no member 'nothing'"));
+}
+
+TEST_CASE("the reader reads a stream it is handed, blank lines being no records") {
+  auto in = std::make_unique<std::istringstream>("\n" + item_json(0) + "\n\n  \r\n" + item_json(1));
+  std::vector<int> seen;
+  for (auto& rec : dedup::reader<item>(std::move(in), {.threads = 2})) seen.push_back(rec.n);
+  CHECK(seen == iota(2));
+}
+
+TEST_CASE("a missing file is reported when the reader is made") {
+  CHECK_THROWS_AS(dedup::reader<item>("/nonexistent/dedup/input.ndjson"), std::system_error);
+}
+
+TEST_CASE("workers never take more than max_queue records ahead of the consumer") {
+  temp_file f("bound.ndjson", items_ndjson(400));
+  for (std::size_t max_queue : {1, 2, 5}) {
+    dedup::reader<item> r(f.path(), {.threads = 4, .max_queue = max_queue});
+    int expected = 0;
+    for (auto& rec : r) {
+      CHECK(rec.n == expected++);
+      if (rec.n % 50 == 0) std::this_thread::yield();  // a slow consumer lets workers run ahead
+    }
+    CHECK(expected == 400);
+    CHECK(r.most_ahead() >= 1);
+    CHECK(r.most_ahead() <= max_queue);
+  }
+}
+
+TEST_CASE("leaving the loop early stops and joins every worker") {
+  temp_file f("cancel.ndjson", items_ndjson(5000));
+  dedup::scope s;
+  auto ctx = dedup::current();
+  long before = ctx.use_count();
+  {
+    dedup::reader<item> r(f.path(), {.threads = 4, .max_queue = 8});
+    int n = 0;
+    for (auto& rec : r) {
+      CHECK(rec.n == n);
+      if (++n == 10) break;
+    }
+    CHECK(r.delivered() == 10);
+  }
+  // Each worker held the context through its scope until it ended: none does any more.
+  CHECK(ctx.use_count() == before);
+}
+
+TEST_CASE("a reader destroyed before it is iterated ends its workers") {
+  temp_file f("unread.ndjson", items_ndjson(2000));
+  dedup::scope s;
+  auto ctx = dedup::current();
+  long before = ctx.use_count();
+  { dedup::reader<item> r(f.path(), {.threads = 3, .max_queue = 4}); }
+  CHECK(ctx.use_count() == before);
+}
+
+TEST_CASE("an error in record k is thrown at record k with its offset and pointer") {
+  std::string text = items_ndjson(200);
+  std::string bad = R"({"n":57,"pad":7})";
+  std::size_t at = offset_of(text, 57);
+  text.replace(at, item_json(57).size(), bad);
+  temp_file f("bad.ndjson", text);
+
+  std::vector<int> seen;
+  try {
+    for (auto& rec : dedup::reader<item>(f.path(), {.threads = 4, .max_queue = 6})) seen.push_back(rec.n);
+    FAIL("no error thrown");
+  } catch (const dedup::error& e) {
+    CHECK(e.record() == 57u);
+    CHECK(e.offset() == at);
+    CHECK(e.pointer() == "/pad");
+    CHECK_THAT(e.what(), Catch::Contains("record 57") && Catch::Contains("expected string"));
+  }
+  CHECK(seen == iota(57));
+}
+
+TEST_CASE("an error in an array element names the element's pointer") {
+  std::string elements;
+  for (int i = 0; i < 30; ++i) elements += (i ? "," : "") + (i == 12 ? std::string(R"({"n":12})") : item_json(i));
+  std::string text = R"({"refs": [)" + elements + "]}";
+  temp_file f("bad.json", text);
+  std::vector<int> seen;
+  try {
+    for (auto& rec : dedup::reader<item>(f.path(), {.threads = 2, .pointer = "/refs"})) seen.push_back(rec.n);
+    FAIL("no error thrown");
+  } catch (const dedup::error& e) {
+    CHECK(e.record() == 12u);
+    CHECK(e.offset() == text.find(R"({"n":12})"));
+    CHECK(e.pointer() == "/refs/12/pad");
+  }
+  CHECK(seen == iota(12));
+}
+
+TEST_CASE("malformed JSON in a record is an error located at that record") {
+  std::string text = items_ndjson(20);
+  std::size_t at = offset_of(text, 5);
+  text.insert(at + 1, "\"n\":,");
+  temp_file f("malformed.ndjson", text);
+  try {
+    for (auto& rec : dedup::reader<item>(f.path(), {.threads = 2})) (void)rec;
+    FAIL("no error thrown");
+  } catch (const dedup::error& e) {
+    CHECK(e.record() == 5u);
+    CHECK(e.offset() == at);
+    CHECK_THAT(e.detail(), Catch::Contains("malformed JSON"));
+  }
+}
+
+TEST_CASE("skip_bad skips failing records, counts them and reports each") {
+  std::string text;
+  std::vector<int> good;
+  for (int i = 0; i < 100; ++i) {
+    bool bad = i % 17 == 3;
+    text += (bad ? R"({"n":)" + std::to_string(i) + "}" : item_json(i)) + "\n";
+    if (!bad) good.push_back(i);
+  }
+  temp_file f("skip.ndjson", text);
+  std::vector<std::size_t> reported;
+  dedup::reader<item> r(f.path(), {.threads = 3,
+                                   .max_queue = 4,
+                                   .skip_bad = true,
+                                   .on_skip = [&](const dedup::error& e) {
+                                     reported.push_back(*e.record());
+                                   }});
+  std::vector<int> seen;
+  for (auto& rec : r) seen.push_back(rec.n);
+  CHECK(seen == good);
+  CHECK(r.skipped() == 6);
+  CHECK(r.delivered() == 94);
+  CHECK(reported == std::vector<std::size_t>{3, 20, 37, 54, 71, 88});
+}
+
+TEST_CASE("an array cut short is an error even when skipping bad records") {
+  std::string text = items_array(50);
+  text.resize(offset_of(text, 30) + 10);
+  temp_file f("cut.json", text);
+  std::vector<int> seen;
+  try {
+    for (auto& rec : dedup::reader<item>(f.path(), {.threads = 2, .skip_bad = true})) seen.push_back(rec.n);
+    FAIL("no error thrown");
+  } catch (const dedup::error& e) {
+    CHECK(e.record() == 30u);
+    CHECK(e.pointer() == "/30");
+  }
+  CHECK(seen == iota(30));
+}
+
+TEST_CASE("progress reports every record and ends at the size of the input") {
+  std::string text = items_ndjson(300);
+  temp_file f("progress.ndjson", text);
+  std::vector<dedup::progress> reports;
+  dedup::reader<item> r(f.path(), {.threads = 2, .on_progress = [&](const dedup::progress& p) {
+                                     reports.push_back(p);
+                                   }});
+  for (auto& rec : r) {
+    REQUIRE(!reports.empty());
+    CHECK(reports.back().records == static_cast<std::size_t>(rec.n) + 1);
+    CHECK(reports.back().bytes == offset_of(text, rec.n) + item_json(rec.n).size());
+  }
+  REQUIRE(reports.size() == 301);
+  CHECK(reports.back().records == 300);
+  CHECK(reports.back().bytes == text.size());
+  CHECK(reports.back().total_bytes == text.size());
+}
+
+TEST_CASE("workers share the caller's context, or one fresh context outside a scope") {
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += dataset_type_line + "\n";
+  temp_file f("types.ndjson", text);
+  {
+    dedup::reader<butler::DatasetType> r(f.path(), {.threads = 4});
+    REQUIRE(r.shared_context());
+    std::shared_ptr<const butler::DatasetType> first;
+    for (auto& type : r) {
+      if (!first) first = type;
+      CHECK(type == first);
+    }
+    CHECK(r.shared_context()->stats<butler::DatasetType>().entries == 1);
+  }
+  dedup::scope s;
+  std::shared_ptr<const butler::DatasetType> mine = dedup::parse<butler::DatasetType>(dataset_type_line);
+  dedup::reader<butler::DatasetType> r(f.path(), {.threads = 3});
+  CHECK(r.shared_context() == dedup::current());
+  for (auto& type : r) CHECK(type == mine);
+  auto stats = dedup::stats<butler::DatasetType>();
+  CHECK(stats.entries == 1);
+  CHECK(stats.lookups == 201);
+  CHECK(stats.hits == 200);
+}
+
+TEST_CASE("the reader reads the real NDJSON sample in order") {
+  std::filesystem::path sample = DEDUP_SHARED_DATA "/amazon_cellphones.ndjson";
+  if (!std::filesystem::exists(sample)) {
+    WARN("skipped: " << sample << " is absent");
+    return;
+  }
+  using row = std::vector<std::variant<std::monostate, bool, std::int64_t, double, std::string>>;
+  std::vector<row> expected;
+  std::ifstream in(sample);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) expected.push_back(dedup::parse<row>(line));
+  REQUIRE(expected.size() > 100);
+  std::size_t i = 0;
+  for (auto& r : dedup::reader<row>(sample, {.threads = 3, .max_queue = 7})) {
+    REQUIRE(i < expected.size());
+    CHECK(r == expected[i++]);
+  }
+  CHECK(i == expected.size());
+}
