@@ -22,5 +22,6 @@ std::size_t count_option(const args& a, std::size_t& i);
 std::string_view text_option(const args& a, std::size_t& i);
 
 int demo(const args& a);
+int load(const args& a);
 
 }  // namespace dedup::cli

@@ -15,6 +15,7 @@ scoped interning, and shows what sharing saves.
 
 commands:
   demo    generate the built-in reference workload, load it twice and compare
+  load    read a file of dataset refs in parallel and show what was built and shared
 
 Run 'dedup <command> --help' for a command's options.
 )";
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
   a.erase(a.begin());
   try {
     if (command == "demo") return dedup::cli::demo(a);
+    if (command == "load") return dedup::cli::load(a);
     throw dedup::cli::usage_error{"unknown command '" + std::string(command) + "'"};
   } catch (const dedup::cli::usage_error& e) {
     std::fprintf(stderr, "dedup: %s\nRun 'dedup --help' for usage.\n", e.message.c_str());
