@@ -161,7 +161,7 @@ int load(const args& a) {
               refs.size(), path.string().c_str(), memory::human(size, b1), r.threads(), seconds,
               memory::human(static_cast<std::size_t>(double(size) / seconds), b2));
   if (r.skipped()) std::printf("skipped %zu refs that failed to parse\n", r.skipped());
-  std::printf("\n%-18s %13s %13s %9s\n", "type", "occurrences", "distinct", "shared");
+  std::printf("\n%-18s %13s %13s %9s\n", "type", "lookups", "distinct", "shared");
   for (const type_row& row : rows) {
     std::printf("%-18s %13llu %13zu %8.1fx\n", row.name,
                 static_cast<unsigned long long>(row.stats.lookups), row.stats.entries,
