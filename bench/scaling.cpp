@@ -168,8 +168,8 @@ void bench_reader(const settings& s) {
 
 std::string key_of(std::size_t i, std::size_t round) {
   // About the size of a dimension record's key: definition and a few values.
-  return "visit\x01instrument=HSC\x01id=" + std::to_string(i) + "\x01round=" + std::to_string(round) +
-         "\x01physical_filter=HSC-R2\x01day_obs=20240101";
+  return "visit|instrument=HSC|id=" + std::to_string(i) + "|round=" + std::to_string(round) +
+         "|physical_filter=HSC-R2|day_obs=20240101";
 }
 
 /// Runs `fn(thread index)` on `n` threads released together; returns the wall time.
