@@ -52,6 +52,14 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/// CPU seconds this process has used, all threads together.
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
+
 std::size_t peak_rss_bytes() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -131,19 +139,21 @@ std::size_t read_parallel(const std::string& file, std::size_t threads, std::siz
 
 template <class Pass>
 void time_passes(const char* label, std::size_t repeat, double bytes, double& baseline, Pass pass) {
-  std::vector<double> times;
+  std::vector<double> times, busy;
   std::size_t records = 0;
   for (std::size_t r = 0; r < repeat; ++r) {
     auto start = clock_type::now();
+    double cpu = cpu_seconds();
     records = pass();
     times.push_back(seconds_since(start));
+    busy.push_back((cpu_seconds() - cpu) / times.back());
   }
   double t = median(times);
   if (baseline == 0) baseline = t;
-  std::printf("%-12s %10zu %9.3f %9.3f %9.3f %10.1f %12.0f %8.2fx\n", label, records, t,
+  std::printf("%-12s %10zu %9.3f %9.3f %9.3f %10.1f %12.0f %8.2fx %6.2f\n", label, records, t,
               *std::min_element(times.begin(), times.end()),
               *std::max_element(times.begin(), times.end()), bytes / t / 1e6, double(records) / t,
-              baseline / t);
+              baseline / t, median(busy));
   std::fflush(stdout);
 }
 
@@ -151,8 +161,8 @@ void bench_reader(const settings& s) {
   double bytes = double(std::filesystem::file_size(s.file));
   std::printf("reader on %s (%.1f MB), median of %zu passes, hardware threads: %u\n", s.file.c_str(),
               bytes / 1e6, s.repeat, std::thread::hardware_concurrency());
-  std::printf("%-12s %10s %9s %9s %9s %10s %12s %9s\n", "threads", "records", "median s", "min s",
-              "max s", "MB/s", "records/s", "speedup");
+  std::printf("%-12s %10s %9s %9s %9s %10s %12s %9s %6s\n", "threads", "records", "median s",
+              "min s", "max s", "MB/s", "records/s", "speedup", "cpus");
   double sequential = 0, baseline = 0;
   time_passes("sequential", s.repeat, bytes, sequential, [&] { return read_sequential(s.file); });
   for (std::size_t t : s.threads) {
@@ -160,7 +170,8 @@ void bench_reader(const settings& s) {
     time_passes(label.c_str(), s.repeat, bytes, baseline,
                 [&] { return read_parallel(s.file, t, s.max_queue); });
   }
-  std::printf("speedup is over the first reader row; peak resident set: %.1f MB\n",
+  std::printf("speedup is over the first reader row; cpus is CPU time over wall time (how many\n"
+              "cores the pass really had); peak resident set: %.1f MB\n",
               double(peak_rss_bytes()) / 1e6);
 }
 
@@ -183,8 +194,8 @@ double timed_race(std::size_t n, F fn) {
       fn(t);
     });
   }
+  auto begin = clock_type::now();  // before the release: a descheduled caller must not miss work
   start.arrive_and_wait();
-  auto begin = clock_type::now();
   for (auto& th : threads) th.join();
   return seconds_since(begin);
 }

@@ -51,7 +51,8 @@ struct progress {
 
 /// The settings of a `reader`. `threads` workers parse records (0: one per hardware thread);
 /// `max_queue` bounds the records they may take ahead of the consumer, parsed or being parsed
-/// (0: four per worker), which bounds memory however large the input is. `pointer` names the
+/// (0: 64 per worker), which bounds memory however large the input is. Workers take up to
+/// `max_queue / (2 * threads)` records at once (at most 32), so a small queue means small batches. `pointer` names the
 /// array whose elements are the records (`/refs`); `skip_bad` skips records that fail to parse,
 /// counting them and passing each error to `on_skip`, instead of throwing; `on_progress` is called
 /// on the consumer's thread after every record.
@@ -176,7 +177,9 @@ class reader {
         total_bytes_(total),
         splitter_(std::move(in), detail::splitter::mode::lines, options_.pointer) {
     if (!options_.threads) options_.threads = std::max(1u, std::thread::hardware_concurrency());
-    if (!options_.max_queue) options_.max_queue = 4 * options_.threads;
+    if (!options_.max_queue) options_.max_queue = 64 * options_.threads;
+    // Two batches per worker fit in the queue, so a worker can parse one while the other waits.
+    batch_ = std::clamp<std::size_t>(options_.max_queue / (2 * options_.threads), 1, 32);
     splitter_.set_mode(pick_mode(extension));
     lines_ = splitter_.get_mode() == detail::splitter::mode::lines;
     ctx_ = dedup::current();
@@ -218,45 +221,53 @@ class reader {
   }
 
   // ---- workers --------------------------------------------------------------------------------------
+  // Workers take records in batches and the consumer gives back room in batches, so that the
+  // lock and the wake-ups are paid once per batch rather than once per record: per record they
+  // cost as much as parsing a small record does.
 
   void work() {
     scope joined{ctx_};
-    detail::raw_record rec;
+    std::vector<detail::raw_record> records;  // reused, so record buffers keep their capacity
+    std::vector<slot> results;
     std::unique_lock lock(mutex_);
     for (;;) {
       space_.wait(lock, [&] { return stopping_ || input_done_ || taken_ < consumed_ + ring_.size(); });
       if (stopping_ || input_done_) return;
-      slot result;
-      bool got = false;
+      std::size_t want = std::min(batch_, consumed_ + ring_.size() - taken_);
+      if (records.size() < want) records.resize(want);
+      std::size_t first = taken_, n = 0;
+      slot broken;
       try {
-        got = splitter_.next(rec);
+        while (n < want && splitter_.next(records[n])) ++n;
       } catch (...) {
-        result.fatal = true;
-        result.failure = std::current_exception();
+        broken.fatal = true;  // the splitter cannot resume after a broken structure
+        broken.failure = std::current_exception();
       }
-      if (!got && !result.failure) {
-        input_done_ = true;
-        ready_.notify_all();
-        space_.notify_all();
-        return;
-      }
-      std::size_t index = taken_++;
+      bool end = n < want;
+      taken_ += n + (broken.failure ? 1 : 0);
       most_ahead_ = std::max(most_ahead_, taken_ - consumed_);
-      if (result.failure) {
-        input_done_ = true;  // the splitter cannot resume after a broken structure
+      if (end) {
+        input_done_ = true;
         space_.notify_all();
-      } else {
-        lock.unlock();
-        parse(rec, result);
-        lock.lock();
       }
-      ring_[index % ring_.size()] = std::move(result);
-      ring_[index % ring_.size()].ready = true;
-      if (index == consumed_) ready_.notify_one();
+      lock.unlock();
+      results.resize(n);
+      for (std::size_t k = 0; k < n; ++k) parse(records[k], results[k]);
+      lock.lock();
+      for (std::size_t k = 0; k < n; ++k) publish(first + k, std::move(results[k]));
+      if (broken.failure) publish(first + n, std::move(broken));
+      if (consumer_waiting_) ready_.notify_one();
     }
   }
 
-  void parse(detail::raw_record& rec, slot& result) {
+  void publish(std::size_t index, slot&& result) {
+    slot& s = ring_[index % ring_.size()];
+    s = std::move(result);
+    s.ready = true;
+  }
+
+  void parse(const detail::raw_record& rec, slot& result) {
+    result = slot{};
     result.end = rec.end;
     try {
       result.value.emplace(detail::parse_record<T>(rec));
@@ -277,47 +288,63 @@ class reader {
   }
 
   // ---- consumer -------------------------------------------------------------------------------------
+  // Slots [next_, ready_end_) were seen ready under the lock; the consumer empties them without it,
+  // which is safe because no worker writes a slot again before `consumed_` has passed it, and
+  // `consumed_` only moves under the lock.
 
   /// Makes the next record current (or none at the end), rethrowing a failure that reaches it.
   void advance() {
     current_.reset();
-    if (ended_) return;
-    std::unique_lock lock(mutex_);
     for (;;) {
-      if (stopping_) return;
-      slot& s = ring_[consumed_ % ring_.size()];
-      ready_.wait(lock, [&] { return s.ready || (input_done_ && consumed_ == taken_); });
-      if (!s.ready) {  // the end: the whole input is done, trailing blanks included
-        ended_ = true;
-        bytes_done_ = std::max(bytes_done_, total_bytes_);
-        lock.unlock();
-        report();
-        return;
+      if (ended_) return;
+      if (next_ == ready_end_ || next_ - published_ >= batch_) {
+        if (!sync()) return;
       }
+      slot& s = ring_[next_ % ring_.size()];
       slot taken = std::move(s);
       s = slot{};
-      ++consumed_;
+      ++next_;
       bytes_done_ = std::max(bytes_done_, taken.end);
-      space_.notify_one();
       if (taken.value) {
         current_ = std::move(taken.value);
         ++delivered_;
-        lock.unlock();
         report();
         return;
       }
       if (taken.fatal || !options_.skip_bad) {
-        lock.unlock();
+        ended_ = true;
         stop();
         if (taken.failure) std::rethrow_exception(taken.failure);
         throw *taken.bad;
       }
       ++skipped_;
-      lock.unlock();
       if (options_.on_skip) options_.on_skip(*taken.bad);
       report();
-      lock.lock();
     }
+  }
+
+  /// Gives back the room of the records consumed so far and, if the next one is not known to be
+  /// ready, waits for it. False at the end of the records.
+  bool sync() {
+    std::unique_lock lock(mutex_);
+    consumed_ = published_ = next_;
+    space_.notify_all();
+    auto next_ready = [&] { return ring_[next_ % ring_.size()].ready; };
+    if (next_ == ready_end_) {
+      consumer_waiting_ = true;
+      ready_.wait(lock, [&] { return next_ready() || (input_done_ && next_ == taken_); });
+      consumer_waiting_ = false;
+      if (!next_ready()) {  // the end: the whole input is done, trailing blanks included
+        ended_ = true;
+        bytes_done_ = std::max(bytes_done_, total_bytes_);
+        lock.unlock();
+        report();
+        return false;
+      }
+    }
+    ready_end_ = std::max(ready_end_, next_);
+    while (ready_end_ < taken_ && ring_[ready_end_ % ring_.size()].ready) ++ready_end_;
+    return true;
   }
 
   void report() const {
@@ -344,15 +371,20 @@ class reader {
   std::condition_variable space_;  // a worker may take another record, or must stop
   std::condition_variable ready_;  // the record the consumer waits for is ready, or there is none
   std::vector<slot> ring_;         // record i waits in ring_[i % max_queue]
+  std::size_t batch_ = 1;          // records a worker takes at once
   std::size_t taken_ = 0;          // records taken by workers
-  std::size_t consumed_ = 0;       // records taken by the consumer
+  std::size_t consumed_ = 0;       // records the consumer has given the room of back
   std::size_t most_ahead_ = 0;
   bool input_done_ = false;
   bool stopping_ = false;
+  bool consumer_waiting_ = false;
 
   // The consumer's own state.
   bool started_ = false;
   bool ended_ = false;
+  std::size_t next_ = 0;       // the record to deliver next
+  std::size_t ready_end_ = 0;  // records before this were seen ready
+  std::size_t published_ = 0;  // the value of consumed_ the consumer last set
   std::optional<value_type> current_;
   std::size_t delivered_ = 0;
   std::size_t skipped_ = 0;
