@@ -37,9 +37,16 @@ concept text = std::is_same_v<T, std::string> || std::is_same_v<T, istring> || s
 enum class json_kind : std::uint8_t { null, boolean, integer, number, string, array, object };
 
 constexpr std::string_view kind_name(json_kind k) {
-  constexpr std::string_view names[] = {"null",   "boolean", "integer", "number",
-                                        "string", "array",   "object"};
-  return names[static_cast<int>(k)];
+  switch (k) {
+    case json_kind::null: return "null";
+    case json_kind::boolean: return "boolean";
+    case json_kind::integer: return "integer";
+    case json_kind::number: return "number";
+    case json_kind::string: return "string";
+    case json_kind::array: return "array";
+    case json_kind::object: return "object";
+  }
+  return "unknown";
 }
 
 /// Whether a value of JSON kind `k` can be read as T; used to pick a variant's alternative.
