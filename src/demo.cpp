@@ -13,7 +13,8 @@
 namespace dedup::cli {
 namespace {
 
-constexpr const char* demo_usage = R"(usage: dedup demo [--refs N] [--types N] [--write FILE] [--json]
+constexpr const char* demo_usage =
+    R"(usage: dedup demo [--refs N] [--types N] [--write FILE] [--json]
 
 Generates the built-in reference workload: N dataset refs (default 200000) whose dataset types
 (--types, default 40), data coordinates and dimension records (about 1200) repeat as in a registry
@@ -112,23 +113,24 @@ int demo(const args& a) {
   std::size_t distinct = w.refs + w.distinct_dataset_types() + w.distinct_data_coordinates() +
                          w.distinct_dimension_records();
   figures plain = measure([&] { return from_simple<butler::RefList>(document); });
-  figures shared = measure([&] { return run([&] { return from_simple<butler::RefList>(document); }); });
+  figures shared =
+      measure([&] { return run([&] { return from_simple<butler::RefList>(document); }); });
 
   char b1[32], b2[32];
   if (json) {
-    std::printf(
-        R"({"refs":%zu,"json_bytes":%zu,"distinct_objects":%zu,)"
-        R"("without_scope":{"objects_built":%zu,"retained_bytes":%zu,"seconds":%.3f},)"
-        R"("in_scope":{"objects_built":%zu,"retained_bytes":%zu,"seconds":%.3f}})"
-        "\n",
-        w.refs, text.size(), distinct, plain.built, plain.retained, plain.seconds, shared.built,
-        shared.retained, shared.seconds);
+    std::printf(R"({"refs":%zu,"json_bytes":%zu,"distinct_objects":%zu,)"
+                R"("without_scope":{"objects_built":%zu,"retained_bytes":%zu,"seconds":%.3f},)"
+                R"("in_scope":{"objects_built":%zu,"retained_bytes":%zu,"seconds":%.3f}})"
+                "\n",
+                w.refs, text.size(), distinct, plain.built, plain.retained, plain.seconds,
+                shared.built, shared.retained, shared.seconds);
     return 0;
   }
-  std::printf("dedup demo: %zu refs over %zu dataset types, %zu data coordinates and %zu dimension "
-              "records (%s of JSON)\n\n",
-              w.refs, w.distinct_dataset_types(), w.distinct_data_coordinates(),
-              w.distinct_dimension_records(), memory::human(text.size(), b1));
+  std::printf(
+      "dedup demo: %zu refs over %zu dataset types, %zu data coordinates and %zu dimension "
+      "records (%s of JSON)\n\n",
+      w.refs, w.distinct_dataset_types(), w.distinct_data_coordinates(),
+      w.distinct_dimension_records(), memory::human(text.size(), b1));
   std::printf("%-20s %15s %17s %17s %9s\n", "", "objects built", "distinct objects",
               "memory retained", "time");
   std::printf("%-20s %15zu %17zu %17s %8.2fs\n", "without a scope", plain.built, distinct,

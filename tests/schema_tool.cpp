@@ -1,7 +1,8 @@
 // The C++ side of the schema test: prints to_simple output of the reference model, and reads a
 // document as one of its types through from_simple.
-//   dedup_schema_tool emit N            a RefList of N generated refs, through from_simple/to_simple
-//   dedup_schema_tool read TYPE FILE    exit 0 if from_simple accepts it, 3 on a dedup::error
+//   dedup_schema_tool emit N            a RefList of N generated refs, through
+//   from_simple/to_simple dedup_schema_tool read TYPE FILE    exit 0 if from_simple accepts it, 3
+//   on a dedup::error
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -26,12 +27,18 @@ int read(const std::string& type, const std::string& file) {
   text << in.rdbuf();
   nlohmann::json j = nlohmann::json::parse(text.str());
   try {
-    if (type == "dataset_type") read_as<butler::DatasetType>(j);
-    else if (type == "dimension_record") read_as<butler::DimensionRecord>(j);
-    else if (type == "data_coordinate") read_as<butler::DataCoordinate>(j);
-    else if (type == "dataset_ref") read_as<butler::DatasetRef>(j);
-    else if (type == "ref_list") read_as<butler::RefList>(j);
-    else return 2;
+    if (type == "dataset_type")
+      read_as<butler::DatasetType>(j);
+    else if (type == "dimension_record")
+      read_as<butler::DimensionRecord>(j);
+    else if (type == "data_coordinate")
+      read_as<butler::DataCoordinate>(j);
+    else if (type == "dataset_ref")
+      read_as<butler::DatasetRef>(j);
+    else if (type == "ref_list")
+      read_as<butler::RefList>(j);
+    else
+      return 2;
   } catch (const dedup::error& e) {
     std::puts(e.what());
     return 3;
