@@ -110,7 +110,8 @@ simple_result_t<T> parse(std::string_view text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded()) {
     try {
-      (void)nlohmann::json::parse(text);
+      nlohmann::json rejected = nlohmann::json::parse(text);  // throws: the text was discarded
+      (void)rejected;
     } catch (const nlohmann::json::parse_error& e) {
       throw error("", "malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
     }

@@ -57,6 +57,11 @@ class transaction {
   bool committed_ = false;
 };
 
+/// Records a new entry of `table` in the journal of the read in progress, if any.
+inline void journal_entry(table_base& table, std::string_view key) {
+  if (current_journal.depth > 0) current_journal.added.emplace_back(&table, std::string(key));
+}
+
 // ---- scratch space for keys --------------------------------------------------------------------
 
 /// A region at the end of the thread's key buffer; nested keys stack above it, so computing a key
@@ -128,6 +133,7 @@ inline istring make_istring(std::string_view text, context* ctx) {
   auto found = table.find_or_reserve(text, hash_key(text));
   if (found.value) return istring(std::move(found.value));
   auto made = std::make_shared<const std::string>(text);
+  journal_entry(table, found.reservation.key());
   found.reservation.publish(made, {});
   return istring(std::move(made));
 }
@@ -464,8 +470,7 @@ std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx) {
       return std::move(found.value);
     }
     auto value = std::make_shared<const T>(read_value<T>(src, p, ctx));
-    if (current_journal.depth > 0)
-      current_journal.added.emplace_back(&table, std::string(found.reservation.key()));
+    journal_entry(table, found.reservation.key());
     found.reservation.publish(value, pol.verify ? p.render() : std::string());
     return value;
   }
