@@ -87,6 +87,7 @@ TEST_CASE("simdjson interning shares one instance per key") {
   CHECK(dedup::stats<butler::DataCoordinate>().entries == w.distinct_data_coordinates());
   CHECK(dedup::stats<butler::DimensionRecord>().entries == w.distinct_dimension_records());
   // The same values through the other backend land on the same instances: keys are canonical.
+  dedup::scope fresh;  // (the workload's calexp differs from this one outside its key)
   auto again = dedup::parse<butler::DatasetType>(calexp);
   CHECK(again == dedup::parse_fast<butler::DatasetType>(padded(calexp)));
 }
@@ -204,6 +205,7 @@ TEST_CASE("values inside an object skipped on a hit are checked only by simdjson
   bad_literal.replace(bad_literal.rfind(R"("detector_max":200)"), 18, R"("detector_max":tru)");
   bad_structure.replace(bad_structure.rfind(R"("detector_max":200)"), 18, R"("detector_max":200})");
   dedup::scope s;
+  dedup::current()->set_policy<butler::DataCoordinate>({.enabled = true, .verify = false});
   CHECK(dedup::parse_fast<butler::RefList>(padded(bad_literal)).refs.size() == 2);
   CHECK_THROWS_AS(dedup::parse_fast<butler::RefList>(padded(bad_structure)), dedup::error);
 }
