@@ -14,12 +14,14 @@ grep -q "needs a whole number" /tmp/dedup-cli-err.$$ || fail "a bad option shoul
 rm -f /tmp/dedup-cli-err.$$
 
 # In a scope, every object is built once: objects built == distinct objects; without, far more.
-"$dedup" demo --refs 4000 --json | /usr/bin/python3 -c '
+for backend in simdjson nlohmann; do
+"$dedup" demo --refs 4000 --backend $backend --json | /usr/bin/python3 -c '
 import json, sys
 r = json.load(sys.stdin)
 assert r["in_scope"]["objects_built"] == r["distinct_objects"], r
 assert r["without_scope"]["objects_built"] > 5 * r["in_scope"]["objects_built"], r
 assert r["without_scope"]["retained_bytes"] > 3 * r["in_scope"]["retained_bytes"], r
 '
+done
 "$dedup" demo --refs 500 | grep -q "in a dedup::scope" || fail "demo table"
-echo "cli: 5 passed, 0 failed"
+echo "cli: 6 passed, 0 failed"
