@@ -8,12 +8,14 @@
 #include "butler/workload.hpp"
 #include "cli.hpp"
 #include "dedup/dedup.hpp"
+#include "dedup/simdjson.hpp"
 #include "memory.hpp"
 
 namespace dedup::cli {
 namespace {
 
-constexpr const char* demo_usage = R"(usage: dedup demo [--refs N] [--types N] [--write FILE] [--json]
+constexpr const char* demo_usage =
+    R"(usage: dedup demo [--refs N] [--types N] [--write FILE] [--json]
 
 Generates the built-in reference workload: N dataset refs (default 200000) whose dataset types
 (--types, default 40), data coordinates and dimension records (about 1200) repeat as in a registry
@@ -22,6 +24,8 @@ objects built, the distinct objects among them, the heap memory the result retai
 
   --refs N       number of dataset refs to generate
   --types N      number of dataset types (1 to 40)
+  --backend B    simdjson (default: On-Demand, straight from the text) or nlohmann (parse to a
+                 DOM first; the DOM is built once, outside the measured loads)
   --write FILE   write the workload to FILE instead (NDJSON if FILE ends in .ndjson, else a
                  {"refs": [...]} document) and exit
   --json         print the figures as JSON
@@ -85,6 +89,7 @@ int demo(const args& a) {
   butler::workload w;
   std::string_view write_to;
   bool json = false;
+  std::string_view backend = "simdjson";
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (a[i] == "--help" || a[i] == "-h") {
       std::fputs(demo_usage, stdout);
@@ -96,6 +101,10 @@ int demo(const args& a) {
       if (w.dataset_types < 1 || w.dataset_types > 40) throw usage_error{"--types must be 1 to 40"};
     } else if (a[i] == "--write") {
       write_to = text_option(a, i);
+    } else if (a[i] == "--backend") {
+      backend = text_option(a, i);
+      if (backend != "simdjson" && backend != "nlohmann")
+        throw usage_error{"--backend must be simdjson or nlohmann"};
     } else if (a[i] == "--json") {
       json = true;
     } else {
@@ -108,27 +117,40 @@ int demo(const args& a) {
   }
 
   std::string text = butler::make_document(w);
-  nlohmann::json document = nlohmann::json::parse(text);
   std::size_t distinct = w.refs + w.distinct_dataset_types() + w.distinct_data_coordinates() +
                          w.distinct_dimension_records();
-  figures plain = measure([&] { return from_simple<butler::RefList>(document); });
-  figures shared = measure([&] { return run([&] { return from_simple<butler::RefList>(document); }); });
+  figures plain, shared;
+  if (backend == "simdjson") {
+    simdjson::padded_string padded(text);
+    simdjson::ondemand::parser parser;
+    if (parser.allocate(padded.size())) throw std::runtime_error("cannot allocate the parser");
+    auto load = [&] { return parse_fast<butler::RefList>(parser, padded); };
+    plain = measure(load);
+    shared = measure([&] { return run(load); });
+  } else {
+    nlohmann::json document = nlohmann::json::parse(text);
+    auto load = [&] { return from_simple<butler::RefList>(document); };
+    plain = measure(load);
+    shared = measure([&] { return run(load); });
+  }
 
   char b1[32], b2[32];
   if (json) {
-    std::printf(
-        R"({"refs":%zu,"json_bytes":%zu,"distinct_objects":%zu,)"
-        R"("without_scope":{"objects_built":%zu,"retained_bytes":%zu,"seconds":%.3f},)"
-        R"("in_scope":{"objects_built":%zu,"retained_bytes":%zu,"seconds":%.3f}})"
-        "\n",
-        w.refs, text.size(), distinct, plain.built, plain.retained, plain.seconds, shared.built,
-        shared.retained, shared.seconds);
+    std::printf(R"({"backend":"%.*s","refs":%zu,"json_bytes":%zu,"distinct_objects":%zu,)"
+                R"("without_scope":{"objects_built":%zu,"retained_bytes":%zu,"seconds":%.3f},)"
+                R"("in_scope":{"objects_built":%zu,"retained_bytes":%zu,"seconds":%.3f}})"
+                "\n",
+                static_cast<int>(backend.size()), backend.data(), w.refs, text.size(), distinct,
+                plain.built, plain.retained, plain.seconds, shared.built, shared.retained,
+                shared.seconds);
     return 0;
   }
-  std::printf("dedup demo: %zu refs over %zu dataset types, %zu data coordinates and %zu dimension "
-              "records (%s of JSON)\n\n",
-              w.refs, w.distinct_dataset_types(), w.distinct_data_coordinates(),
-              w.distinct_dimension_records(), memory::human(text.size(), b1));
+  std::printf(
+      "dedup demo: %zu refs over %zu dataset types, %zu data coordinates and %zu dimension "
+      "records (%s of JSON, %.*s backend)\n\n",
+      w.refs, w.distinct_dataset_types(), w.distinct_data_coordinates(),
+      w.distinct_dimension_records(), memory::human(text.size(), b1),
+      static_cast<int>(backend.size()), backend.data());
   std::printf("%-20s %15s %17s %17s %9s\n", "", "objects built", "distinct objects",
               "memory retained", "time");
   std::printf("%-20s %15zu %17zu %17s %8.2fs\n", "without a scope", plain.built, distinct,

@@ -34,23 +34,51 @@ void release(void* p) noexcept {
 }
 }  // namespace
 
-void* operator new(std::size_t n) { return allocate(n); }
-void* operator new[](std::size_t n) { return allocate(n); }
-void operator delete(void* p) noexcept { release(p); }
-void operator delete[](void* p) noexcept { release(p); }
-void operator delete(void* p, std::size_t) noexcept { release(p); }
-void* operator new(std::size_t n, std::align_val_t a) { return allocate_aligned(n, a); }
-void* operator new[](std::size_t n, std::align_val_t a) { return allocate_aligned(n, a); }
-void operator delete(void* p, std::align_val_t) noexcept { release(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { release(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t) noexcept { release(p); }
+void* operator new(std::size_t n) {
+  return allocate(n);
+}
+void* operator new[](std::size_t n) {
+  return allocate(n);
+}
+void operator delete(void* p) noexcept {
+  release(p);
+}
+void operator delete[](void* p) noexcept {
+  release(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  release(p);
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+  return allocate_aligned(n, a);
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+  return allocate_aligned(n, a);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  release(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+  release(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  release(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  release(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  release(p);
+}
 
 namespace dedup::memory {
 
-std::size_t live_bytes() { return live.load(std::memory_order_relaxed); }
-std::size_t allocations() { return count.load(std::memory_order_relaxed); }
+std::size_t live_bytes() {
+  return live.load(std::memory_order_relaxed);
+}
+std::size_t allocations() {
+  return count.load(std::memory_order_relaxed);
+}
 
 std::size_t peak_rss() {
   rusage usage{};
@@ -59,9 +87,12 @@ std::size_t peak_rss() {
 }
 
 const char* human(std::size_t bytes, char (&buffer)[32]) {
-  if (bytes >= 10'000'000) std::snprintf(buffer, sizeof buffer, "%.1f MB", bytes / 1e6);
-  else if (bytes >= 10'000) std::snprintf(buffer, sizeof buffer, "%.1f kB", bytes / 1e3);
-  else std::snprintf(buffer, sizeof buffer, "%zu B", bytes);
+  if (bytes >= 10'000'000)
+    std::snprintf(buffer, sizeof buffer, "%.1f MB", bytes / 1e6);
+  else if (bytes >= 10'000)
+    std::snprintf(buffer, sizeof buffer, "%.1f kB", bytes / 1e3);
+  else
+    std::snprintf(buffer, sizeof buffer, "%zu B", bytes);
   return buffer;
 }
 

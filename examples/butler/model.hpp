@@ -63,7 +63,8 @@ struct DataCoordinate {
 
 /// A reference to one dataset: its id, type, data coordinate and the run that wrote it.
 struct DatasetRef {
-  BOOST_HANA_DEFINE_STRUCT(DatasetRef, (uuid, id), (std::shared_ptr<const DatasetType>, dataset_type),
+  BOOST_HANA_DEFINE_STRUCT(DatasetRef, (uuid, id),
+                           (std::shared_ptr<const DatasetType>, dataset_type),
                            (std::shared_ptr<const DataCoordinate>, data_id), (dedup::istring, run),
                            (std::optional<std::string>, component));
 };

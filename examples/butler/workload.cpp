@@ -11,18 +11,49 @@ namespace {
 
 constexpr std::size_t visits = 1077, detectors = 104, filters = 12, bands = 6;
 
-constexpr std::array<std::string_view, 40> type_names = {
-    "calexp", "src", "raw", "postISRCCD", "icExp", "icSrc", "calexpBackground", "srcMatch",
-    "sourceTable", "sourceTable_visit", "visitSummary", "finalVisitSummary", "preSourceTable",
-    "deepCoadd_calexp", "deepCoadd_meas", "deepCoadd_forced_src", "goodSeeingDiff_differenceExp",
-    "goodSeeingDiff_diaSrc", "goodSeeingDiff_templateExp", "diaSourceTable", "forcedSourceTable",
-    "isolated_star_sources", "finalized_src_table", "skyCorr", "pvi", "pvi_background",
-    "initial_pvi", "initial_stars_footprints_detector", "single_visit_star", "recalibrated_star",
-    "preliminary_visit_image", "visit_image", "difference_image", "template_detector",
-    "calexp.wcs", "calexp.psf", "calexp.photoCalib", "calexp.visitInfo", "icExp.wcs", "raw.detector"};
+constexpr std::array<std::string_view, 40> type_names = {"calexp",
+                                                         "src",
+                                                         "raw",
+                                                         "postISRCCD",
+                                                         "icExp",
+                                                         "icSrc",
+                                                         "calexpBackground",
+                                                         "srcMatch",
+                                                         "sourceTable",
+                                                         "sourceTable_visit",
+                                                         "visitSummary",
+                                                         "finalVisitSummary",
+                                                         "preSourceTable",
+                                                         "deepCoadd_calexp",
+                                                         "deepCoadd_meas",
+                                                         "deepCoadd_forced_src",
+                                                         "goodSeeingDiff_differenceExp",
+                                                         "goodSeeingDiff_diaSrc",
+                                                         "goodSeeingDiff_templateExp",
+                                                         "diaSourceTable",
+                                                         "forcedSourceTable",
+                                                         "isolated_star_sources",
+                                                         "finalized_src_table",
+                                                         "skyCorr",
+                                                         "pvi",
+                                                         "pvi_background",
+                                                         "initial_pvi",
+                                                         "initial_stars_footprints_detector",
+                                                         "single_visit_star",
+                                                         "recalibrated_star",
+                                                         "preliminary_visit_image",
+                                                         "visit_image",
+                                                         "difference_image",
+                                                         "template_detector",
+                                                         "calexp.wcs",
+                                                         "calexp.psf",
+                                                         "calexp.photoCalib",
+                                                         "calexp.visitInfo",
+                                                         "icExp.wcs",
+                                                         "raw.detector"};
 constexpr std::array<std::string_view, 8> storage_classes = {
-    "ExposureF", "SourceCatalog", "Exposure", "Background", "DataFrame", "ArrowAstropy",
-    "ExposureCatalog", "StructuredDataDict"};
+    "ExposureF", "SourceCatalog", "Exposure",        "Background",
+    "DataFrame", "ArrowAstropy",  "ExposureCatalog", "StructuredDataDict"};
 constexpr std::array<std::string_view, bands> band_names = {"g", "r", "i", "z", "y", "N921"};
 
 std::uint64_t mix(std::uint64_t x) {  // splitmix64: deterministic pseudo-random bits
@@ -32,7 +63,9 @@ std::uint64_t mix(std::uint64_t x) {  // splitmix64: deterministic pseudo-random
   return x ^ (x >> 31);
 }
 
-void append_int(std::string& out, std::uint64_t v) { out += std::to_string(v); }
+void append_int(std::string& out, std::uint64_t v) {
+  out += std::to_string(v);
+}
 
 void append_dataset_type(std::string& out, std::size_t t) {
   std::string_view name = type_names[t];
@@ -75,8 +108,9 @@ void append_records(std::string& out, std::size_t visit, std::size_t detector) {
   out += ',';
   append_record(out, "band", R"("name":")" + std::string(band_names[filter % bands]) + '"');
   out += ',';
-  append_record(out, "physical_filter", R"("instrument":"HSC","name":")" + filter_name(filter) +
-                                            R"(","band":")" + std::string(band_names[filter % bands]) + '"');
+  append_record(out, "physical_filter",
+                R"("instrument":"HSC","name":")" + filter_name(filter) + R"(","band":")" +
+                    std::string(band_names[filter % bands]) + '"');
   out += ',';
   append_record(out, "detector",
                 R"("instrument":"HSC","id":)" + std::to_string(detector) + R"(,"full_name":")" +
@@ -100,8 +134,9 @@ void append_records(std::string& out, std::size_t visit, std::size_t detector) {
           R"(00","exposure_time":30.0,"target_name":"STRIPE82L","observation_reason":"science",)"
           R"("science_program":"o15426","zenith_angle":)" +
           std::to_string(20 + visit % 40) + ".5" + R"(,"seq_num":[)" + std::to_string(visit * 2) +
-          "," + std::to_string(visit * 2 + 1) + R"(],"timespan":{"begin":)" + std::to_string(begin) +
-          R"(,"end":)" + std::to_string(begin + 30'000'000'000ULL) + R"(},"region":")" + region + '"');
+          "," + std::to_string(visit * 2 + 1) + R"(],"timespan":{"begin":)" +
+          std::to_string(begin) + R"(,"end":)" + std::to_string(begin + 30'000'000'000ULL) +
+          R"(},"region":")" + region + '"');
   out += '}';
 }
 
@@ -119,7 +154,9 @@ void append_uuid(std::string& out, std::size_t index) {
 
 }  // namespace
 
-std::size_t workload::distinct_dataset_types() const { return std::min(refs, dataset_types); }
+std::size_t workload::distinct_dataset_types() const {
+  return std::min(refs, dataset_types);
+}
 std::size_t workload::distinct_data_coordinates() const {
   return (refs + dataset_types - 1) / dataset_types;
 }

@@ -72,7 +72,8 @@ class context : public std::enable_shared_from_this<context> {
   template <class T>
   intern_table<T>& table() {
     std::atomic<table_base*>& slot = slot_of<T>();
-    if (table_base* t = slot.load(std::memory_order_acquire)) return static_cast<intern_table<T>&>(*t);
+    if (table_base* t = slot.load(std::memory_order_acquire))
+      return static_cast<intern_table<T>&>(*t);
     auto made = std::make_unique<intern_table<T>>(default_policy<T>());
     table_base* expected = nullptr;
     if (slot.compare_exchange_strong(expected, made.get(), std::memory_order_acq_rel))

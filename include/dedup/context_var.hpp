@@ -95,8 +95,10 @@ class context_var {
     if (t.state_->used.exchange(true))
       throw usage_error("dedup::context_var '" + name_ + "': token has already been used");
     std::lock_guard lock(ctx.vars_mutex_);
-    if (t.state_->old) ctx.vars_[this] = t.state_->old;
-    else ctx.vars_.erase(this);
+    if (t.state_->old)
+      ctx.vars_[this] = t.state_->old;
+    else
+      ctx.vars_.erase(this);
   }
 
  private:

@@ -105,9 +105,12 @@ struct path {
     } else {
       out += '/';
       for (char c : p.key) {  // RFC 6901 escaping
-        if (c == '~') out += "~0";
-        else if (c == '/') out += "~1";
-        else out += c;
+        if (c == '~')
+          out += "~0";
+        else if (c == '/')
+          out += "~1";
+        else
+          out += c;
       }
     }
   }

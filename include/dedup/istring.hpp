@@ -22,10 +22,13 @@ namespace dedup {
 class istring {
  public:
   istring() = default;
-  explicit istring(std::string text) : text_(std::make_shared<const std::string>(std::move(text))) {}
+  explicit istring(std::string text)
+      : text_(std::make_shared<const std::string>(std::move(text))) {}
   explicit istring(std::shared_ptr<const std::string> shared) : text_(std::move(shared)) {}
 
-  std::string_view view() const noexcept { return text_ ? std::string_view(*text_) : std::string_view(); }
+  std::string_view view() const noexcept {
+    return text_ ? std::string_view(*text_) : std::string_view();
+  }
   std::string str() const { return std::string(view()); }
   operator std::string_view() const noexcept { return view(); }  // NOLINT: reads like a string
   bool empty() const noexcept { return view().empty(); }
@@ -33,7 +36,9 @@ class istring {
   /// True when both hold the very same buffer (not only equal text).
   bool shares_storage_with(const istring& other) const noexcept { return text_ == other.text_; }
 
-  friend bool operator==(const istring& a, const istring& b) noexcept { return a.view() == b.view(); }
+  friend bool operator==(const istring& a, const istring& b) noexcept {
+    return a.view() == b.view();
+  }
   friend bool operator==(const istring& a, std::string_view b) noexcept { return a.view() == b; }
   friend std::strong_ordering operator<=>(const istring& a, const istring& b) noexcept {
     return a.view() <=> b.view();

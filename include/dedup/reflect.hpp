@@ -28,12 +28,15 @@ struct key_field {
   std::string_view member;
   bool presence_only = false;
   constexpr key_field(const char* name) : member(name) {}  // NOLINT: implicit on purpose
-  constexpr key_field(std::string_view name, bool presence) : member(name), presence_only(presence) {}
+  constexpr key_field(std::string_view name, bool presence)
+      : member(name), presence_only(presence) {}
 };
 
 /// A key element that is only the presence of an optional member, as in the reference system's
 /// data coordinate key `(dataId, has_records)`.
-constexpr key_field has(const char* member) { return {member, true}; }
+constexpr key_field has(const char* member) {
+  return {member, true};
+}
 
 /// How instances of a type are identified. `none`: not interned, built by value. `members`: by the
 /// listed members. `whole_value`: by every member (a structural key). `raw_bytes`: by the exact
@@ -48,8 +51,9 @@ struct key_spec {
   std::array<key_field, N> fields{};
 };
 
-/// Declares a key made of the named members: `static constexpr auto key = dedup::key_members("name",
-/// "storage_class");` A member of type `std::shared_ptr<const U>` contributes U's own key.
+/// Declares a key made of the named members: `static constexpr auto key =
+/// dedup::key_members("name", "storage_class");` A member of type `std::shared_ptr<const U>`
+/// contributes U's own key.
 template <class... F>
 constexpr key_spec<sizeof...(F)> key_members(F... fields) {
   return {key_kind::members, {key_field(fields)...}};
@@ -159,8 +163,8 @@ const std::array<std::string, member_count<T>>& wire_names() {
 /// Member I of `value`, by reference.
 template <std::size_t I, class T>
 decltype(auto) member(T& value) {
-  return boost::hana::second(boost::hana::at_c<I>(boost::hana::accessors<std::remove_const_t<T>>()))(
-      value);
+  return boost::hana::second(
+      boost::hana::at_c<I>(boost::hana::accessors<std::remove_const_t<T>>()))(value);
 }
 
 template <class T, std::size_t I>
@@ -172,7 +176,8 @@ template <class T, class F>
 void visit_member(std::size_t i, F&& f) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (void)((i == I ? (f(std::integral_constant<std::size_t, I>{}), true) : false) || ...);
-  }(std::make_index_sequence<member_count<T>>{});
+  }
+  (std::make_index_sequence<member_count<T>>{});
 }
 
 /// One resolved key element: a member index and whether only its presence counts.

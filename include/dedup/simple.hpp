@@ -107,14 +107,11 @@ simple_result_t<T> from_simple(const nlohmann::json& j) {
 /// ```
 template <class T>
 simple_result_t<T> parse(std::string_view text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded()) {
-    try {
-      nlohmann::json rejected = nlohmann::json::parse(text);  // throws: the text was discarded
-      (void)rejected;
-    } catch (const nlohmann::json::parse_error& e) {
-      throw error("", "malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
-    }
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw error("", "malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
   }
   return from_simple<T>(j);
 }

@@ -36,6 +36,11 @@ struct journal {
 };
 inline thread_local journal current_journal;
 
+/// Notes an entry a read added, so the enclosing transaction can take it back.
+inline void note_added(table_base& table, std::string_view key) {
+  if (current_journal.depth > 0) current_journal.added.emplace_back(&table, std::string(key));
+}
+
 class transaction {
  public:
   transaction() : mark_(current_journal.added.size()) { ++current_journal.depth; }
@@ -128,6 +133,7 @@ inline istring make_istring(std::string_view text, context* ctx) {
   auto found = table.find_or_reserve(text, hash_key(text));
   if (found.value) return istring(std::move(found.value));
   auto made = std::make_shared<const std::string>(text);
+  note_added(table, text);
   found.reservation.publish(made, {});
   return istring(std::move(made));
 }
@@ -464,8 +470,7 @@ std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx) {
       return std::move(found.value);
     }
     auto value = std::make_shared<const T>(read_value<T>(src, p, ctx));
-    if (current_journal.depth > 0)
-      current_journal.added.emplace_back(&table, std::string(found.reservation.key()));
+    note_added(table, found.reservation.key());
     found.reservation.publish(value, pol.verify ? p.render() : std::string());
     return value;
   }

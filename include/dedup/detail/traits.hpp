@@ -1,9 +1,7 @@
 // Type categories shared by the readers, the key encoder and the writer.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,11 +37,16 @@ concept text = std::is_same_v<T, std::string> || std::is_same_v<T, istring> || s
 enum class json_kind : std::uint8_t { null, boolean, integer, number, string, array, object };
 
 constexpr std::string_view kind_name(json_kind k) {
-  constexpr std::string_view names[] = {"null",   "boolean", "integer", "number",
-                                        "string", "array",   "object"};
-  // Checked, although every enumerator has a name: g++ 12 -O3 cannot see that and warns.
-  auto i = static_cast<std::size_t>(k);
-  return i < std::size(names) ? names[i] : std::string_view("unknown");
+  switch (k) {
+    case json_kind::null: return "null";
+    case json_kind::boolean: return "boolean";
+    case json_kind::integer: return "integer";
+    case json_kind::number: return "number";
+    case json_kind::string: return "string";
+    case json_kind::array: return "array";
+    case json_kind::object: return "object";
+  }
+  return "unknown";
 }
 
 /// Whether a value of JSON kind `k` can be read as T; used to pick a variant's alternative.

@@ -23,18 +23,25 @@ nlohmann::json write_struct(const T& v) {
       out[names[decltype(index)::value]] = write(m);
     };
     (one(std::integral_constant<std::size_t, I>{}), ...);
-  }(std::make_index_sequence<member_count<T>>{});
+  }
+  (std::make_index_sequence<member_count<T>>{});
   return out;
 }
 
 template <class T>
 nlohmann::json write(const T& v) {
-  if constexpr (std::is_same_v<T, std::monostate>) return nullptr;
-  else if constexpr (std::is_same_v<T, istring>) return v.str();
-  else if constexpr (string_coded<T>) return std::string(string_codec<T>::format(v));
-  else if constexpr (std::is_arithmetic_v<T> || std::is_same_v<T, std::string>) return v;
-  else if constexpr (is_optional<T>::value) return v ? write(*v) : nlohmann::json(nullptr);
-  else if constexpr (is_shared_const<T>::value) return v ? write(*v) : nlohmann::json(nullptr);
+  if constexpr (std::is_same_v<T, std::monostate>)
+    return nullptr;
+  else if constexpr (std::is_same_v<T, istring>)
+    return v.str();
+  else if constexpr (string_coded<T>)
+    return std::string(string_codec<T>::format(v));
+  else if constexpr (std::is_arithmetic_v<T> || std::is_same_v<T, std::string>)
+    return v;
+  else if constexpr (is_optional<T>::value)
+    return v ? write(*v) : nlohmann::json(nullptr);
+  else if constexpr (is_shared_const<T>::value)
+    return v ? write(*v) : nlohmann::json(nullptr);
   else if constexpr (is_vector<T>::value) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& e : v) out.push_back(write(static_cast<const typename T::value_type&>(e)));

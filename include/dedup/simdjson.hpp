@@ -1,0 +1,380 @@
+// dedup/simdjson.hpp: from_simple on simdjson On-Demand values, the fast backend.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "dedup/context.hpp"
+#include "dedup/detail/read.hpp"
+#include "dedup/error.hpp"
+#include "dedup/reflect.hpp"
+#include "dedup/simple.hpp"
+
+namespace dedup {
+
+namespace detail {
+
+namespace od = simdjson::ondemand;
+
+[[noreturn]] inline void fail_malformed(const path& p, simdjson::error_code e) {
+  fail(p, std::string("malformed JSON: ") + simdjson::error_message(e));
+}
+
+/// The value of a simdjson result, or a `dedup::error` at `p` naming simdjson's error.
+template <class T>
+T take(simdjson::simdjson_result<T>&& r, const path& p) {
+  T v{};
+  if (auto e = std::move(r).get(v)) fail_malformed(p, e);
+  return v;
+}
+template <class T>
+T take(T&& v, const path&) {
+  return std::forward<T>(v);
+}
+
+inline std::string_view trim_right(std::string_view s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+/// Where unescaped strings live while a document is read. Strings are read straight from the input
+/// bytes when they hold no escape (nearly always); simdjson's own string buffer is not used because
+/// the reader visits an object up to twice (key pass, build pass) and that buffer is sized for one
+/// unescape of each string. Blocks are never moved, so views stay valid until `clear`.
+class string_arena {
+ public:
+  char* allocate(std::size_t n) {
+    if (blocks_.empty() || n > capacity_ - used_) {
+      std::size_t size = std::max<std::size_t>(n, block_size);
+      blocks_.emplace_back(new char[size]);
+      capacity_ = size;
+      used_ = 0;
+    }
+    char* out = blocks_.back().get() + used_;
+    used_ += n;
+    return out;
+  }
+  /// Forgets every string; keeps one block for the next document.
+  void clear() {
+    if (blocks_.size() > 1) {
+      blocks_.erase(blocks_.begin() + 1, blocks_.end());
+      capacity_ = block_size;
+    }
+    used_ = 0;
+  }
+  static string_arena& of_this_thread() {
+    thread_local string_arena arena;
+    return arena;
+  }
+
+ private:
+  static constexpr std::size_t block_size = 64 * 1024;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::size_t capacity_ = 0, used_ = 0;
+};
+
+inline int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// The code unit of `\uXXXX` starting at s[i] (the 'u'), or -1.
+inline long utf16_unit(std::string_view s, std::size_t i) {
+  if (s.size() < i + 5) return -1;
+  long v = 0;
+  for (std::size_t k = 1; k <= 4; ++k) {
+    int d = hex_digit(s[i + k]);
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/// The text of a JSON string body with escapes, decoded into the thread's arena (a decoded string
+/// is never longer than its escaped form).
+inline std::string_view unescape(std::string_view body, const path& p) {
+  char* out = string_arena::of_this_thread().allocate(body.size());
+  std::size_t n = 0;
+  auto bad = [&] { fail(p, "malformed JSON: invalid escape in string"); };
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (c != '\\') {
+      out[n++] = c;
+      continue;
+    }
+    if (++i == body.size()) bad();
+    switch (body[i]) {
+      case '"': out[n++] = '"'; break;
+      case '\\': out[n++] = '\\'; break;
+      case '/': out[n++] = '/'; break;
+      case 'b': out[n++] = '\b'; break;
+      case 'f': out[n++] = '\f'; break;
+      case 'n': out[n++] = '\n'; break;
+      case 'r': out[n++] = '\r'; break;
+      case 't': out[n++] = '\t'; break;
+      case 'u': {
+        long cp = utf16_unit(body, i);
+        if (cp < 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) bad();
+        i += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {  // a surrogate pair: the low half must follow
+          if (i + 2 >= body.size() || body[i + 1] != '\\' || body[i + 2] != 'u') bad();
+          long low = utf16_unit(body, i + 2);
+          if (low < 0xDC00 || low > 0xDFFF) bad();
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          i += 6;
+        }
+        auto put = [&](long byte) { out[n++] = static_cast<char>(byte); };
+        if (cp < 0x80) {
+          put(cp);
+        } else if (cp < 0x800) {
+          put(0xC0 | (cp >> 6));
+          put(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+          put(0xE0 | (cp >> 12));
+          put(0x80 | ((cp >> 6) & 0x3F));
+          put(0x80 | (cp & 0x3F));
+        } else {
+          put(0xF0 | (cp >> 18));
+          put(0x80 | ((cp >> 12) & 0x3F));
+          put(0x80 | ((cp >> 6) & 0x3F));
+          put(0x80 | (cp & 0x3F));
+        }
+        break;
+      }
+      default: bad();
+    }
+  }
+  return {out, n};
+}
+
+/// A JSON string body (between the quotes, escapes undone) as a view that lives until the read ends.
+inline std::string_view string_text(std::string_view body, const path& p) {
+  if (!std::memchr(body.data(), '\\', body.size())) return body;
+  return unescape(body, p);
+}
+
+/// The reader's cursor over a simdjson On-Demand value (or the root of a document). It keeps the
+/// object it opened so that `for_each_member` can walk it a second time after a `reset()`, and it
+/// reads strings from the input bytes, so visiting an object twice neither re-parses nor copies.
+class simdjson_source {
+ public:
+  explicit simdjson_source(od::value v) : value_(v) {}
+  explicit simdjson_source(od::document& d) : doc_(&d) {}
+
+ private:
+  /// f applied to the cursor (the document root or a value), its error mapped to a dedup::error;
+  /// defined first because its return type is deduced.
+  template <class F>
+  auto on_cursor(F&& f, const path& p) {
+    if (doc_) return take(f(*doc_), p);
+    return take(f(value_), p);
+  }
+
+ public:
+  json_kind kind(const path& p) {
+    if (!kind_) kind_ = classify(p);
+    return *kind_;
+  }
+  bool get_bool(const path& p) {
+    return on_cursor([](auto& c) { return c.get_bool(); }, p);
+  }
+  std::int64_t get_int64(const path& p) {
+    if (unsigned_only_)
+      fail(p, "expected integer in the range of int64, found " + std::string(token(p)));
+    return on_cursor([](auto& c) { return c.get_int64(); }, p);
+  }
+  std::uint64_t get_uint64(const path& p) {
+    std::string_view t = token(p);
+    if (!t.empty() && t.front() == '-')
+      fail(p, "expected non-negative integer, found " + std::string(t));
+    return on_cursor([](auto& c) { return c.get_uint64(); }, p);
+  }
+  double get_double(const path& p) {
+    return on_cursor([](auto& c) { return c.get_double(); }, p);
+  }
+  std::string_view get_string(const path& p) {
+    std::string_view t = token(p);
+    if (t.size() < 2 || t.front() != '"' || t.back() != '"') fail(p, "malformed JSON: bad string");
+    return string_text(t.substr(1, t.size() - 2), p);
+  }
+
+  template <class F>
+  void for_each_element(const path& p, F&& f) {
+    od::array array = on_cursor([](auto& c) { return c.get_array(); }, p);
+    std::size_t i = 0;
+    for (auto element : array) {  // an error here is the array's structure: report the array
+      simdjson_source s(take(std::move(element), p));
+      f(s, i++);
+    }
+  }
+
+  template <class F>
+  void for_each_member(const path& p, F&& f) {
+    od::object& object = open_object(p);
+    for (auto member : object) {
+      od::field field = take(std::move(member), p);
+      std::string_view key = member_key(field, p);
+      simdjson_source s(field.value());
+      f(key, s);
+    }
+  }
+
+  /// The object's exact bytes (without trailing whitespace); the object can be walked afterwards.
+  void append_raw(std::string& out, const path& p) {
+    od::object& object = open_object(p);
+    out += trim_right(take(object.raw_json(), p));
+  }
+
+ private:
+  /// The value's token as written (a string with its quotes), without trailing whitespace.
+  std::string_view token(const path& p) {
+    return trim_right(on_cursor([](auto& c) { return c.raw_json_token(); }, p));
+  }
+
+  json_kind classify(const path& p) {
+    switch (on_cursor([](auto& c) { return c.type(); }, p)) {
+      case od::json_type::object: return json_kind::object;
+      case od::json_type::array: return json_kind::array;
+      case od::json_type::string: return json_kind::string;
+      case od::json_type::boolean: return json_kind::boolean;
+      case od::json_type::null:
+        if (!on_cursor([](auto& c) { return c.is_null(); }, p))
+          fail(p, "malformed JSON: invalid literal " + std::string(token(p)));
+        return json_kind::null;
+      case od::json_type::number: break;
+    }
+    switch (on_cursor([](auto& c) { return c.get_number_type(); }, p)) {
+      case od::number_type::floating_point_number: return json_kind::number;
+      case od::number_type::unsigned_integer: unsigned_only_ = true; return json_kind::integer;
+      default: return json_kind::integer;
+    }
+  }
+
+  /// The object, opened on first use and rewound on every later use.
+  od::object& open_object(const path& p) {
+    if (!object_) {
+      object_ = on_cursor([](auto& c) { return c.get_object(); }, p);
+    } else if (auto e = object_->reset().error()) {
+      fail_malformed(p, e);
+    }
+    return *object_;
+  }
+
+  /// The member's name, read from the input bytes (the closing quote is the first one that no
+  /// backslash escapes; stage 1 has already checked that the string is terminated).
+  static std::string_view member_key(od::field& field, const path& p) {
+    const char* start = field.key().raw();
+    std::size_t n = 0;
+    bool escaped = false;
+    while (start[n] != '"') {
+      if (start[n] == '\\') {
+        escaped = true;
+        ++n;
+      }
+      ++n;
+    }
+    std::string_view raw(start, n);
+    return escaped ? unescape(raw, p) : raw;
+  }
+
+  od::value value_{};
+  od::document* doc_ = nullptr;
+  std::optional<od::object> object_;
+  std::optional<json_kind> kind_;
+  bool unsigned_only_ = false;  // an integer above INT64_MAX
+};
+
+/// Reads the whole of `doc` as T and rejects anything after its root value.
+template <class T>
+simple_result_t<T> read_simdjson_document(od::document& doc) {
+  string_arena::of_this_thread().clear();
+  transaction tx;  // also undoes the entries of a document rejected for what follows it
+  simdjson_source src(doc);
+  path root;
+  auto out = read_document<T>(src, root);
+  if (!doc.current_location().error()) fail(root, "malformed JSON: content after the document");
+  tx.commit();
+  return out;
+}
+
+}  // namespace detail
+
+/// Builds a T from a simdjson On-Demand value, with the same interning, results and errors as the
+/// nlohmann backend's `from_simple`: inside a scope, interned types come from the context's tables;
+/// members are matched in document order, whatever the order. Exact-bytes keys (`dedup::raw_bytes`)
+/// hash the object's raw text and skip it entirely on a hit. The value is consumed; its document
+/// (and the padded input) must outlive the call. Use this form on values you reach yourself, such as
+/// the records of an array you iterate; JSON pointers in errors are relative to the value.
+///
+/// ```
+/// simdjson::ondemand::parser parser;
+/// auto json = simdjson::padded_string::load("refs.json");
+/// simdjson::ondemand::document doc = parser.iterate(json);
+/// dedup::scope s;
+/// for (simdjson::ondemand::value ref : doc["refs"])
+///   auto r = dedup::from_simple<butler::DatasetRef>(ref);
+/// ```
+template <class T>
+simple_result_t<T> from_simple(simdjson::ondemand::value value) {
+  detail::string_arena::of_this_thread().clear();
+  detail::simdjson_source src(value);
+  return detail::read_document<T>(src, detail::path{});
+}
+
+/// Builds a T from a whole simdjson On-Demand document, as `from_simple(ondemand::value)`, and also
+/// rejects a document with anything after its root value. The document must be fresh (nothing of
+/// it read yet).
+///
+/// ```
+/// simdjson::ondemand::document doc = parser.iterate(json);
+/// dedup::scope s;
+/// auto list = dedup::from_simple<butler::RefList>(doc);
+/// ```
+template <class T>
+simple_result_t<T> from_simple(simdjson::ondemand::document& doc) {
+  return detail::read_simdjson_document<T>(doc);
+}
+
+/// Parses JSON text with `parser` and builds a T from it, the fast counterpart of `dedup::parse`.
+/// Reusing one parser across calls keeps its buffers, which is how simdjson reaches its speed; the
+/// text must carry simdjson's padding (`simdjson::padded_string`). Malformed text is a
+/// `dedup::error` at the JSON pointer where reading stopped (the document root when simdjson's first
+/// stage rejects the text as a whole, as for invalid UTF-8 or an unterminated string).
+///
+/// ```
+/// simdjson::ondemand::parser parser;
+/// auto json = simdjson::padded_string::load("refs.json");
+/// dedup::scope s;
+/// auto list = dedup::parse_fast<butler::RefList>(parser, json);
+/// ```
+template <class T>
+simple_result_t<T> parse_fast(simdjson::ondemand::parser& parser, const simdjson::padded_string& json) {
+  simdjson::ondemand::document doc = detail::take(parser.iterate(json), detail::path{});
+  return detail::read_simdjson_document<T>(doc);
+}
+
+/// `parse_fast` with a parser kept per thread, for callers that do not manage one.
+///
+/// ```
+/// dedup::scope s;
+/// auto type = dedup::parse_fast<butler::DatasetType>(simdjson::padded_string(text));
+/// ```
+template <class T>
+simple_result_t<T> parse_fast(const simdjson::padded_string& json) {
+  thread_local simdjson::ondemand::parser parser;
+  return parse_fast<T>(parser, json);
+}
+
+}  // namespace dedup
