@@ -23,7 +23,7 @@
 #include "dedup/context.hpp"
 #include "dedup/detail/splitter.hpp"
 #include "dedup/error.hpp"
-#include "dedup/simple.hpp"
+#include "dedup/simdjson.hpp"
 
 namespace dedup {
 
@@ -72,10 +72,17 @@ struct reader_options {
 
 namespace detail {
 
-/// Parses one record; the one place that knows which backend the reader uses.
+static_assert(splitter::padding >= simdjson::SIMDJSON_PADDING, "records must carry simdjson's padding");
+
+/// Parses one record; the one place that knows which backend the reader uses: simdjson On-Demand,
+/// straight from the record's buffer (its spare capacity is the padding simdjson reads past the
+/// end), with one parser per worker thread so that its buffers are reused.
 template <class T>
 simple_result_t<T> parse_record(const raw_record& r) {
-  return dedup::parse<T>(r.bytes);
+  thread_local simdjson::ondemand::parser parser;
+  simdjson::ondemand::document doc =
+      take(parser.iterate(r.bytes.data(), r.bytes.size(), r.bytes.capacity()), path{});
+  return read_simdjson_document<T>(doc);
 }
 
 }  // namespace detail
