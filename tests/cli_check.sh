@@ -24,4 +24,32 @@ assert r["without_scope"]["retained_bytes"] > 3 * r["in_scope"]["retained_bytes"
 '
 done
 "$dedup" demo --refs 500 | grep -q "in a dedup::scope" || fail "demo table"
-echo "cli: 6 passed, 0 failed"
+
+# dedup load reads what dedup demo --write writes, as NDJSON and as a {"refs": [...]} document,
+# with one and with several threads, and finds the workload's sharing.
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+"$dedup" load --help | grep -q -- "--threads N" || fail "dedup load --help"
+"$dedup" demo --refs 3000 --write "$dir/refs.ndjson" > /dev/null
+"$dedup" demo --refs 3000 --write "$dir/refs.json" > /dev/null
+for file in refs.ndjson refs.json; do
+  for threads in 1 3; do
+    "$dedup" load "$dir/$file" --threads $threads --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+t = r["types"]
+assert r["refs"] == 3000 and r["skipped"] == 0, r
+assert t["DatasetType"]["lookups"] == 3000 and t["DatasetType"]["distinct"] == 40, r
+assert t["DataCoordinate"]["lookups"] == 3000, r
+assert 0 < t["DataCoordinate"]["distinct"] < 3000, r
+' || fail "dedup load $file --threads $threads"
+  done
+done
+"$dedup" load "$dir/refs.json" | grep -q "DimensionRecord" || fail "dedup load table"
+printf '{"refs": [{"id": 1}]}' > "$dir/bad.json"
+set +e
+"$dedup" load "$dir/bad.json" 2> "$dir/err"; status=$?
+set -e
+[ "$status" -eq 1 ] || fail "a bad ref should exit 1, got $status"
+grep -q "record 0 (byte 10), at /refs/0/id" "$dir/err" || fail "a bad ref should be located: $(cat "$dir/err")"
+echo "cli: 10 passed, 0 failed"
