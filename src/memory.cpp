@@ -70,6 +70,25 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
 void operator delete[](void* p, std::size_t) noexcept {
   release(p);
 }
+// The nothrow forms (simdjson's padded buffers use them) must be replaced too: a sanitizer runtime
+// provides its own, which would not go through allocate() and so would be freed by release()
+// without having been allocated by it.
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  try {
+    return allocate(n);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept {
+  return operator new(n, tag);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  release(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  release(p);
+}
 
 namespace dedup::memory {
 

@@ -1,6 +1,7 @@
 // dedup/intern_table.hpp: key bytes -> one shared instance, safe under concurrent use.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -79,16 +80,20 @@ class intern_table final : public table_base {
     s.lookups.fetch_add(1, std::memory_order_relaxed);
     std::shared_lock lock(s.mutex);
     auto it = s.map.find(probe{key, h});
-    if (it == s.map.end() || !it->second.value) return nullptr;
-    s.hits.fetch_add(1, std::memory_order_relaxed);
+    if (it == s.map.end() || !it->second.value) {
+      s.misses.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
     return it->second.value;
   }
 
   table_stats stats() const override {
     table_stats out;
     for (const stripe& s : stripes_) {
-      out.lookups += s.lookups.load(std::memory_order_relaxed);
-      out.hits += s.hits.load(std::memory_order_relaxed);
+      std::uint64_t misses = s.misses.load(std::memory_order_relaxed);
+      std::uint64_t lookups = s.lookups.load(std::memory_order_relaxed);
+      out.lookups += lookups;
+      out.hits += lookups - std::min(misses, lookups);
       out.entries += s.entries.load(std::memory_order_relaxed);
     }
     return out;
@@ -152,11 +157,15 @@ class intern_table final : public table_base {
     std::string origin;              // where the value was first read, in verify mode
   };
   using map_type = std::unordered_map<owned_key, node, key_hash, key_equal>;
+  // Every lookup writes the lock and the lookup count, so they share one cache line; a hit only
+  // reads the map, which starts on the next line, so threads hitting one stripe do not also bounce
+  // the map's line between them. Hits are counted as lookups less misses, so a hit writes one
+  // counter, not two.
   struct alignas(64) stripe {
     mutable std::shared_mutex mutex;
-    map_type map;
     mutable std::atomic<std::uint64_t> lookups{0};
-    mutable std::atomic<std::uint64_t> hits{0};
+    alignas(64) map_type map;
+    mutable std::atomic<std::uint64_t> misses{0};  // lookups that found no value
     std::atomic<std::size_t> entries{0};
   };
 
@@ -234,20 +243,15 @@ class intern_table final : public table_base {
     {
       std::shared_lock lock(s.mutex);
       auto it = s.map.find(probe{key, h});
-      if (it != s.map.end() && it->second.value) {
-        s.hits.fetch_add(1, std::memory_order_relaxed);
-        return {it->second.value, &it->second.origin, {}};
-      }
+      if (it != s.map.end() && it->second.value) return {it->second.value, &it->second.origin, {}};
     }
     std::shared_ptr<build> waiting;
     {
       std::unique_lock lock(s.mutex);
       auto [it, inserted] = s.map.try_emplace(owned_key{std::string(key), h});
-      if (!inserted && it->second.value) {
-        s.hits.fetch_add(1, std::memory_order_relaxed);
-        return {it->second.value, &it->second.origin, {}};
-      }
+      if (!inserted && it->second.value) return {it->second.value, &it->second.origin, {}};
       if (inserted) {
+        s.misses.fetch_add(1, std::memory_order_relaxed);
         it->second.pending = std::make_shared<build>();
         return {nullptr, nullptr, ticket(this, &s, &*it)};
       }
