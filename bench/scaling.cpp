@@ -26,9 +26,9 @@ constexpr const char* usage = R"(usage:
   dedup-bench-scaling write FILE [--refs N] [--copies C]
       write the reference workload of N refs (default 200000, i.e. W1) as NDJSON, C times over
       (the same refs again: a C-times larger file with the same distinct objects)
-  dedup-bench-scaling reader FILE [--threads LIST] [--repeat R] [--max-queue Q]
+  dedup-bench-scaling reader FILE [--threads LIST] [--repeat R] [--max-queue Q] [--keep]
       read the NDJSON file of refs with dedup::reader in one scope, R times (default 5) per
-      thread count, discarding each ref once seen; prints the median time, the throughput, the
+      thread count, dropping each ref once seen (--keep: keeping them all, as dedup load does); prints the median time, the throughput, the
       speedup over the first thread count, and at the end the process's peak resident set. The
       first row, 'sequential', is the plain loop (getline + the reader's per-record parse) on the calling thread.
   dedup-bench-scaling tables [--threads LIST] [--repeat R] [--keys K] [--ops N]
@@ -89,9 +89,21 @@ struct settings {
   std::size_t max_queue = 0;
   std::size_t keys = 1200;
   std::size_t ops = 2'000'000;
+  bool keep = false;
 };
 
-// ---- write ----------------------------------------------------------------------------------------
+/// With --keep, the refs of the pass being timed, as `dedup load` keeps them; released after the
+/// timing, since a program that keeps them pays for that at its own exit.
+std::vector<std::shared_ptr<const butler::DatasetRef>> kept;
+
+std::size_t consume(std::shared_ptr<const butler::DatasetRef>&& ref, bool keep) {
+  if (!ref) std::abort();
+  if (keep) kept.push_back(std::move(ref));
+  return 1;
+}
+
+// ---- write
+// ----------------------------------------------------------------------------------------
 
 void write_workload(const settings& s) {
   butler::workload w;
@@ -111,14 +123,16 @@ void write_workload(const settings& s) {
     }
   }
   if (!out) throw std::runtime_error("cannot write " + s.file);
-  std::printf("wrote %zu refs (%.1f MB) to %s\n", w.refs * s.copies, double(bytes) / 1e6, s.file.c_str());
+  std::printf("wrote %zu refs (%.1f MB) to %s\n", w.refs * s.copies, double(bytes) / 1e6,
+              s.file.c_str());
 }
 
-// ---- reader ---------------------------------------------------------------------------------------
+// ---- reader
+// ---------------------------------------------------------------------------------------
 
 /// One pass of the plain loop on the calling thread, with the reader's own per-record parse
 /// (simdjson): what the reader is compared with.
-std::size_t read_sequential(const std::string& file) {
+std::size_t read_sequential(const std::string& file, bool keep) {
   dedup::scope s;
   std::ifstream in(file, std::ios::binary);
   std::size_t n = 0;
@@ -128,17 +142,18 @@ std::size_t read_sequential(const std::string& file) {
     rec.bytes.clear();
     rec.bytes.reserve(line.size() + dedup::detail::splitter::padding);
     rec.bytes.append(line);
-    auto ref = dedup::detail::parse_record<butler::DatasetRef>(rec);
-    n += ref != nullptr;
+    n += consume(dedup::detail::parse_record<butler::DatasetRef>(rec), keep);
   }
   return n;
 }
 
-std::size_t read_parallel(const std::string& file, std::size_t threads, std::size_t max_queue) {
+std::size_t read_parallel(const std::string& file, std::size_t threads, std::size_t max_queue,
+                          bool keep) {
   dedup::scope s;
   std::size_t n = 0;
-  for (auto& ref : dedup::reader<butler::DatasetRef>(file, {.threads = threads, .max_queue = max_queue}))
-    n += ref != nullptr;
+  dedup::reader_options o{.threads = threads, .max_queue = max_queue};
+  for (auto& ref : dedup::reader<butler::DatasetRef>(file, std::move(o)))
+    n += consume(std::move(ref), keep);
   return n;
 }
 
@@ -152,6 +167,7 @@ void time_passes(const char* label, std::size_t repeat, double bytes, double& ba
     records = pass();
     times.push_back(seconds_since(start));
     busy.push_back((cpu_seconds() - cpu) / times.back());
+    kept.clear();
   }
   double t = median(times);
   if (baseline == 0) baseline = t;
@@ -164,23 +180,26 @@ void time_passes(const char* label, std::size_t repeat, double bytes, double& ba
 
 void bench_reader(const settings& s) {
   double bytes = double(std::filesystem::file_size(s.file));
-  std::printf("reader on %s (%.1f MB), median of %zu passes, hardware threads: %u\n", s.file.c_str(),
-              bytes / 1e6, s.repeat, std::thread::hardware_concurrency());
+  std::printf("reader on %s (%.1f MB), median of %zu passes, hardware threads: %u\n",
+              s.file.c_str(), bytes / 1e6, s.repeat, std::thread::hardware_concurrency());
   std::printf("%-12s %10s %9s %9s %9s %10s %12s %9s %6s\n", "threads", "records", "median s",
               "min s", "max s", "MB/s", "records/s", "speedup", "cpus");
   double sequential = 0, baseline = 0;
-  time_passes("sequential", s.repeat, bytes, sequential, [&] { return read_sequential(s.file); });
+  time_passes("sequential", s.repeat, bytes, sequential,
+              [&] { return read_sequential(s.file, s.keep); });
   for (std::size_t t : s.threads) {
     std::string label = std::to_string(t);
     time_passes(label.c_str(), s.repeat, bytes, baseline,
-                [&] { return read_parallel(s.file, t, s.max_queue); });
+                [&] { return read_parallel(s.file, t, s.max_queue, s.keep); });
   }
-  std::printf("speedup is over the first reader row; cpus is CPU time over wall time (how many\n"
-              "cores the pass really had); peak resident set: %.1f MB\n",
-              double(peak_rss_bytes()) / 1e6);
+  std::printf(
+      "speedup is over the first reader row; cpus is CPU time over wall time (how many\n"
+      "cores the pass really had); peak resident set: %.1f MB\n",
+      double(peak_rss_bytes()) / 1e6);
 }
 
-// ---- tables ---------------------------------------------------------------------------------------
+// ---- tables
+// ---------------------------------------------------------------------------------------
 
 std::string key_of(std::size_t i, std::size_t round) {
   // About the size of a dimension record's key: definition and a few values.
@@ -206,9 +225,10 @@ double timed_race(std::size_t n, F fn) {
 }
 
 void bench_tables(const settings& s) {
-  std::printf("intern_table<std::string>, %zu keys, %zu lookups per thread, median of %zu runs, "
-              "hardware threads: %u\n",
-              s.keys, s.ops, s.repeat, std::thread::hardware_concurrency());
+  std::printf(
+      "intern_table<std::string>, %zu keys, %zu lookups per thread, median of %zu runs, "
+      "hardware threads: %u\n",
+      s.keys, s.ops, s.repeat, std::thread::hardware_concurrency());
   std::printf("%-8s %14s %14s %9s %9s %18s\n", "threads", "hits/s", "per thread", "scaling",
               "exact", "racing misses/s");
   std::vector<std::string> keys;
@@ -271,18 +291,29 @@ int main(int argc, char** argv) try {
       if (i + 1 >= a.size()) throw std::invalid_argument(std::string(a[i]) + " needs a value");
       return a[++i];
     };
-    if (a[i] == "--threads") s.threads = parse_list(value());
-    else if (a[i] == "--repeat") s.repeat = std::max<std::size_t>(1, std::stoul(std::string(value())));
-    else if (a[i] == "--refs") s.refs = std::stoul(std::string(value()));
-    else if (a[i] == "--copies") s.copies = std::stoul(std::string(value()));
-    else if (a[i] == "--max-queue") s.max_queue = std::stoul(std::string(value()));
-    else if (a[i] == "--keys") s.keys = std::max<std::size_t>(1, std::stoul(std::string(value())));
-    else if (a[i] == "--ops") s.ops = std::stoul(std::string(value()));
-    else throw std::invalid_argument("unknown option '" + std::string(a[i]) + "'");
+    if (a[i] == "--threads")
+      s.threads = parse_list(value());
+    else if (a[i] == "--repeat")
+      s.repeat = std::max<std::size_t>(1, std::stoul(std::string(value())));
+    else if (a[i] == "--refs")
+      s.refs = std::stoul(std::string(value()));
+    else if (a[i] == "--copies")
+      s.copies = std::stoul(std::string(value()));
+    else if (a[i] == "--max-queue")
+      s.max_queue = std::stoul(std::string(value()));
+    else if (a[i] == "--keys")
+      s.keys = std::max<std::size_t>(1, std::stoul(std::string(value())));
+    else if (a[i] == "--ops")
+      s.ops = std::stoul(std::string(value()));
+    else
+      throw std::invalid_argument("unknown option '" + std::string(a[i]) + "'");
   }
-  if (mode == "write" && !s.file.empty()) write_workload(s);
-  else if (mode == "reader" && !s.file.empty()) bench_reader(s);
-  else if (mode == "tables") bench_tables(s);
+  if (mode == "write" && !s.file.empty())
+    write_workload(s);
+  else if (mode == "reader" && !s.file.empty())
+    bench_reader(s);
+  else if (mode == "tables")
+    bench_tables(s);
   else if (mode == "quick") {
     s.file = (std::filesystem::temp_directory_path() /
               ("dedup-bench-scaling-quick-" + std::to_string(::getpid()) + ".ndjson"))

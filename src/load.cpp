@@ -58,7 +58,8 @@ reader_options layout_of(const std::filesystem::path& file) {
       }
     }
   }
-  o.format = i != std::string::npos && head[i] == '[' ? stream_format::array : stream_format::ndjson;
+  o.format =
+      i != std::string::npos && head[i] == '[' ? stream_format::array : stream_format::ndjson;
   return o;
 }
 
@@ -114,13 +115,15 @@ int load(const args& a) {
   }
   if (file.empty()) throw usage_error{"load: which FILE? (dedup load --help)"};
   std::filesystem::path path{std::string(file)};
-  if (!std::filesystem::is_regular_file(path)) throw std::runtime_error("no such file: " + path.string());
+  if (!std::filesystem::is_regular_file(path))
+    throw std::runtime_error("no such file: " + path.string());
 
   reader_options options = layout_of(path);
   options.threads = threads;
   options.skip_bad = skip_bad;
   std::uintmax_t size = std::filesystem::file_size(path);
-  if (isatty(STDERR_FILENO) && size > (std::uintmax_t{16} << 20)) options.on_progress = progress_bar{};
+  if (isatty(STDERR_FILENO) && size > (std::uintmax_t{16} << 20))
+    options.on_progress = progress_bar{};
 
   scope s;
   std::size_t before = memory::live_bytes();
@@ -145,8 +148,8 @@ int load(const args& a) {
   if (json) {
     std::printf(R"({"file":%s,"refs":%zu,"skipped":%zu,"bytes":%ju,"threads":%zu,"seconds":%.3f,)"
                 R"("retained_bytes":%zu,"peak_rss_bytes":%zu,"types":{)",
-                nlohmann::json(path.string()).dump().c_str(), refs.size(), r.skipped(), size, r.threads(), seconds,
-                retained, peak);
+                nlohmann::json(path.string()).dump().c_str(), refs.size(), r.skipped(), size,
+                r.threads(), seconds, retained, peak);
     bool first = true;
     for (const type_row& row : rows) {
       std::printf(R"(%s"%s":{"lookups":%llu,"distinct":%zu})", first ? "" : ",", row.name,
@@ -157,8 +160,8 @@ int load(const args& a) {
     return 0;
   }
   char b1[32], b2[32], b3[32];
-  std::printf("dedup load: %zu refs from %s (%s) with %zu threads in %.2fs (%s/s)\n",
-              refs.size(), path.string().c_str(), memory::human(size, b1), r.threads(), seconds,
+  std::printf("dedup load: %zu refs from %s (%s) with %zu threads in %.2fs (%s/s)\n", refs.size(),
+              path.string().c_str(), memory::human(size, b1), r.threads(), seconds,
               memory::human(static_cast<std::size_t>(double(size) / seconds), b2));
   if (r.skipped()) std::printf("skipped %zu refs that failed to parse\n", r.skipped());
   std::printf("\n%-18s %13s %13s %9s\n", "type", "lookups", "distinct", "shared");

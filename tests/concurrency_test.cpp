@@ -86,7 +86,7 @@ TEST_CASE("when the builder of a key fails, a waiting thread builds it instead")
     }
     auto s = table.stats();
     CHECK(s.entries == 1);
-    CHECK(s.lookups == thread_count);  // a waiter's retry is not a second lookup
+    CHECK(s.lookups == thread_count);   // a waiter's retry is not a second lookup
     CHECK(s.hits == thread_count - 2);  // all but the failed builder and the one that took over
   }
 }
@@ -115,7 +115,8 @@ TEST_CASE("a context shared by many threads holds one instance per key, with exa
   CHECK(changed.load() == 0);
   for (int i = 0; i < types; ++i) {
     for (int t = 1; t < thread_count; ++t)
-      CHECK(seen[static_cast<std::size_t>(t)][static_cast<std::size_t>(i)] == seen[0][static_cast<std::size_t>(i)]);
+      CHECK(seen[static_cast<std::size_t>(t)][static_cast<std::size_t>(i)] ==
+            seen[0][static_cast<std::size_t>(i)]);
   }
   auto stats = ctx->stats<butler::DatasetType>();
   CHECK(stats.entries == types);
@@ -131,10 +132,10 @@ TEST_CASE("a failing read on one thread leaves a shared context usable by the ot
   race(thread_count, [&](int t) {
     dedup::scope joined{ctx};
     for (int r = 0; r < 200; ++r) {
-      std::string doc = R"({"refs":[)" + std::string(R"({"id":"00000000-0000-0000-0000-000000000001",)") +
-                        R"("datasetType":)" + dataset_type(r % 10) +
-                        R"(,"dataId":{"dataId":{"instrument":"HSC"}},"run":"run)" + std::to_string(t) +
-                        R"("}]})";
+      std::string doc =
+          R"({"refs":[)" + std::string(R"({"id":"00000000-0000-0000-0000-000000000001",)") +
+          R"("datasetType":)" + dataset_type(r % 10) +
+          R"(,"dataId":{"dataId":{"instrument":"HSC"}},"run":"run)" + std::to_string(t) + R"("}]})";
       if ((r + t) % 3 == 0) doc.replace(doc.find("run\":"), 3, "rnu");  // an unknown member
       try {
         auto list = dedup::parse<butler::RefList>(doc);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "butler/model.hpp"
+#include "butler/workload.hpp"
 #include "dedup/stream.hpp"
 
 namespace {
@@ -166,7 +167,8 @@ TEST_CASE("an error in record k is thrown at record k with its offset and pointe
 
   std::vector<int> seen;
   try {
-    for (auto& rec : dedup::reader<item>(f.path(), {.threads = 4, .max_queue = 6})) seen.push_back(rec.n);
+    for (auto& rec : dedup::reader<item>(f.path(), {.threads = 4, .max_queue = 6}))
+      seen.push_back(rec.n);
     FAIL("no error thrown");
   } catch (const dedup::error& e) {
     CHECK(e.record() == 57u);
@@ -179,12 +181,14 @@ TEST_CASE("an error in record k is thrown at record k with its offset and pointe
 
 TEST_CASE("an error in an array element names the element's pointer") {
   std::string elements;
-  for (int i = 0; i < 30; ++i) elements += (i ? "," : "") + (i == 12 ? std::string(R"({"n":12})") : item_json(i));
+  for (int i = 0; i < 30; ++i)
+    elements += (i ? "," : "") + (i == 12 ? std::string(R"({"n":12})") : item_json(i));
   std::string text = R"({"refs": [)" + elements + "]}";
   temp_file f("bad.json", text);
   std::vector<int> seen;
   try {
-    for (auto& rec : dedup::reader<item>(f.path(), {.threads = 2, .pointer = "/refs"})) seen.push_back(rec.n);
+    for (auto& rec : dedup::reader<item>(f.path(), {.threads = 2, .pointer = "/refs"}))
+      seen.push_back(rec.n);
     FAIL("no error thrown");
   } catch (const dedup::error& e) {
     CHECK(e.record() == 12u);
@@ -219,12 +223,11 @@ TEST_CASE("skip_bad skips failing records, counts them and reports each") {
   }
   temp_file f("skip.ndjson", text);
   std::vector<std::size_t> reported;
-  dedup::reader<item> r(f.path(), {.threads = 3,
-                                   .max_queue = 4,
-                                   .skip_bad = true,
-                                   .on_skip = [&](const dedup::error& e) {
-                                     reported.push_back(*e.record());
-                                   }});
+  dedup::reader<item> r(
+      f.path(),
+      {.threads = 3, .max_queue = 4, .skip_bad = true, .on_skip = [&](const dedup::error& e) {
+         reported.push_back(*e.record());
+       }});
   std::vector<int> seen;
   for (auto& rec : r) seen.push_back(rec.n);
   CHECK(seen == good);
@@ -239,7 +242,8 @@ TEST_CASE("an array cut short is an error even when skipping bad records") {
   temp_file f("cut.json", text);
   std::vector<int> seen;
   try {
-    for (auto& rec : dedup::reader<item>(f.path(), {.threads = 2, .skip_bad = true})) seen.push_back(rec.n);
+    for (auto& rec : dedup::reader<item>(f.path(), {.threads = 2, .skip_bad = true}))
+      seen.push_back(rec.n);
     FAIL("no error thrown");
   } catch (const dedup::error& e) {
     CHECK(e.record() == 30u);
@@ -281,7 +285,8 @@ TEST_CASE("workers share the caller's context, or one fresh context outside a sc
     CHECK(r.shared_context()->stats<butler::DatasetType>().entries == 1);
   }
   dedup::scope s;
-  std::shared_ptr<const butler::DatasetType> mine = dedup::parse<butler::DatasetType>(dataset_type_line);
+  std::shared_ptr<const butler::DatasetType> mine =
+      dedup::parse<butler::DatasetType>(dataset_type_line);
   dedup::reader<butler::DatasetType> r(f.path(), {.threads = 3});
   CHECK(r.shared_context() == dedup::current());
   for (auto& type : r) CHECK(type == mine);
@@ -309,4 +314,21 @@ TEST_CASE("the reader reads the real NDJSON sample in order") {
     CHECK(r == expected[i++]);
   }
   CHECK(i == expected.size());
+}
+
+TEST_CASE("example: dedup::reader") {
+  std::string doc = R"({"refs": [)";
+  butler::workload w;
+  w.refs = 50;
+  for (std::size_t i = 0; i < w.refs; ++i) {
+    if (i) doc += ',';
+    butler::append_ref(doc, w, i);
+  }
+  temp_file f("refs.json", doc + "]}");
+  std::vector<std::shared_ptr<const butler::DatasetRef>> kept;
+  dedup::scope s;
+  for (auto& ref : dedup::reader<butler::DatasetRef>(f.path(), {.pointer = "/refs"}))
+    kept.push_back(std::move(ref));
+  REQUIRE(kept.size() == 50);
+  CHECK(kept[0]->dataset_type == kept[w.distinct_dataset_types()]->dataset_type);
 }

@@ -52,10 +52,10 @@ struct progress {
 /// The settings of a `reader`. `threads` workers parse records (0: one per hardware thread);
 /// `max_queue` bounds the records they may take ahead of the consumer, parsed or being parsed
 /// (0: 64 per worker), which bounds memory however large the input is. Workers take up to
-/// `max_queue / (2 * threads)` records at once (at most 32), so a small queue means small batches. `pointer` names the
-/// array whose elements are the records (`/refs`); `skip_bad` skips records that fail to parse,
-/// counting them and passing each error to `on_skip`, instead of throwing; `on_progress` is called
-/// on the consumer's thread after every record.
+/// `max_queue / (2 * threads)` records at once (at most 32), so a small queue means small batches.
+/// `pointer` names the array whose elements are the records (`/refs`); `skip_bad` skips records
+/// that fail to parse, counting them and passing each error to `on_skip`, instead of throwing;
+/// `on_progress` is called on the consumer's thread after every record.
 ///
 /// ```
 /// dedup::reader_options o{.threads = 4, .max_queue = 16, .pointer = "/refs", .skip_bad = true};
@@ -72,7 +72,8 @@ struct reader_options {
 
 namespace detail {
 
-static_assert(splitter::padding >= simdjson::SIMDJSON_PADDING, "records must carry simdjson's padding");
+static_assert(splitter::padding >= simdjson::SIMDJSON_PADDING,
+              "records must carry simdjson's padding");
 
 /// Parses one record; the one place that knows which backend the reader uses: simdjson On-Demand,
 /// straight from the record's buffer (its spare capacity is the padding simdjson reads past the
@@ -218,19 +219,23 @@ class reader {
   detail::splitter::mode pick_mode(const std::string& extension) {
     using mode = detail::splitter::mode;
     switch (options_.format) {
-      case stream_format::ndjson: return mode::lines;
-      case stream_format::array: return mode::array;
-      case stream_format::automatic: break;
+      case stream_format::ndjson:
+        return mode::lines;
+      case stream_format::array:
+        return mode::array;
+      case stream_format::automatic:
+        break;
     }
     if (!options_.pointer.empty()) return mode::array;
     if (extension == ".ndjson" || extension == ".jsonl") return mode::lines;
     return splitter_.first_byte() == '[' ? mode::array : mode::lines;
   }
 
-  // ---- workers --------------------------------------------------------------------------------------
-  // Workers take records in batches and the consumer gives back room in batches, so that the
-  // lock and the wake-ups are paid once per batch rather than once per record: per record they
-  // cost as much as parsing a small record does.
+  // ---- workers
+  // -------------------------------------------------------------------------------------- Workers
+  // take records in batches and the consumer gives back room in batches, so that the lock and the
+  // wake-ups are paid once per batch rather than once per record: per record they cost as much as
+  // parsing a small record does.
 
   void work() {
     scope joined{ctx_};
@@ -238,7 +243,8 @@ class reader {
     std::vector<slot> results;
     std::unique_lock lock(mutex_);
     for (;;) {
-      space_.wait(lock, [&] { return stopping_ || input_done_ || taken_ < consumed_ + ring_.size(); });
+      space_.wait(lock,
+                  [&] { return stopping_ || input_done_ || taken_ < consumed_ + ring_.size(); });
       if (stopping_ || input_done_) return;
       std::size_t want = std::min(batch_, consumed_ + ring_.size() - taken_);
       if (records.size() < want) records.resize(want);
@@ -294,10 +300,11 @@ class reader {
     return error(prefix + e.pointer(), e.detail()).in_record(rec.index, rec.offset);
   }
 
-  // ---- consumer -------------------------------------------------------------------------------------
-  // Slots [next_, ready_end_) were seen ready under the lock; the consumer empties them without it,
-  // which is safe because no worker writes a slot again before `consumed_` has passed it, and
-  // `consumed_` only moves under the lock.
+  // ---- consumer
+  // ------------------------------------------------------------------------------------- Slots
+  // [next_, ready_end_) were seen ready under the lock; the consumer empties them without it, which
+  // is safe because no worker writes a slot again before `consumed_` has passed it, and `consumed_`
+  // only moves under the lock.
 
   /// Makes the next record current (or none at the end), rethrowing a failure that reaches it.
   void advance() {
@@ -355,7 +362,8 @@ class reader {
   }
 
   void report() const {
-    if (options_.on_progress) options_.on_progress({delivered_ + skipped_, bytes_done_, total_bytes_});
+    if (options_.on_progress)
+      options_.on_progress({delivered_ + skipped_, bytes_done_, total_bytes_});
   }
 
   void stop() {

@@ -45,8 +45,10 @@ class splitter {
   bool next(raw_record& out) {
     if (finished_) return false;
     bool got = mode_ == mode::lines ? next_line(out) : next_element(out);
-    if (!got) finished_ = true;
-    else out.index = count_++;
+    if (!got)
+      finished_ = true;
+    else
+      out.index = count_++;
     return got;
   }
 
@@ -64,7 +66,8 @@ class splitter {
   mode get_mode() const noexcept { return mode_; }
 
  private:
-  // ---- buffering ----------------------------------------------------------------------------------
+  // ---- buffering
+  // ----------------------------------------------------------------------------------
 
   /// Reads one more chunk, first dropping the bytes already scanned, except those of the element
   /// being cut (from `keep_`). False at the end of the input.
@@ -112,7 +115,8 @@ class splitter {
     throw error(where, what).in_record(count_, base_ + pos_);
   }
 
-  // ---- NDJSON ---------------------------------------------------------------------------------------
+  // ---- NDJSON
+  // ---------------------------------------------------------------------------------------
 
   bool next_line(raw_record& out) {
     for (;;) {
@@ -135,7 +139,8 @@ class splitter {
     }
   }
 
-  // ---- arrays ---------------------------------------------------------------------------------------
+  // ---- arrays
+  // ---------------------------------------------------------------------------------------
 
   /// The pointer of element `i` of the target array, for messages.
   std::string element_pointer() const { return pointer_ + "/" + std::to_string(count_); }
@@ -165,13 +170,20 @@ class splitter {
   /// pointer that names a member spelled with them.
   static std::string unescape(int e) {
     switch (e) {
-      case 'b': return "\b";
-      case 'f': return "\f";
-      case 'n': return "\n";
-      case 'r': return "\r";
-      case 't': return "\t";
-      case 'u': return "\\u";
-      default: return std::string(1, static_cast<char>(e));
+      case 'b':
+        return "\b";
+      case 'f':
+        return "\f";
+      case 'n':
+        return "\n";
+      case 'r':
+        return "\r";
+      case 't':
+        return "\t";
+      case 'u':
+        return "\\u";
+      default:
+        return std::string(1, static_cast<char>(e));
     }
   }
 
@@ -198,8 +210,10 @@ class splitter {
         continue;
       }
       ++pos_;
-      if (c == '{' || c == '[') ++depth;
-      else if ((c == '}' || c == ']') && --depth == 0) return;
+      if (c == '{' || c == '[')
+        ++depth;
+      else if ((c == '}' || c == ']') && --depth == 0)
+        return;
     }
   }
 
@@ -213,7 +227,8 @@ class splitter {
       if (i == pointer_.size()) break;
       char c = pointer_[i];
       if (c == '/') continue;
-      if (c == '~' && i + 1 < pointer_.size() && (pointer_[i + 1] == '0' || pointer_[i + 1] == '1')) {
+      if (c == '~' && i + 1 < pointer_.size() &&
+          (pointer_[i + 1] == '0' || pointer_[i + 1] == '1')) {
         out.back() += pointer_[++i] == '0' ? '~' : '/';
       } else {
         out.back() += c;
@@ -228,9 +243,12 @@ class splitter {
     for (const std::string& token : tokens()) {
       skip_space();
       int c = peek_byte();
-      if (c == '{') find_member(token, here);
-      else if (c == '[') find_element(token, here);
-      else structural(here, "expected an object or array on the way to " + pointer_);
+      if (c == '{')
+        find_member(token, here);
+      else if (c == '[')
+        find_element(token, here);
+      else
+        structural(here, "expected an object or array on the way to " + pointer_);
       here += "/" + token;
     }
   }
@@ -262,7 +280,8 @@ class splitter {
     ++pos_;
     for (std::size_t i = 0; i < wanted; ++i) {
       skip_space();
-      if (peek_byte() == ']') structural(here, "no element " + token + " (looking for " + pointer_ + ")");
+      if (peek_byte() == ']')
+        structural(here, "no element " + token + " (looking for " + pointer_ + ")");
       skip_value(here + "/" + std::to_string(i));
       skip_space();
       if (peek_byte() == ',') ++pos_;
