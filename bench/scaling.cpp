@@ -305,6 +305,8 @@ int main(int argc, char** argv) try {
       s.keys = std::max<std::size_t>(1, std::stoul(std::string(value())));
     else if (a[i] == "--ops")
       s.ops = std::stoul(std::string(value()));
+    else if (a[i] == "--keep")
+      s.keep = true;
     else
       throw std::invalid_argument("unknown option '" + std::string(a[i]) + "'");
   }
