@@ -51,8 +51,9 @@ struct progress {
 
 /// The settings of a `reader`. `threads` workers parse records (0: one per hardware thread);
 /// `max_queue` bounds the records they may take ahead of the consumer, parsed or being parsed
-/// (0: 64 per worker), which bounds memory however large the input is. Workers take up to
-/// `max_queue / (2 * threads)` records at once (at most 32), so a small queue means small batches.
+/// (0: 256 per worker, a few hundred kB of records), which bounds memory however large the input
+/// is. Workers take up to `max_queue / (2 * threads)` records at once (at most 128): batches pay
+/// for the hand-offs between threads, so a small queue means small batches and less speed.
 /// `pointer` names the array whose elements are the records (`/refs`); `skip_bad` skips records
 /// that fail to parse, counting them and passing each error to `on_skip`, instead of throwing;
 /// `on_progress` is called on the consumer's thread after every record.
@@ -185,9 +186,9 @@ class reader {
         total_bytes_(total),
         splitter_(std::move(in), detail::splitter::mode::lines, options_.pointer) {
     if (!options_.threads) options_.threads = std::max(1u, std::thread::hardware_concurrency());
-    if (!options_.max_queue) options_.max_queue = 64 * options_.threads;
+    if (!options_.max_queue) options_.max_queue = 256 * options_.threads;
     // Two batches per worker fit in the queue, so a worker can parse one while the other waits.
-    batch_ = std::clamp<std::size_t>(options_.max_queue / (2 * options_.threads), 1, 32);
+    batch_ = std::clamp<std::size_t>(options_.max_queue / (2 * options_.threads), 1, 128);
     splitter_.set_mode(pick_mode(extension));
     lines_ = splitter_.get_mode() == detail::splitter::mode::lines;
     ctx_ = dedup::current();
