@@ -444,6 +444,9 @@ std::string fixed(double v, int digits) {
   return out.str();
 }
 
+#define BENCH_STRINGIFY_(x) #x
+#define BENCH_STRINGIFY(x) BENCH_STRINGIFY_(x)
+
 std::string machine() {
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line, model = "unknown CPU";
@@ -455,7 +458,7 @@ std::string machine() {
   return model + ", " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " cores, simdjson " +
          std::to_string(simdjson::SIMDJSON_VERSION_MAJOR) + "." +
          std::to_string(simdjson::SIMDJSON_VERSION_MINOR) + " (On-Demand kernel " +
-         SIMDJSON_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION) + ")";
+         BENCH_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION) + ")";
 }
 
 std::string load_average() {

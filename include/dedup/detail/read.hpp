@@ -278,6 +278,14 @@ void encode(S& src, const path& p, std::string& out);
 template <class T, class S>
 void encode_key(S& src, const path& p, std::string& out);
 
+/// Where key segments are put in canonical order: one buffer per thread, used only after the
+/// nested keys of a segment are complete, so reordering allocates nothing once it has grown (maps
+/// written unsorted, as data ids are, reorder on every key).
+inline std::string& reorder_scratch() {
+  thread_local std::string bytes;
+  return bytes;
+}
+
 /// Re-orders the segments [starts[i], ends[i]) of `out` (beginning at `base`) into ascending
 /// `order[i]`; documents usually come in order, so this rarely copies.
 template <std::size_t N>
@@ -286,8 +294,8 @@ void canonical_order(std::string& out, std::size_t base, const std::array<std::u
   bool sorted = true;
   for (std::size_t k = 1; k < N; ++k) sorted = sorted && start[k - 1] <= start[k];
   if (sorted) return;
-  std::string ordered;
-  ordered.reserve(out.size() - base);
+  std::string& ordered = reorder_scratch();
+  ordered.clear();
   for (std::size_t k = 0; k < N; ++k) ordered.append(out, start[k], end[k] - start[k]);
   out.replace(base, std::string::npos, ordered);
 }
@@ -352,7 +360,8 @@ void encode_map(S& src, const path& p, std::string& out) {
   };
   if (!std::is_sorted(first, stack.end(), by_key)) {
     std::sort(first, stack.end(), by_key);
-    std::string ordered;
+    std::string& ordered = reorder_scratch();
+    ordered.clear();
     for (auto it = first; it != stack.end(); ++it) ordered.append(out, it->start, it->end - it->start);
     out.replace(base, std::string::npos, ordered);
   }
