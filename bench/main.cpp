@@ -2,7 +2,7 @@
 // and on simdjson On-Demand, against a floor that visits every value and builds nothing; then the
 // intern table alone against Boost.Flyweight and std::unordered_map on the reference key stream.
 //
-//   dedup-bench [--quick] [--json] [--refs N] [--reps N]
+//   dedup-bench [--quick] [--json] [--refs N] [--reps N] [--only PART] [--contenders abcde]
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +44,9 @@ struct settings {
   bool json = false;
   std::size_t refs = 200'000;
   int reps = 5;
+  std::string only;                // run only the parts whose name contains this ("W2", "tables")
+  std::string contenders = "abcde";  // and only these contenders (for profiling one)
+  bool wants(std::string_view part) const { return part.find(only) != std::string_view::npos; }
 };
 
 double median(std::vector<double> v) {
@@ -323,11 +326,11 @@ std::size_t count_records(const simdjson::padded_string& text, std::string_view 
 
 template <class Interned, class Value>
 void measure(std::vector<row>& rows, const std::string& workload, const simdjson::padded_string& text,
-             std::string_view records_array, int reps, std::initializer_list<char> only = {}) {
+             std::string_view records_array, int reps, std::string_view only) {
   std::size_t records = count_records(text, records_array);
   std::size_t first = rows.size();
   for (const contender& c : contenders<Interned, Value>(text)) {
-    if (only.size() && std::find(only.begin(), only.end(), c.name[1]) == only.end()) continue;
+    if (only.find(c.name[1]) == std::string_view::npos) continue;
     std::cerr << "  " << workload << ": " << c.name << "...\n";
     rows.push_back({workload, c.name, text.size(), records, isolated(c, reps)});
   }
@@ -540,10 +543,14 @@ settings parse_arguments(int argc, char** argv) {
       s.json = true;
     } else if (a == "--refs" && i + 1 < argc) {
       s.refs = std::stoul(argv[++i]);
+    } else if (a == "--contenders" && i + 1 < argc) {
+      s.contenders = argv[++i];
+    } else if (a == "--only" && i + 1 < argc) {
+      s.only = argv[++i];
     } else if (a == "--reps" && i + 1 < argc) {
       s.reps = std::stoi(argv[++i]);
     } else {
-      throw std::invalid_argument("usage: dedup-bench [--quick] [--json] [--refs N] [--reps N]");
+      throw std::invalid_argument("usage: dedup-bench [--quick] [--json] [--refs N] [--reps N] [--only PART] [--contenders abcde]");
     }
   }
   return s;
@@ -556,53 +563,62 @@ int main(int argc, char** argv) try {
   settings s = parse_arguments(argc, argv);
   std::string load_before = load_average();
   std::vector<row> rows;
+  std::vector<table_row> tables;
   std::vector<std::string> notes;
-
+  // Each workload is made when its turn comes and freed after it: the measuring processes share
+  // the parent's memory, so whatever it holds counts in their peak RSS.
   butler::workload w;
   w.refs = s.refs;
-  simdjson::padded_string w1(butler::make_document(w));
+  auto w1 = [&] { return simdjson::padded_string(butler::make_document(w)); };
   std::string w1_name = "W1 refs (" + std::to_string(s.refs) + ")";
-  measure<butler::RefList, value_ref_list>(rows, w1_name, w1, "refs", s.reps);
-  {
+
+  if (s.wants("tables")) {
+    std::cerr << "  intern tables...\n";
+    std::vector<std::string> keys = key_stream(w1());
+    std::vector<std::string_view> stream(keys.begin(), keys.end()), distinct;
+    std::unordered_set<std::string_view> seen;
+    for (std::string_view k : stream)
+      if (seen.insert(k).second) distinct.push_back(k);
+    int table_reps = std::max(3, s.reps);
+    tables = {
+        time_table<dedup_table>("dedup::intern_table", stream, distinct, table_reps),
+        time_table<flyweight_table>("Boost.Flyweight (hashed, simple_locking, refcounted)", stream,
+                                    distinct, table_reps),
+        time_table<map_table>("std::unordered_map<std::string, shared_ptr>", stream, distinct, table_reps),
+    };
+    notes.push_back("Intern tables: " + std::to_string(stream.size()) + " lookups, " +
+                    std::to_string(distinct.size()) + " distinct keys.");
+  }
+  if (s.wants(w1_name)) measure<butler::RefList, value_ref_list>(rows, w1_name, w1(), "refs", s.reps, s.contenders);
+  if (s.wants("W1, members reversed")) {
     std::string reversed;
-    od::parser parser;
-    od::document doc = parser.iterate(w1);
-    reverse_members(doc.get_value().value(), reversed);
+    {
+      simdjson::padded_string original = w1();
+      od::parser parser;
+      od::document doc = parser.iterate(original);
+      reverse_members(doc.get_value().value(), reversed);
+    }
     simdjson::padded_string w1r(reversed);
     reversed = std::string();
-    measure<butler::RefList, value_ref_list>(rows, "W1, members reversed", w1r, "refs", s.reps, {'c', 'd', 'e'});
+    measure<butler::RefList, value_ref_list>(rows, "W1, members reversed", w1r, "refs", s.reps,
+                                             s.contenders == "abcde" ? "cde" : s.contenders);
   }
-  if (auto citm = load_shared_data("citm_catalog.json")) {
+  int small_reps = s.quick ? s.reps : 4 * s.reps;  // W2 and W3 are small: more repetitions
+  if (!s.wants("W2 citm_catalog")) {
+  } else if (auto citm = load_shared_data("citm_catalog.json")) {
     measure<citm::catalog<shared>, citm::catalog<by_value>>(rows, "W2 citm_catalog", *citm, "performances",
-                                                             s.quick ? s.reps : 4 * s.reps);
+                                                             small_reps, s.contenders);
   } else {
     notes.push_back("W2 skipped: " DEDUP_SHARED_DATA "/citm_catalog.json not found.");
   }
-  if (auto tw = load_shared_data("twitter.json")) {
+  if (!s.wants("W3 twitter")) {
+  } else if (auto tw = load_shared_data("twitter.json")) {
     measure<twitter::timeline<shared>, twitter::timeline<by_value>>(rows, "W3 twitter", *tw, "statuses",
-                                                                     s.quick ? s.reps : 4 * s.reps);
+                                                                     small_reps, s.contenders);
   } else {
     notes.push_back("W3 skipped: " DEDUP_SHARED_DATA "/twitter.json not found.");
   }
   for (const std::string& n : notes) std::cerr << n << "\n";
-
-  std::cerr << "  intern tables...\n";
-  std::vector<std::string> keys = key_stream(w1);
-  std::vector<std::string_view> stream(keys.begin(), keys.end()), distinct;
-  {
-    std::unordered_set<std::string_view> seen;
-    for (std::string_view k : stream)
-      if (seen.insert(k).second) distinct.push_back(k);
-  }
-  int table_reps = std::max(3, s.reps);
-  std::vector<table_row> tables = {
-      time_table<dedup_table>("dedup::intern_table", stream, distinct, table_reps),
-      time_table<flyweight_table>("Boost.Flyweight (hashed, simple_locking, refcounted)", stream, distinct,
-                                  table_reps),
-      time_table<map_table>("std::unordered_map<std::string, shared_ptr>", stream, distinct, table_reps),
-  };
-  notes.push_back("Intern tables: " + std::to_string(stream.size()) + " lookups, " +
-                  std::to_string(distinct.size()) + " distinct keys.");
 
   if (s.json) print_json(rows, tables, load_before, notes);
   else print_markdown(rows, tables, load_before, notes);

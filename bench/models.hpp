@@ -147,11 +147,11 @@ struct dedup::options<bench::citm::area> : bench::camel_options {
 };
 template <>
 struct dedup::options<bench::citm::price> : bench::camel_options {
-  static constexpr auto key = dedup::whole_value;
+  static constexpr auto key = dedup::raw_bytes;
 };
 template <template <class> class R>
 struct dedup::options<bench::citm::seat_category<R>> : bench::camel_options {
-  static constexpr auto key = dedup::whole_value;
+  static constexpr auto key = dedup::raw_bytes;
 };
 template <template <class> class R>
 struct dedup::options<bench::citm::performance<R>> : bench::camel_options {};

@@ -191,17 +191,21 @@ class simdjson_source {
     return on_cursor([](auto& c) { return c.get_bool(); }, p);
   }
   std::int64_t get_int64(const path& p) {
+    if (parsed_integer_) return *parsed_integer_;
     if (unsigned_only_)
       fail(p, "expected integer in the range of int64, found " + std::string(token(p)));
     return on_cursor([](auto& c) { return c.get_int64(); }, p);
   }
   std::uint64_t get_uint64(const path& p) {
+    if (parsed_integer_ && *parsed_integer_ >= 0) return static_cast<std::uint64_t>(*parsed_integer_);
     std::string_view t = token(p);
     if (!t.empty() && t.front() == '-')
       fail(p, "expected non-negative integer, found " + std::string(t));
     return on_cursor([](auto& c) { return c.get_uint64(); }, p);
   }
   double get_double(const path& p) {
+    // An integer converts as simdjson would parse it: to the nearest double.
+    if (parsed_integer_) return static_cast<double>(*parsed_integer_);
     return on_cursor([](auto& c) { return c.get_double(); }, p);
   }
   std::string_view get_string(const path& p) {
@@ -257,6 +261,14 @@ class simdjson_source {
         return json_kind::null;
       case od::json_type::number: break;
     }
+    // Most numbers are integers that fit int64: parse the value once, here, and keep it. A failed
+    // attempt consumes nothing, and the number type is asked only for the rest.
+    std::int64_t whole = 0;
+    auto attempt = doc_ ? doc_->get_int64() : value_.get_int64();
+    if (!std::move(attempt).get(whole)) {
+      parsed_integer_ = whole;
+      return json_kind::integer;
+    }
     switch (on_cursor([](auto& c) { return c.get_number_type(); }, p)) {
       case od::number_type::floating_point_number: return json_kind::number;
       case od::number_type::unsigned_integer: unsigned_only_ = true; return json_kind::integer;
@@ -274,21 +286,17 @@ class simdjson_source {
     return *object_;
   }
 
-  /// The member's name, read from the input bytes (the closing quote is the first one that no
-  /// backslash escapes; stage 1 has already checked that the string is terminated).
+  /// The member's name, read from the input bytes. Its closing quote is found backwards from the
+  /// value, past the colon and any whitespace (simdjson has checked that structure), which is a
+  /// step or two instead of a scan of the name.
   static std::string_view member_key(od::field& field, const path& p) {
     const char* start = field.key().raw();
-    std::size_t n = 0;
-    bool escaped = false;
-    while (start[n] != '"') {
-      if (start[n] == '\\') {
-        escaped = true;
-        ++n;
-      }
-      ++n;
-    }
-    std::string_view raw(start, n);
-    return escaped ? unescape(raw, p) : raw;
+    const char* end = field.value().raw_json_token().data();
+    auto blank = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
+    do --end; while (blank(*end));  // now at the colon
+    do --end; while (blank(*end));  // now at the closing quote
+    std::string_view raw(start, static_cast<std::size_t>(end - start));
+    return std::memchr(raw.data(), '\\', raw.size()) ? unescape(raw, p) : raw;
   }
 
   od::value value_{};
@@ -296,6 +304,7 @@ class simdjson_source {
   std::optional<od::object> object_;
   std::optional<json_kind> kind_;
   bool unsigned_only_ = false;  // an integer above INT64_MAX
+  std::optional<std::int64_t> parsed_integer_;  // the value, when it is an integer in int64
 };
 
 /// Reads the whole of `doc` as T and rejects anything after its root value.
