@@ -139,6 +139,16 @@ struct probe {
   }
 };
 
+/// The process's own peak resident set (VmHWM). Unlike getrusage's maxrss, which a forked child
+/// inherits from its parent's history, VmHWM starts at the child's size when it was forked.
+std::size_t own_peak_rss() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoul(line.substr(6)) * 1024;
+  return dedup::memory::peak_rss();
+}
+
 /// Visits every value of the document and builds nothing: the floor of any On-Demand reader.
 std::uint64_t visit(od::value v) {
   std::uint64_t n = 0;
@@ -248,7 +258,7 @@ figures isolated(const contender& c, int reps) {
       f.built = counted.built;
       f.distinct = counted.distinct;
       f.repeat_allocations = counted.repeat_allocations;
-      f.peak_rss = dedup::memory::peak_rss();
+      f.peak_rss = own_peak_rss();
     } catch (const std::exception& e) {
       f.failed = true;
       std::snprintf(f.message, sizeof f.message, "%s", e.what());

@@ -6,7 +6,8 @@
 //   double get_double(const path&);  std::string_view get_string(const path&);
 //   void for_each_element(const path&, F f)   f(Source& element, size_t index)
 //   void for_each_member(const path&, F f)    f(std::string_view key, Source& value)
-//   void append_raw(std::string& out, const path&)   the value's exact bytes
+//   void append_raw(std::string& out, const path&)   the value's exact bytes, where the backend
+//                                                     keeps them (optional: see has_raw_bytes)
 // for_each_member may be called twice on one object: once to compute the key, once to build.
 #pragma once
 
@@ -433,11 +434,16 @@ void encode(S& src, const path& p, std::string& out) {
   }
 }
 
-/// The key of an object of type T: its declared key fields, or its whole value.
+/// Whether a source can give a value's exact bytes; one that cannot (nlohmann keeps no text) keys
+/// exact-bytes types by their whole value instead, which costs no serialization per lookup.
+template <class S>
+concept has_raw_bytes = requires(S& src, std::string& out, const path& p) { src.append_raw(out, p); };
+
+/// The key of an object of type T: its declared key fields, its whole value, or its exact bytes.
 template <class T, class S>
 void encode_key(S& src, const path& p, std::string& out) {
   constexpr key_kind kind = options<T>::key.kind;
-  if constexpr (kind == key_kind::raw_bytes) {
+  if constexpr (kind == key_kind::raw_bytes && has_raw_bytes<S>) {
     expect(src, p, json_kind::object, "object");
     out += 'r';
     src.append_raw(out, p);
