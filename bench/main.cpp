@@ -44,7 +44,7 @@ struct settings {
   bool json = false;
   std::size_t refs = 200'000;
   int reps = 5;
-  std::string only;                // run only the parts whose name contains this ("W2", "tables")
+  std::string only;                  // run only the parts whose name contains this ("W2", "tables")
   std::string contenders = "abcde";  // and only these contenders (for profiling one)
   bool wants(std::string_view part) const { return part.find(only) != std::string_view::npos; }
 };
@@ -54,7 +54,8 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// ---- what a load built ---------------------------------------------------------------------------
+// ---- what a load built
+// ---------------------------------------------------------------------------
 
 /// Counts the objects (described structs) a result holds, each shared one once, and how many of
 /// them are distinct by content, by hashing every object bottom-up.
@@ -103,14 +104,16 @@ std::uint64_t content(const T& v, census& c) {
   } else {
     ++c.built;
     std::uint64_t h = std::hash<std::string_view>{}(dedup::type_name<T>());
-    boost::hana::for_each(boost::hana::accessors<T>(),
-                          [&](auto pair) { h = combine(h, content(boost::hana::second(pair)(v), c)); });
+    boost::hana::for_each(boost::hana::accessors<T>(), [&](auto pair) {
+      h = combine(h, content(boost::hana::second(pair)(v), c));
+    });
     c.distinct.insert(h);
     return h;
   }
 }
 
-// ---- one measured load ---------------------------------------------------------------------------
+// ---- one measured load
+// ---------------------------------------------------------------------------
 
 /// Times one load and, when asked, what it left in memory and built.
 struct probe {
@@ -162,10 +165,18 @@ std::uint64_t visit(od::value v) {
     case od::json_type::array:
       for (auto element : v.get_array()) n += visit(element.value());
       break;
-    case od::json_type::string: n += v.get_string().value().size(); break;
-    case od::json_type::number: n += static_cast<std::uint64_t>(v.get_double().value() != 0); break;
-    case od::json_type::boolean: n += v.get_bool().value(); break;
-    case od::json_type::null: n += v.is_null().value(); break;
+    case od::json_type::string:
+      n += v.get_string().value().size();
+      break;
+    case od::json_type::number:
+      n += static_cast<std::uint64_t>(v.get_double().value() != 0);
+      break;
+    case od::json_type::boolean:
+      n += v.get_bool().value();
+      break;
+    case od::json_type::null:
+      n += v.is_null().value();
+      break;
   }
   return n;
 }
@@ -222,7 +233,8 @@ std::vector<contender> contenders(const simdjson::padded_string& text) {
   };
 }
 
-// ---- running a contender in its own process ------------------------------------------------------------
+// ---- running a contender in its own process
+// ------------------------------------------------------------
 
 struct figures {
   double seconds = 0;
@@ -280,7 +292,8 @@ figures isolated(const contender& c, int reps) {
   return f;
 }
 
-// ---- workloads -------------------------------------------------------------------------------------------
+// ---- workloads
+// -------------------------------------------------------------------------------------------
 
 struct row {
   std::string workload, contender;
@@ -335,8 +348,9 @@ std::size_t count_records(const simdjson::padded_string& text, std::string_view 
 }
 
 template <class Interned, class Value>
-void measure(std::vector<row>& rows, const std::string& workload, const simdjson::padded_string& text,
-             std::string_view records_array, int reps, std::string_view only) {
+void measure(std::vector<row>& rows, const std::string& workload,
+             const simdjson::padded_string& text, std::string_view records_array, int reps,
+             std::string_view only) {
   std::size_t records = count_records(text, records_array);
   std::size_t first = rows.size();
   for (const contender& c : contenders<Interned, Value>(text)) {
@@ -356,7 +370,8 @@ void measure(std::vector<row>& rows, const std::string& workload, const simdjson
   }
 }
 
-// ---- intern tables alone ---------------------------------------------------------------------------------
+// ---- intern tables alone
+// ---------------------------------------------------------------------------------
 
 /// What each table stores per key in the comparison.
 struct payload {
@@ -374,9 +389,12 @@ std::vector<std::string> key_stream(const simdjson::padded_string& text) {
       std::string key;
       std::string_view name = field.unescaped_key().value();
       dedup::detail::simdjson_source src(field.value().value());
-      if (name == "datasetType") dedup::detail::encode_key<butler::DatasetType>(src, {}, key);
-      else if (name == "dataId") dedup::detail::encode_key<butler::DataCoordinate>(src, {}, key);
-      else continue;
+      if (name == "datasetType")
+        dedup::detail::encode_key<butler::DatasetType>(src, {}, key);
+      else if (name == "dataId")
+        dedup::detail::encode_key<butler::DataCoordinate>(src, {}, key);
+      else
+        continue;
       keys.push_back(std::move(key));
     }
   }
@@ -420,10 +438,9 @@ struct dedup_table {
 };
 
 struct flyweight_table {
-  using handle = boost::flyweights::flyweight<boost::flyweights::key_value<std::string_view, payload>,
-                                              boost::flyweights::hashed_factory<>,
-                                              boost::flyweights::simple_locking,
-                                              boost::flyweights::refcounted>;
+  using handle = boost::flyweights::flyweight<
+      boost::flyweights::key_value<std::string_view, payload>, boost::flyweights::hashed_factory<>,
+      boost::flyweights::simple_locking, boost::flyweights::refcounted>;
   handle get(std::string_view k) { return handle(k); }
 };
 
@@ -431,7 +448,9 @@ struct map_table {
   using handle = std::shared_ptr<const payload>;
   struct hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   std::unordered_map<std::string, handle, hash, std::equal_to<>> map;
   handle get(std::string_view k) {
@@ -442,7 +461,8 @@ struct map_table {
   }
 };
 
-// ---- output ------------------------------------------------------------------------------------------------
+// ---- output
+// ------------------------------------------------------------------------------------------------
 
 std::string human(std::size_t bytes) {
   char buffer[32];
@@ -497,12 +517,13 @@ void print_markdown(const std::vector<row>& rows, const std::vector<table_row>& 
     bool floor = r.contender[1] == 'e';
     std::cout << "| " << r.workload << " | " << r.contender << " | "
               << fixed(static_cast<double>(r.bytes) / 1e6 / r.f.seconds, 0) << " | "
-              << fixed(100 * r.floor_ratio, 0) << "% | " << (r.a_ratio ? fixed(r.a_ratio, 1) : "") << " | "
-              << (floor ? "" : std::to_string(r.f.built)) << " | "
-              << (floor ? "" : std::to_string(r.f.distinct)) << " | " << (floor ? "" : human(r.f.retained))
-              << " | " << human(r.f.peak_rss) << " | "
-              << (r.f.repeat_allocations ? fixed(static_cast<double>(r.f.repeat_allocations) / r.records, 2)
-                                         : "")
+              << fixed(100 * r.floor_ratio, 0) << "% | " << (r.a_ratio ? fixed(r.a_ratio, 1) : "")
+              << " | " << (floor ? "" : std::to_string(r.f.built)) << " | "
+              << (floor ? "" : std::to_string(r.f.distinct)) << " | "
+              << (floor ? "" : human(r.f.retained)) << " | " << human(r.f.peak_rss) << " | "
+              << (r.f.repeat_allocations
+                      ? fixed(static_cast<double>(r.f.repeat_allocations) / r.records, 2)
+                      : "")
               << " |\n";
   }
   std::cout << "\n| intern table (W1 key stream) | ns/hit | ns/miss | hit vs Flyweight |\n"
@@ -511,14 +532,16 @@ void print_markdown(const std::vector<row>& rows, const std::vector<table_row>& 
   for (const table_row& t : tables)
     if (t.table.find("Flyweight") != std::string::npos) fly = t.ns_hit;
   for (const table_row& t : tables)
-    std::cout << "| " << t.table << " | " << fixed(t.ns_hit, 1) << " | " << fixed(t.ns_miss, 1) << " | "
-              << fixed(t.ns_hit / fly, 2) << " |\n";
+    std::cout << "| " << t.table << " | " << fixed(t.ns_hit, 1) << " | " << fixed(t.ns_miss, 1)
+              << " | " << fixed(t.ns_hit / fly, 2) << " |\n";
   for (const std::string& n : notes) std::cout << "\n" << n << "\n";
 }
 
 void print_json(const std::vector<row>& rows, const std::vector<table_row>& tables,
                 const std::string& load_before, const std::vector<std::string>& notes) {
-  nlohmann::json out = {{"machine", machine()}, {"load_before", load_before}, {"load_after", load_average()},
+  nlohmann::json out = {{"machine", machine()},
+                        {"load_before", load_before},
+                        {"load_after", load_average()},
                         {"notes", notes}};
   for (const row& r : rows) {
     out["loads"].push_back({{"workload", r.workload},
@@ -537,7 +560,8 @@ void print_json(const std::vector<row>& rows, const std::vector<table_row>& tabl
                             {"repeat_allocations", r.f.repeat_allocations}});
   }
   for (const table_row& t : tables)
-    out["tables"].push_back({{"table", t.table}, {"ns_per_hit", t.ns_hit}, {"ns_per_miss", t.ns_miss}});
+    out["tables"].push_back(
+        {{"table", t.table}, {"ns_per_hit", t.ns_hit}, {"ns_per_miss", t.ns_miss}});
   std::cout << out.dump(2) << "\n";
 }
 
@@ -560,7 +584,9 @@ settings parse_arguments(int argc, char** argv) {
     } else if (a == "--reps" && i + 1 < argc) {
       s.reps = std::stoi(argv[++i]);
     } else {
-      throw std::invalid_argument("usage: dedup-bench [--quick] [--json] [--refs N] [--reps N] [--only PART] [--contenders abcde]");
+      throw std::invalid_argument(
+          "usage: dedup-bench [--quick] [--json] [--refs N] [--reps N] [--only PART] [--contenders "
+          "abcde]");
     }
   }
   return s;
@@ -594,12 +620,14 @@ int main(int argc, char** argv) try {
         time_table<dedup_table>("dedup::intern_table", stream, distinct, table_reps),
         time_table<flyweight_table>("Boost.Flyweight (hashed, simple_locking, refcounted)", stream,
                                     distinct, table_reps),
-        time_table<map_table>("std::unordered_map<std::string, shared_ptr>", stream, distinct, table_reps),
+        time_table<map_table>("std::unordered_map<std::string, shared_ptr>", stream, distinct,
+                              table_reps),
     };
     notes.push_back("Intern tables: " + std::to_string(stream.size()) + " lookups, " +
                     std::to_string(distinct.size()) + " distinct keys.");
   }
-  if (s.wants(w1_name)) measure<butler::RefList, value_ref_list>(rows, w1_name, w1(), "refs", s.reps, s.contenders);
+  if (s.wants(w1_name))
+    measure<butler::RefList, value_ref_list>(rows, w1_name, w1(), "refs", s.reps, s.contenders);
   if (s.wants("W1, members reversed")) {
     std::string reversed;
     {
@@ -616,22 +644,24 @@ int main(int argc, char** argv) try {
   int small_reps = s.quick ? s.reps : 4 * s.reps;  // W2 and W3 are small: more repetitions
   if (!s.wants("W2 citm_catalog")) {
   } else if (auto citm = load_shared_data("citm_catalog.json")) {
-    measure<citm::catalog<shared>, citm::catalog<by_value>>(rows, "W2 citm_catalog", *citm, "performances",
-                                                             small_reps, s.contenders);
+    measure<citm::catalog<shared>, citm::catalog<by_value>>(
+        rows, "W2 citm_catalog", *citm, "performances", small_reps, s.contenders);
   } else {
     notes.push_back("W2 skipped: " DEDUP_SHARED_DATA "/citm_catalog.json not found.");
   }
   if (!s.wants("W3 twitter")) {
   } else if (auto tw = load_shared_data("twitter.json")) {
-    measure<twitter::timeline<shared>, twitter::timeline<by_value>>(rows, "W3 twitter", *tw, "statuses",
-                                                                     small_reps, s.contenders);
+    measure<twitter::timeline<shared>, twitter::timeline<by_value>>(
+        rows, "W3 twitter", *tw, "statuses", small_reps, s.contenders);
   } else {
     notes.push_back("W3 skipped: " DEDUP_SHARED_DATA "/twitter.json not found.");
   }
   for (const std::string& n : notes) std::cerr << n << "\n";
 
-  if (s.json) print_json(rows, tables, load_before, notes);
-  else print_markdown(rows, tables, load_before, notes);
+  if (s.json)
+    print_json(rows, tables, load_before, notes);
+  else
+    print_markdown(rows, tables, load_before, notes);
   bool failed = std::any_of(rows.begin(), rows.end(), [](const row& r) { return r.f.failed; });
   return failed ? 1 : 0;
 } catch (const std::exception& e) {

@@ -15,7 +15,8 @@ namespace {
 
 /// A record keyed by the exact bytes of its JSON text.
 struct raw_record {
-  BOOST_HANA_DEFINE_STRUCT(raw_record, (std::string, kind), (std::map<std::string, std::int64_t>, values));
+  BOOST_HANA_DEFINE_STRUCT(raw_record, (std::string, kind),
+                           (std::map<std::string, std::int64_t>, values));
   friend bool operator==(const raw_record&, const raw_record&) = default;
 };
 struct raw_holder {
@@ -35,12 +36,16 @@ struct scalars {
                            (butler::RecordValue, any));
 };
 
-simdjson::padded_string padded(std::string_view text) { return simdjson::padded_string(text); }
+simdjson::padded_string padded(std::string_view text) {
+  return simdjson::padded_string(text);
+}
 
 template <class T>
 nlohmann::json simple_of(const T& v) {
-  if constexpr (dedup::detail::is_shared_const<T>::value) return dedup::to_simple(*v);
-  else return dedup::to_simple(v);
+  if constexpr (dedup::detail::is_shared_const<T>::value)
+    return dedup::to_simple(*v);
+  else
+    return dedup::to_simple(v);
 }
 
 const std::string calexp =
@@ -64,7 +69,9 @@ TEST_CASE("simdjson and nlohmann give the same values for the reference workload
   std::string text = butler::make_document(w);
   auto json = padded(text);
   nlohmann::json expected = dedup::to_simple(dedup::parse<butler::RefList>(text));
-  SECTION("outside a scope") { CHECK(dedup::to_simple(dedup::parse_fast<butler::RefList>(json)) == expected); }
+  SECTION("outside a scope") {
+    CHECK(dedup::to_simple(dedup::parse_fast<butler::RefList>(json)) == expected);
+  }
   SECTION("inside a scope") {
     dedup::scope s;
     CHECK(dedup::to_simple(dedup::parse_fast<butler::RefList>(json)) == expected);
@@ -138,7 +145,8 @@ TEST_CASE("from_simple reads values reached through the On-Demand API") {
   simdjson::ondemand::document doc = parser.iterate(json);
   dedup::scope s;
   std::vector<std::shared_ptr<const butler::DatasetType>> got;
-  for (simdjson::ondemand::value v : doc["types"]) got.push_back(dedup::from_simple<butler::DatasetType>(v));
+  for (simdjson::ondemand::value v : doc["types"])
+    got.push_back(dedup::from_simple<butler::DatasetType>(v));
   REQUIRE(got.size() == 2);
   CHECK(got[0] == got[1]);
 }
@@ -183,7 +191,8 @@ TEST_CASE("every simdjson input error is a dedup::error at its pointer and leave
       {replace(R"("visit":1200})", R"("visit":1.5})"), "/refs/2/dataId/dataId/visit"},
       {replace(R"("detector_max":200)", R"("detector_max":tru)", true),
        "/refs/0/dataId/records/instrument/record/detector_max"},
-      {replace(R"("isCalibration":false)", R"("isCalibration":nul)"), "/refs/0/datasetType/isCalibration"},
+      {replace(R"("isCalibration":false)", R"("isCalibration":nul)"),
+       "/refs/0/datasetType/isCalibration"},
       {replace(R"("visit":1200})", R"("visit":12e99999})"), "/refs/2/dataId/dataId/visit"},
       {replace(R"("visit":1200})", R"("visit":-})"), "/refs/2/dataId/dataId/visit"},
       {replace(R"("name":"raw")", R"("name":"r\qw")"), "/refs/2/datasetType/name"},
@@ -236,11 +245,13 @@ TEST_CASE("values inside an object skipped on a hit are checked only by simdjson
 
 TEST_CASE("a raw-bytes object that is malformed is reported and not kept") {
   dedup::scope s;
-  CHECK_THROWS_AS(dedup::parse_fast<raw_holder>(padded(R"({"items":[{"kind":"a","values":{"x":"1"}}]})")),
-                  dedup::error);
+  CHECK_THROWS_AS(
+      dedup::parse_fast<raw_holder>(padded(R"({"items":[{"kind":"a","values":{"x":"1"}}]})")),
+      dedup::error);
   CHECK(dedup::stats<raw_record>().entries == 0);
   try {
-    (void)dedup::parse_fast<raw_holder>(padded(R"({"items":[{"kind":"a","values":{"x":1}},{"kind":3}]})"));
+    (void)dedup::parse_fast<raw_holder>(
+        padded(R"({"items":[{"kind":"a","values":{"x":1}},{"kind":3}]})"));
     FAIL("no error");
   } catch (const dedup::error& e) {
     CHECK(e.pointer() == "/items/1/kind");

@@ -10,9 +10,9 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
-#include <thread>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -65,10 +65,12 @@ class stripe_lock {
   void lock() noexcept {
     for (int spins = 0;; ++spins) {  // claim the writer bit, keeping new readers out...
       std::uint32_t s = state_.load(std::memory_order_relaxed);
-      if (!(s & writer) && state_.compare_exchange_weak(s, s | writer, std::memory_order_acquire)) break;
+      if (!(s & writer) && state_.compare_exchange_weak(s, s | writer, std::memory_order_acquire))
+        break;
       pause(spins);
     }
-    for (int spins = 0; state_.load(std::memory_order_acquire) != writer; ++spins) pause(spins);  // ...and let readers leave
+    for (int spins = 0; state_.load(std::memory_order_acquire) != writer; ++spins)
+      pause(spins);  // ...and let readers leave
   }
   void unlock() noexcept { state_.fetch_and(~writer, std::memory_order_release); }
 

@@ -42,7 +42,8 @@ T take(T&& v, const path&) {
 }
 
 inline std::string_view trim_right(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
     s.remove_suffix(1);
   return s;
 }
@@ -116,14 +117,30 @@ inline std::string_view unescape(std::string_view body, const path& p) {
     }
     if (++i == body.size()) bad();
     switch (body[i]) {
-      case '"': out[n++] = '"'; break;
-      case '\\': out[n++] = '\\'; break;
-      case '/': out[n++] = '/'; break;
-      case 'b': out[n++] = '\b'; break;
-      case 'f': out[n++] = '\f'; break;
-      case 'n': out[n++] = '\n'; break;
-      case 'r': out[n++] = '\r'; break;
-      case 't': out[n++] = '\t'; break;
+      case '"':
+        out[n++] = '"';
+        break;
+      case '\\':
+        out[n++] = '\\';
+        break;
+      case '/':
+        out[n++] = '/';
+        break;
+      case 'b':
+        out[n++] = '\b';
+        break;
+      case 'f':
+        out[n++] = '\f';
+        break;
+      case 'n':
+        out[n++] = '\n';
+        break;
+      case 'r':
+        out[n++] = '\r';
+        break;
+      case 't':
+        out[n++] = '\t';
+        break;
       case 'u': {
         long cp = utf16_unit(body, i);
         if (cp < 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) bad();
@@ -153,13 +170,15 @@ inline std::string_view unescape(std::string_view body, const path& p) {
         }
         break;
       }
-      default: bad();
+      default:
+        bad();
     }
   }
   return {out, n};
 }
 
-/// A JSON string body (between the quotes, escapes undone) as a view that lives until the read ends.
+/// A JSON string body (between the quotes, escapes undone) as a view that lives until the read
+/// ends.
 inline std::string_view string_text(std::string_view body, const path& p) {
   if (!std::memchr(body.data(), '\\', body.size())) return body;
   return unescape(body, p);
@@ -197,7 +216,8 @@ class simdjson_source {
     return on_cursor([](auto& c) { return c.get_int64(); }, p);
   }
   std::uint64_t get_uint64(const path& p) {
-    if (parsed_integer_ && *parsed_integer_ >= 0) return static_cast<std::uint64_t>(*parsed_integer_);
+    if (parsed_integer_ && *parsed_integer_ >= 0)
+      return static_cast<std::uint64_t>(*parsed_integer_);
     std::string_view t = token(p);
     if (!t.empty() && t.front() == '-')
       fail(p, "expected non-negative integer, found " + std::string(t));
@@ -251,15 +271,20 @@ class simdjson_source {
 
   json_kind classify(const path& p) {
     switch (on_cursor([](auto& c) { return c.type(); }, p)) {
-      case od::json_type::object: return json_kind::object;
-      case od::json_type::array: return json_kind::array;
-      case od::json_type::string: return json_kind::string;
-      case od::json_type::boolean: return json_kind::boolean;
+      case od::json_type::object:
+        return json_kind::object;
+      case od::json_type::array:
+        return json_kind::array;
+      case od::json_type::string:
+        return json_kind::string;
+      case od::json_type::boolean:
+        return json_kind::boolean;
       case od::json_type::null:
         if (!on_cursor([](auto& c) { return c.is_null(); }, p))
           fail(p, "malformed JSON: invalid literal " + std::string(token(p)));
         return json_kind::null;
-      case od::json_type::number: break;
+      case od::json_type::number:
+        break;
     }
     // Most numbers are integers that fit int64: parse the value once, here, and keep it. A failed
     // attempt consumes nothing, and the number type is asked only for the rest.
@@ -270,9 +295,13 @@ class simdjson_source {
       return json_kind::integer;
     }
     switch (on_cursor([](auto& c) { return c.get_number_type(); }, p)) {
-      case od::number_type::floating_point_number: return json_kind::number;
-      case od::number_type::unsigned_integer: unsigned_only_ = true; return json_kind::integer;
-      default: return json_kind::integer;
+      case od::number_type::floating_point_number:
+        return json_kind::number;
+      case od::number_type::unsigned_integer:
+        unsigned_only_ = true;
+        return json_kind::integer;
+      default:
+        return json_kind::integer;
     }
   }
 
@@ -293,8 +322,10 @@ class simdjson_source {
     const char* start = field.key().raw();
     const char* end = field.value().raw_json_token().data();
     auto blank = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
-    do --end; while (blank(*end));  // now at the colon
-    do --end; while (blank(*end));  // now at the closing quote
+    do --end;
+    while (blank(*end));  // now at the colon
+    do --end;
+    while (blank(*end));  // now at the closing quote
     std::string_view raw(start, static_cast<std::size_t>(end - start));
     return std::memchr(raw.data(), '\\', raw.size()) ? unescape(raw, p) : raw;
   }
@@ -303,7 +334,7 @@ class simdjson_source {
   od::document* doc_ = nullptr;
   std::optional<od::object> object_;
   std::optional<json_kind> kind_;
-  bool unsigned_only_ = false;  // an integer above INT64_MAX
+  bool unsigned_only_ = false;                  // an integer above INT64_MAX
   std::optional<std::int64_t> parsed_integer_;  // the value, when it is an integer in int64
 };
 
@@ -326,8 +357,8 @@ simple_result_t<T> read_simdjson_document(od::document& doc) {
 /// nlohmann backend's `from_simple`: inside a scope, interned types come from the context's tables;
 /// members are matched in document order, whatever the order. Exact-bytes keys (`dedup::raw_bytes`)
 /// hash the object's raw text and skip it entirely on a hit. The value is consumed; its document
-/// (and the padded input) must outlive the call. Use this form on values you reach yourself, such as
-/// the records of an array you iterate; JSON pointers in errors are relative to the value.
+/// (and the padded input) must outlive the call. Use this form on values you reach yourself, such
+/// as the records of an array you iterate; JSON pointers in errors are relative to the value.
 ///
 /// ```
 /// simdjson::ondemand::parser parser;
@@ -361,8 +392,8 @@ simple_result_t<T> from_simple(simdjson::ondemand::document& doc) {
 /// Parses JSON text with `parser` and builds a T from it, the fast counterpart of `dedup::parse`.
 /// Reusing one parser across calls keeps its buffers, which is how simdjson reaches its speed; the
 /// text must carry simdjson's padding (`simdjson::padded_string`). Malformed text is a
-/// `dedup::error` at the JSON pointer where reading stopped (the document root when simdjson's first
-/// stage rejects the text as a whole, as for invalid UTF-8 or an unterminated string).
+/// `dedup::error` at the JSON pointer where reading stopped (the document root when simdjson's
+/// first stage rejects the text as a whole, as for invalid UTF-8 or an unterminated string).
 ///
 /// ```
 /// simdjson::ondemand::parser parser;
@@ -371,7 +402,8 @@ simple_result_t<T> from_simple(simdjson::ondemand::document& doc) {
 /// auto list = dedup::parse_fast<butler::RefList>(parser, json);
 /// ```
 template <class T>
-simple_result_t<T> parse_fast(simdjson::ondemand::parser& parser, const simdjson::padded_string& json) {
+simple_result_t<T> parse_fast(simdjson::ondemand::parser& parser,
+                              const simdjson::padded_string& json) {
   simdjson::ondemand::document doc = detail::take(parser.iterate(json), detail::path{});
   return detail::read_simdjson_document<T>(doc);
 }

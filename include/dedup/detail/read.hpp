@@ -437,7 +437,9 @@ void encode(S& src, const path& p, std::string& out) {
 /// Whether a source can give a value's exact bytes; one that cannot (nlohmann keeps no text) keys
 /// exact-bytes types by their whole value instead, which costs no serialization per lookup.
 template <class S>
-concept has_raw_bytes = requires(S& src, std::string& out, const path& p) { src.append_raw(out, p); };
+concept has_raw_bytes = requires(S& src, std::string& out, const path& p) {
+  src.append_raw(out, p);
+};
 
 /// The key of an object of type T: its declared key fields, its whole value, or its exact bytes.
 template <class T, class S>
