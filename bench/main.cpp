@@ -3,6 +3,7 @@
 // intern table alone against Boost.Flyweight and std::unordered_map on the reference key stream.
 //
 //   dedup-bench [--quick] [--json] [--refs N] [--reps N] [--only PART] [--contenders abcde]
+#include <malloc.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,14 +143,16 @@ struct probe {
   }
 };
 
-/// The process's own peak resident set (VmHWM). Unlike getrusage's maxrss, which a forked child
-/// inherits from its parent's history, VmHWM starts at the child's size when it was forked.
-std::size_t own_peak_rss() {
+/// A figure of /proc/self/status in bytes: "VmHWM" (peak resident set) or "VmRSS" (now). Unlike
+/// getrusage's maxrss, which a forked child inherits from its parent's history, VmHWM starts at
+/// the child's resident size when it was forked.
+std::size_t proc_status_bytes(std::string_view field) {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoul(line.substr(6)) * 1024;
-  return dedup::memory::peak_rss();
+    if (line.rfind(field, 0) == 0 && line.size() > field.size() && line[field.size()] == ':')
+      return std::stoul(line.substr(field.size() + 1)) * 1024;
+  return 0;
 }
 
 /// Visits every value of the document and builds nothing: the floor of any On-Demand reader.
@@ -253,6 +256,7 @@ figures isolated(const contender& c, int reps) {
   if (pid == 0) {
     close(fds[0]);
     figures f;
+    std::size_t resident_at_fork = proc_status_bytes("VmRSS");  // the input, shared with the parent
     try {
       probe warm;
       c.run(warm);
@@ -270,7 +274,7 @@ figures isolated(const contender& c, int reps) {
       f.built = counted.built;
       f.distinct = counted.distinct;
       f.repeat_allocations = counted.repeat_allocations;
-      f.peak_rss = own_peak_rss();
+      f.peak_rss = proc_status_bytes("VmHWM") - resident_at_fork;
     } catch (const std::exception& e) {
       f.failed = true;
       std::snprintf(f.message, sizeof f.message, "%s", e.what());
@@ -352,6 +356,7 @@ void measure(std::vector<row>& rows, const std::string& workload,
              const simdjson::padded_string& text, std::string_view records_array, int reps,
              std::string_view only) {
   std::size_t records = count_records(text, records_array);
+  ::malloc_trim(0);  // what the parent freed would otherwise count in every child's resident set
   std::size_t first = rows.size();
   for (const contender& c : contenders<Interned, Value>(text)) {
     if (only.find(c.name[1]) == std::string_view::npos) continue;
@@ -506,7 +511,7 @@ void print_markdown(const std::vector<row>& rows, const std::vector<table_row>& 
   std::cout << "Machine: " << machine() << "; load average " << load_before << " before, "
             << load_average() << " after.\n\n";
   std::cout << "| workload | contender | MB/s | of floor | x (a) | objects built | distinct | "
-               "retained | peak RSS | allocations/record, all hits |\n"
+               "retained | peak RSS over input | allocations/record, all hits |\n"
                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const row& r : rows) {
     if (r.f.failed) {
@@ -600,6 +605,7 @@ int main(int argc, char** argv) try {
   std::string load_before = load_average();
   std::vector<row> rows;
   std::vector<table_row> tables;
+  ::malloc_trim(0);
   std::vector<std::string> notes;
   // Each workload is made when its turn comes and freed after it: the measuring processes share
   // the parent's memory, so whatever it holds counts in their peak RSS.
