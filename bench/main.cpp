@@ -55,8 +55,7 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// ---- what a load built
-// ---------------------------------------------------------------------------
+// ---- what a load built --------------------------------------------------------------------------
 
 /// Counts the objects (described structs) a result holds, each shared one once, and how many of
 /// them are distinct by content, by hashing every object bottom-up.
@@ -113,14 +112,27 @@ std::uint64_t content(const T& v, census& c) {
   }
 }
 
-// ---- one measured load
-// ---------------------------------------------------------------------------
+/// A figure of /proc/self/status in bytes: "VmHWM" (peak resident set) or "VmRSS" (now). Unlike
+/// getrusage's maxrss, which a forked child inherits from its parent's history, VmHWM starts at
+/// the child's resident size when it was forked.
+std::size_t proc_status_bytes(std::string_view field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind(field, 0) == 0 && line.size() > field.size() && line[field.size()] == ':')
+      return std::stoul(line.substr(field.size() + 1)) * 1024;
+  return 0;
+}
+
+// ---- one measured load --------------------------------------------------------------------------
 
 /// Times one load and, when asked, what it left in memory and built.
 struct probe {
-  bool count = false;
+  bool count = false;   // take a census of the result
+  bool repeat = false;  // then load again, all hits, in the same scope, counting allocations
   double seconds = 0;
   std::size_t retained = 0, built = 0, distinct = 0;
+  std::size_t peak = 0;                // VmHWM at the end of the load, before the census
   std::size_t repeat_allocations = 0;  // allocations of a second, all-hits load in the same scope
   steady::time_point start;
   std::size_t live_at_start = 0;
@@ -134,6 +146,7 @@ struct probe {
   void end(const R& result) {
     seconds = std::chrono::duration<double>(steady::now() - start).count();
     retained = dedup::memory::live_bytes() - live_at_start;
+    peak = proc_status_bytes("VmHWM");
     if (count) {
       census c;
       content(result, c);
@@ -142,18 +155,6 @@ struct probe {
     }
   }
 };
-
-/// A figure of /proc/self/status in bytes: "VmHWM" (peak resident set) or "VmRSS" (now). Unlike
-/// getrusage's maxrss, which a forked child inherits from its parent's history, VmHWM starts at
-/// the child's resident size when it was forked.
-std::size_t proc_status_bytes(std::string_view field) {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind(field, 0) == 0 && line.size() > field.size() && line[field.size()] == ':')
-      return std::stoul(line.substr(field.size() + 1)) * 1024;
-  return 0;
-}
 
 /// Visits every value of the document and builds nothing: the floor of any On-Demand reader.
 std::uint64_t visit(od::value v) {
@@ -220,7 +221,7 @@ std::vector<contender> contenders(const simdjson::padded_string& text) {
          dedup::scope s;
          auto v = dedup::parse_fast<Interned>(*parser, text);
          p.end(v);
-         if (p.count) {
+         if (p.repeat) {
            std::size_t before = dedup::memory::allocations();
            auto again = dedup::parse_fast<Interned>(*parser, text);
            p.repeat_allocations = dedup::memory::allocations() - before;
@@ -236,8 +237,7 @@ std::vector<contender> contenders(const simdjson::padded_string& text) {
   };
 }
 
-// ---- running a contender in its own process
-// ------------------------------------------------------------
+// ---- running a contender in its own process -----------------------------------------------------
 
 struct figures {
   double seconds = 0;
@@ -273,8 +273,11 @@ figures isolated(const contender& c, int reps) {
       f.retained = counted.retained;
       f.built = counted.built;
       f.distinct = counted.distinct;
-      f.repeat_allocations = counted.repeat_allocations;
-      f.peak_rss = proc_status_bytes("VmHWM") - resident_at_fork;
+      f.peak_rss = counted.peak - resident_at_fork;
+      probe repeated;  // last: its second result would raise the peak
+      repeated.repeat = true;
+      c.run(repeated);
+      f.repeat_allocations = repeated.repeat_allocations;
     } catch (const std::exception& e) {
       f.failed = true;
       std::snprintf(f.message, sizeof f.message, "%s", e.what());
@@ -296,8 +299,7 @@ figures isolated(const contender& c, int reps) {
   return f;
 }
 
-// ---- workloads
-// -------------------------------------------------------------------------------------------
+// ---- workloads ----------------------------------------------------------------------------------
 
 struct row {
   std::string workload, contender;
@@ -375,8 +377,7 @@ void measure(std::vector<row>& rows, const std::string& workload,
   }
 }
 
-// ---- intern tables alone
-// ---------------------------------------------------------------------------------
+// ---- intern tables alone ------------------------------------------------------------------------
 
 /// What each table stores per key in the comparison.
 struct payload {
@@ -466,8 +467,7 @@ struct map_table {
   }
 };
 
-// ---- output
-// ------------------------------------------------------------------------------------------------
+// ---- output -------------------------------------------------------------------------------------
 
 std::string human(std::size_t bytes) {
   char buffer[32];

@@ -245,7 +245,8 @@ class intern_table final : public table_base {
       table_ = nullptr;
       pending->finish();
     }
-    /// The key this ticket reserved (valid until publish or withdrawal).
+    /// The table's own copy of the key this ticket reserved: valid as long as the entry is in the
+    /// table, also after `publish` (entries are nodes that never move).
     std::string_view key() const { return entry_->first.bytes; }
 
    private:

@@ -33,7 +33,9 @@ inline constexpr std::size_t no_member = static_cast<std::size_t>(-1);
 /// The entries a top-level read added, so that a read that fails leaves the tables as they were.
 struct journal {
   int depth = 0;
-  std::vector<std::pair<table_base*, std::string>> added;
+  // Keys as views of the tables' own key bytes: a node-based table never moves them, and an entry
+  // is only erased by the rollback of the read that added it, so no key is copied on a miss.
+  std::vector<std::pair<table_base*, std::string_view>> added;
 };
 inline thread_local journal current_journal;
 
@@ -58,9 +60,10 @@ class transaction {
   bool committed_ = false;
 };
 
-/// Records a new entry of `table` in the journal of the read in progress, if any.
+/// Records a new entry of `table` in the journal of the read in progress, if any; `key` must be the
+/// table's own copy of the key (`ticket::key()`).
 inline void journal_entry(table_base& table, std::string_view key) {
-  if (current_journal.depth > 0) current_journal.added.emplace_back(&table, std::string(key));
+  if (current_journal.depth > 0) current_journal.added.emplace_back(&table, key);
 }
 
 // ---- scratch space for keys --------------------------------------------------------------------
