@@ -385,7 +385,9 @@ struct payload {
   explicit payload(std::string_view k) : key(k) {}
 };
 
-/// The keys dedup computes for the dataset type and data coordinate of every ref of W1, in order.
+/// The keys dedup computes for the dataset type (read as `TypeModel`) and data coordinate of every
+/// ref of W1, in order.
+template <class TypeModel>
 std::vector<std::string> key_stream(const simdjson::padded_string& text) {
   std::vector<std::string> keys;
   od::parser parser;
@@ -396,7 +398,7 @@ std::vector<std::string> key_stream(const simdjson::padded_string& text) {
       std::string_view name = field.unescaped_key().value();
       dedup::detail::simdjson_source src(field.value().value());
       if (name == "datasetType")
-        dedup::detail::encode_key<butler::DatasetType>(src, {}, key);
+        dedup::detail::encode_key<TypeModel>(src, {}, key);
       else if (name == "dataId")
         dedup::detail::encode_key<butler::DataCoordinate>(src, {}, key);
       else
@@ -408,7 +410,7 @@ std::vector<std::string> key_stream(const simdjson::padded_string& text) {
 }
 
 struct table_row {
-  std::string table;
+  std::string table, stream;
   double ns_hit = 0, ns_miss = 0;
 };
 
@@ -416,7 +418,8 @@ struct table_row {
 /// the filled table), medians over `reps`. Each lookup's result is kept, as a deserializer keeps
 /// it; releasing the results is not timed.
 template <class Table>
-table_row time_table(const std::string& name, const std::vector<std::string_view>& stream,
+table_row time_table(const std::string& name, const std::string& label,
+                     const std::vector<std::string_view>& stream,
                      const std::vector<std::string_view>& distinct, int reps) {
   std::vector<double> hit, miss;
   for (int r = 0; r < reps; ++r) {
@@ -432,7 +435,7 @@ table_row time_table(const std::string& name, const std::vector<std::string_view
     miss.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count() / distinct.size());
     hit.push_back(std::chrono::duration<double, std::nano>(t2 - t1).count() / stream.size());
   }
-  return {name, median(hit), median(miss)};
+  return {name, label, median(hit), median(miss)};
 }
 
 struct dedup_table {
@@ -531,14 +534,15 @@ void print_markdown(const std::vector<row>& rows, const std::vector<table_row>& 
                       : "")
               << " |\n";
   }
-  std::cout << "\n| intern table (W1 key stream) | ns/hit | ns/miss | hit vs Flyweight |\n"
-               "|---|---:|---:|---:|\n";
-  double fly = 0;
-  for (const table_row& t : tables)
-    if (t.table.find("Flyweight") != std::string::npos) fly = t.ns_hit;
-  for (const table_row& t : tables)
-    std::cout << "| " << t.table << " | " << fixed(t.ns_hit, 1) << " | " << fixed(t.ns_miss, 1)
-              << " | " << fixed(t.ns_hit / fly, 2) << " |\n";
+  std::cout << "\n| intern table | W1 key stream | ns/hit | ns/miss | hit vs Flyweight |\n"
+               "|---|---|---:|---:|---:|\n";
+  for (const table_row& t : tables) {
+    double fly = 0;  // Flyweight's hit time on the same stream
+    for (const table_row& u : tables)
+      if (u.stream == t.stream && u.table.find("Flyweight") != std::string::npos) fly = u.ns_hit;
+    std::cout << "| " << t.table << " | " << t.stream << " | " << fixed(t.ns_hit, 1) << " | "
+              << fixed(t.ns_miss, 1) << " | " << fixed(t.ns_hit / fly, 2) << " |\n";
+  }
   for (const std::string& n : notes) std::cout << "\n" << n << "\n";
 }
 
@@ -565,8 +569,10 @@ void print_json(const std::vector<row>& rows, const std::vector<table_row>& tabl
                             {"repeat_allocations", r.f.repeat_allocations}});
   }
   for (const table_row& t : tables)
-    out["tables"].push_back(
-        {{"table", t.table}, {"ns_per_hit", t.ns_hit}, {"ns_per_miss", t.ns_miss}});
+    out["tables"].push_back({{"table", t.table},
+                             {"stream", t.stream},
+                             {"ns_per_hit", t.ns_hit},
+                             {"ns_per_miss", t.ns_miss}});
   std::cout << out.dump(2) << "\n";
 }
 
@@ -615,22 +621,25 @@ int main(int argc, char** argv) try {
   std::string w1_name = "W1 refs (" + std::to_string(s.refs) + ")";
 
   if (s.wants("tables")) {
-    std::cerr << "  intern tables...\n";
-    std::vector<std::string> keys = key_stream(w1());
-    std::vector<std::string_view> stream(keys.begin(), keys.end()), distinct;
-    std::unordered_set<std::string_view> seen;
-    for (std::string_view k : stream)
-      if (seen.insert(k).second) distinct.push_back(k);
-    int table_reps = std::max(3, s.reps);
-    tables = {
-        time_table<dedup_table>("dedup::intern_table", stream, distinct, table_reps),
-        time_table<flyweight_table>("Boost.Flyweight (hashed, simple_locking, refcounted)", stream,
-                                    distinct, table_reps),
-        time_table<map_table>("std::unordered_map<std::string, shared_ptr>", stream, distinct,
-                              table_reps),
+    auto compare_tables = [&](std::vector<std::string> keys, const std::string& label) {
+      std::vector<std::string_view> stream(keys.begin(), keys.end()), distinct;
+      std::unordered_set<std::string_view> seen;
+      for (std::string_view k : stream)
+        if (seen.insert(k).second) distinct.push_back(k);
+      int reps = std::max(3, s.reps);
+      tables.push_back(
+          time_table<dedup_table>("dedup::intern_table", label, stream, distinct, reps));
+      tables.push_back(time_table<flyweight_table>(
+          "Boost.Flyweight (hashed, simple_locking, refcounted)", label, stream, distinct, reps));
+      tables.push_back(time_table<map_table>("std::unordered_map<std::string, shared_ptr>", label,
+                                             stream, distinct, reps));
+      notes.push_back("Intern tables, " + label + ": " + std::to_string(stream.size()) +
+                      " lookups, " + std::to_string(distinct.size()) + " distinct keys.");
     };
-    notes.push_back("Intern tables: " + std::to_string(stream.size()) + " lookups, " +
-                    std::to_string(distinct.size()) + " distinct keys.");
+    std::cerr << "  intern tables...\n";
+    simdjson::padded_string text = w1();
+    compare_tables(key_stream<butler::DatasetType>(text), "exact-bytes type keys");
+    compare_tables(key_stream<member_keyed_type>(text), "member type keys");
   }
   if (s.wants(w1_name))
     measure<butler::RefList, value_ref_list>(rows, w1_name, w1(), "refs", s.reps, s.contenders);

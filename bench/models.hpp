@@ -51,6 +51,15 @@ struct value_ref_list {
   BOOST_HANA_DEFINE_STRUCT(value_ref_list, (std::vector<value_ref>, refs));
 };
 
+/// butler::DatasetType keyed by (name, storageClass), the member key the reference system uses:
+/// the intern-table comparison also runs on the key stream it gives.
+struct member_keyed_type {
+  BOOST_HANA_DEFINE_STRUCT(member_keyed_type, (std::string, name), (std::string, storage_class),
+                           (std::vector<std::string>, dimensions),
+                           (std::optional<std::string>, parent_storage_class),
+                           (std::optional<bool>, is_calibration));
+};
+
 // ---- W2: citm_catalog.json
 // ----------------------------------------------------------------------------
 
@@ -151,6 +160,10 @@ template <>
 struct dedup::options<bench::value_coordinate> : butler_options {};
 template <>
 struct dedup::options<bench::value_ref> : butler_options {};
+template <>
+struct dedup::options<bench::member_keyed_type> : butler_options {
+  static constexpr auto key = dedup::key_members("name", "storage_class");
+};
 
 template <>
 struct dedup::options<bench::citm::area> : bench::camel_options {
