@@ -2,7 +2,8 @@
 // and on simdjson On-Demand, against a floor that visits every value and builds nothing; then the
 // intern table alone against Boost.Flyweight and std::unordered_map on the reference key stream.
 //
-//   dedup-bench [--quick] [--json] [--refs N] [--reps N]
+//   dedup-bench [--quick] [--json] [--refs N] [--reps N] [--only PART] [--contenders abcde]
+#include <malloc.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +45,9 @@ struct settings {
   bool json = false;
   std::size_t refs = 200'000;
   int reps = 5;
+  std::string only;                  // run only the parts whose name contains this ("W2", "tables")
+  std::string contenders = "abcde";  // and only these contenders (for profiling one)
+  bool wants(std::string_view part) const { return part.find(only) != std::string_view::npos; }
 };
 
 double median(std::vector<double> v) {
@@ -51,7 +55,7 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// ---- what a load built ---------------------------------------------------------------------------
+// ---- what a load built --------------------------------------------------------------------------
 
 /// Counts the objects (described structs) a result holds, each shared one once, and how many of
 /// them are distinct by content, by hashing every object bottom-up.
@@ -100,20 +104,35 @@ std::uint64_t content(const T& v, census& c) {
   } else {
     ++c.built;
     std::uint64_t h = std::hash<std::string_view>{}(dedup::type_name<T>());
-    boost::hana::for_each(boost::hana::accessors<T>(),
-                          [&](auto pair) { h = combine(h, content(boost::hana::second(pair)(v), c)); });
+    boost::hana::for_each(boost::hana::accessors<T>(), [&](auto pair) {
+      h = combine(h, content(boost::hana::second(pair)(v), c));
+    });
     c.distinct.insert(h);
     return h;
   }
 }
 
-// ---- one measured load ---------------------------------------------------------------------------
+/// A figure of /proc/self/status in bytes: "VmHWM" (peak resident set) or "VmRSS" (now). Unlike
+/// getrusage's maxrss, which a forked child inherits from its parent's history, VmHWM starts at
+/// the child's resident size when it was forked.
+std::size_t proc_status_bytes(std::string_view field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind(field, 0) == 0 && line.size() > field.size() && line[field.size()] == ':')
+      return std::stoul(line.substr(field.size() + 1)) * 1024;
+  return 0;
+}
+
+// ---- one measured load --------------------------------------------------------------------------
 
 /// Times one load and, when asked, what it left in memory and built.
 struct probe {
-  bool count = false;
+  bool count = false;   // take a census of the result
+  bool repeat = false;  // then load again, all hits, in the same scope, counting allocations
   double seconds = 0;
   std::size_t retained = 0, built = 0, distinct = 0;
+  std::size_t peak = 0;                // VmHWM at the end of the load, before the census
   std::size_t repeat_allocations = 0;  // allocations of a second, all-hits load in the same scope
   steady::time_point start;
   std::size_t live_at_start = 0;
@@ -127,6 +146,7 @@ struct probe {
   void end(const R& result) {
     seconds = std::chrono::duration<double>(steady::now() - start).count();
     retained = dedup::memory::live_bytes() - live_at_start;
+    peak = proc_status_bytes("VmHWM");
     if (count) {
       census c;
       content(result, c);
@@ -149,10 +169,18 @@ std::uint64_t visit(od::value v) {
     case od::json_type::array:
       for (auto element : v.get_array()) n += visit(element.value());
       break;
-    case od::json_type::string: n += v.get_string().value().size(); break;
-    case od::json_type::number: n += static_cast<std::uint64_t>(v.get_double().value() != 0); break;
-    case od::json_type::boolean: n += v.get_bool().value(); break;
-    case od::json_type::null: n += v.is_null().value(); break;
+    case od::json_type::string:
+      n += v.get_string().value().size();
+      break;
+    case od::json_type::number:
+      n += static_cast<std::uint64_t>(v.get_double().value() != 0);
+      break;
+    case od::json_type::boolean:
+      n += v.get_bool().value();
+      break;
+    case od::json_type::null:
+      n += v.is_null().value();
+      break;
   }
   return n;
 }
@@ -193,7 +221,7 @@ std::vector<contender> contenders(const simdjson::padded_string& text) {
          dedup::scope s;
          auto v = dedup::parse_fast<Interned>(*parser, text);
          p.end(v);
-         if (p.count) {
+         if (p.repeat) {
            std::size_t before = dedup::memory::allocations();
            auto again = dedup::parse_fast<Interned>(*parser, text);
            p.repeat_allocations = dedup::memory::allocations() - before;
@@ -209,7 +237,7 @@ std::vector<contender> contenders(const simdjson::padded_string& text) {
   };
 }
 
-// ---- running a contender in its own process ------------------------------------------------------------
+// ---- running a contender in its own process -----------------------------------------------------
 
 struct figures {
   double seconds = 0;
@@ -228,6 +256,7 @@ figures isolated(const contender& c, int reps) {
   if (pid == 0) {
     close(fds[0]);
     figures f;
+    std::size_t resident_at_fork = proc_status_bytes("VmRSS");  // the input, shared with the parent
     try {
       probe warm;
       c.run(warm);
@@ -244,8 +273,11 @@ figures isolated(const contender& c, int reps) {
       f.retained = counted.retained;
       f.built = counted.built;
       f.distinct = counted.distinct;
-      f.repeat_allocations = counted.repeat_allocations;
-      f.peak_rss = dedup::memory::peak_rss();
+      f.peak_rss = counted.peak - resident_at_fork;
+      probe repeated;  // last: its second result would raise the peak
+      repeated.repeat = true;
+      c.run(repeated);
+      f.repeat_allocations = repeated.repeat_allocations;
     } catch (const std::exception& e) {
       f.failed = true;
       std::snprintf(f.message, sizeof f.message, "%s", e.what());
@@ -267,7 +299,7 @@ figures isolated(const contender& c, int reps) {
   return f;
 }
 
-// ---- workloads -------------------------------------------------------------------------------------------
+// ---- workloads ----------------------------------------------------------------------------------
 
 struct row {
   std::string workload, contender;
@@ -322,12 +354,14 @@ std::size_t count_records(const simdjson::padded_string& text, std::string_view 
 }
 
 template <class Interned, class Value>
-void measure(std::vector<row>& rows, const std::string& workload, const simdjson::padded_string& text,
-             std::string_view records_array, int reps, std::initializer_list<char> only = {}) {
+void measure(std::vector<row>& rows, const std::string& workload,
+             const simdjson::padded_string& text, std::string_view records_array, int reps,
+             std::string_view only) {
   std::size_t records = count_records(text, records_array);
+  ::malloc_trim(0);  // what the parent freed would otherwise count in every child's resident set
   std::size_t first = rows.size();
   for (const contender& c : contenders<Interned, Value>(text)) {
-    if (only.size() && std::find(only.begin(), only.end(), c.name[1]) == only.end()) continue;
+    if (only.find(c.name[1]) == std::string_view::npos) continue;
     std::cerr << "  " << workload << ": " << c.name << "...\n";
     rows.push_back({workload, c.name, text.size(), records, isolated(c, reps)});
   }
@@ -343,7 +377,7 @@ void measure(std::vector<row>& rows, const std::string& workload, const simdjson
   }
 }
 
-// ---- intern tables alone ---------------------------------------------------------------------------------
+// ---- intern tables alone ------------------------------------------------------------------------
 
 /// What each table stores per key in the comparison.
 struct payload {
@@ -351,7 +385,9 @@ struct payload {
   explicit payload(std::string_view k) : key(k) {}
 };
 
-/// The keys dedup computes for the dataset type and data coordinate of every ref of W1, in order.
+/// The keys dedup computes for the dataset type (read as `TypeModel`) and data coordinate of every
+/// ref of W1, in order.
+template <class TypeModel>
 std::vector<std::string> key_stream(const simdjson::padded_string& text) {
   std::vector<std::string> keys;
   od::parser parser;
@@ -361,9 +397,12 @@ std::vector<std::string> key_stream(const simdjson::padded_string& text) {
       std::string key;
       std::string_view name = field.unescaped_key().value();
       dedup::detail::simdjson_source src(field.value().value());
-      if (name == "datasetType") dedup::detail::encode_key<butler::DatasetType>(src, {}, key);
-      else if (name == "dataId") dedup::detail::encode_key<butler::DataCoordinate>(src, {}, key);
-      else continue;
+      if (name == "datasetType")
+        dedup::detail::encode_key<TypeModel>(src, {}, key);
+      else if (name == "dataId")
+        dedup::detail::encode_key<butler::DataCoordinate>(src, {}, key);
+      else
+        continue;
       keys.push_back(std::move(key));
     }
   }
@@ -371,7 +410,7 @@ std::vector<std::string> key_stream(const simdjson::padded_string& text) {
 }
 
 struct table_row {
-  std::string table;
+  std::string table, stream;
   double ns_hit = 0, ns_miss = 0;
 };
 
@@ -379,7 +418,8 @@ struct table_row {
 /// the filled table), medians over `reps`. Each lookup's result is kept, as a deserializer keeps
 /// it; releasing the results is not timed.
 template <class Table>
-table_row time_table(const std::string& name, const std::vector<std::string_view>& stream,
+table_row time_table(const std::string& name, const std::string& label,
+                     const std::vector<std::string_view>& stream,
                      const std::vector<std::string_view>& distinct, int reps) {
   std::vector<double> hit, miss;
   for (int r = 0; r < reps; ++r) {
@@ -395,7 +435,7 @@ table_row time_table(const std::string& name, const std::vector<std::string_view
     miss.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count() / distinct.size());
     hit.push_back(std::chrono::duration<double, std::nano>(t2 - t1).count() / stream.size());
   }
-  return {name, median(hit), median(miss)};
+  return {name, label, median(hit), median(miss)};
 }
 
 struct dedup_table {
@@ -407,10 +447,9 @@ struct dedup_table {
 };
 
 struct flyweight_table {
-  using handle = boost::flyweights::flyweight<boost::flyweights::key_value<std::string_view, payload>,
-                                              boost::flyweights::hashed_factory<>,
-                                              boost::flyweights::simple_locking,
-                                              boost::flyweights::refcounted>;
+  using handle = boost::flyweights::flyweight<
+      boost::flyweights::key_value<std::string_view, payload>, boost::flyweights::hashed_factory<>,
+      boost::flyweights::simple_locking, boost::flyweights::refcounted>;
   handle get(std::string_view k) { return handle(k); }
 };
 
@@ -418,7 +457,9 @@ struct map_table {
   using handle = std::shared_ptr<const payload>;
   struct hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   std::unordered_map<std::string, handle, hash, std::equal_to<>> map;
   handle get(std::string_view k) {
@@ -429,7 +470,7 @@ struct map_table {
   }
 };
 
-// ---- output ------------------------------------------------------------------------------------------------
+// ---- output -------------------------------------------------------------------------------------
 
 std::string human(std::size_t bytes) {
   char buffer[32];
@@ -444,6 +485,9 @@ std::string fixed(double v, int digits) {
   return out.str();
 }
 
+#define BENCH_STRINGIFY_(x) #x
+#define BENCH_STRINGIFY(x) BENCH_STRINGIFY_(x)
+
 std::string machine() {
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line, model = "unknown CPU";
@@ -455,7 +499,7 @@ std::string machine() {
   return model + ", " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " cores, simdjson " +
          std::to_string(simdjson::SIMDJSON_VERSION_MAJOR) + "." +
          std::to_string(simdjson::SIMDJSON_VERSION_MINOR) + " (On-Demand kernel " +
-         SIMDJSON_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION) + ")";
+         BENCH_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION) + ")";
 }
 
 std::string load_average() {
@@ -470,7 +514,7 @@ void print_markdown(const std::vector<row>& rows, const std::vector<table_row>& 
   std::cout << "Machine: " << machine() << "; load average " << load_before << " before, "
             << load_average() << " after.\n\n";
   std::cout << "| workload | contender | MB/s | of floor | x (a) | objects built | distinct | "
-               "retained | peak RSS | allocations/record, all hits |\n"
+               "retained | peak RSS over input | allocations/record, all hits |\n"
                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const row& r : rows) {
     if (r.f.failed) {
@@ -481,28 +525,32 @@ void print_markdown(const std::vector<row>& rows, const std::vector<table_row>& 
     bool floor = r.contender[1] == 'e';
     std::cout << "| " << r.workload << " | " << r.contender << " | "
               << fixed(static_cast<double>(r.bytes) / 1e6 / r.f.seconds, 0) << " | "
-              << fixed(100 * r.floor_ratio, 0) << "% | " << (r.a_ratio ? fixed(r.a_ratio, 1) : "") << " | "
-              << (floor ? "" : std::to_string(r.f.built)) << " | "
-              << (floor ? "" : std::to_string(r.f.distinct)) << " | " << (floor ? "" : human(r.f.retained))
-              << " | " << human(r.f.peak_rss) << " | "
-              << (r.f.repeat_allocations ? fixed(static_cast<double>(r.f.repeat_allocations) / r.records, 2)
-                                         : "")
+              << fixed(100 * r.floor_ratio, 0) << "% | " << (r.a_ratio ? fixed(r.a_ratio, 1) : "")
+              << " | " << (floor ? "" : std::to_string(r.f.built)) << " | "
+              << (floor ? "" : std::to_string(r.f.distinct)) << " | "
+              << (floor ? "" : human(r.f.retained)) << " | " << human(r.f.peak_rss) << " | "
+              << (r.f.repeat_allocations
+                      ? fixed(static_cast<double>(r.f.repeat_allocations) / r.records, 2)
+                      : "")
               << " |\n";
   }
-  std::cout << "\n| intern table (W1 key stream) | ns/hit | ns/miss | hit vs Flyweight |\n"
-               "|---|---:|---:|---:|\n";
-  double fly = 0;
-  for (const table_row& t : tables)
-    if (t.table.find("Flyweight") != std::string::npos) fly = t.ns_hit;
-  for (const table_row& t : tables)
-    std::cout << "| " << t.table << " | " << fixed(t.ns_hit, 1) << " | " << fixed(t.ns_miss, 1) << " | "
-              << fixed(t.ns_hit / fly, 2) << " |\n";
+  std::cout << "\n| intern table | W1 key stream | ns/hit | ns/miss | hit vs Flyweight |\n"
+               "|---|---|---:|---:|---:|\n";
+  for (const table_row& t : tables) {
+    double fly = 0;  // Flyweight's hit time on the same stream
+    for (const table_row& u : tables)
+      if (u.stream == t.stream && u.table.find("Flyweight") != std::string::npos) fly = u.ns_hit;
+    std::cout << "| " << t.table << " | " << t.stream << " | " << fixed(t.ns_hit, 1) << " | "
+              << fixed(t.ns_miss, 1) << " | " << fixed(t.ns_hit / fly, 2) << " |\n";
+  }
   for (const std::string& n : notes) std::cout << "\n" << n << "\n";
 }
 
 void print_json(const std::vector<row>& rows, const std::vector<table_row>& tables,
                 const std::string& load_before, const std::vector<std::string>& notes) {
-  nlohmann::json out = {{"machine", machine()}, {"load_before", load_before}, {"load_after", load_average()},
+  nlohmann::json out = {{"machine", machine()},
+                        {"load_before", load_before},
+                        {"load_after", load_average()},
                         {"notes", notes}};
   for (const row& r : rows) {
     out["loads"].push_back({{"workload", r.workload},
@@ -521,7 +569,10 @@ void print_json(const std::vector<row>& rows, const std::vector<table_row>& tabl
                             {"repeat_allocations", r.f.repeat_allocations}});
   }
   for (const table_row& t : tables)
-    out["tables"].push_back({{"table", t.table}, {"ns_per_hit", t.ns_hit}, {"ns_per_miss", t.ns_miss}});
+    out["tables"].push_back({{"table", t.table},
+                             {"stream", t.stream},
+                             {"ns_per_hit", t.ns_hit},
+                             {"ns_per_miss", t.ns_miss}});
   std::cout << out.dump(2) << "\n";
 }
 
@@ -537,10 +588,16 @@ settings parse_arguments(int argc, char** argv) {
       s.json = true;
     } else if (a == "--refs" && i + 1 < argc) {
       s.refs = std::stoul(argv[++i]);
+    } else if (a == "--contenders" && i + 1 < argc) {
+      s.contenders = argv[++i];
+    } else if (a == "--only" && i + 1 < argc) {
+      s.only = argv[++i];
     } else if (a == "--reps" && i + 1 < argc) {
       s.reps = std::stoi(argv[++i]);
     } else {
-      throw std::invalid_argument("usage: dedup-bench [--quick] [--json] [--refs N] [--reps N]");
+      throw std::invalid_argument(
+          "usage: dedup-bench [--quick] [--json] [--refs N] [--reps N] [--only PART] [--contenders "
+          "abcde]");
     }
   }
   return s;
@@ -553,56 +610,73 @@ int main(int argc, char** argv) try {
   settings s = parse_arguments(argc, argv);
   std::string load_before = load_average();
   std::vector<row> rows;
+  std::vector<table_row> tables;
+  ::malloc_trim(0);
   std::vector<std::string> notes;
-
+  // Each workload is made when its turn comes and freed after it: the measuring processes share
+  // the parent's memory, so whatever it holds counts in their peak RSS.
   butler::workload w;
   w.refs = s.refs;
-  simdjson::padded_string w1(butler::make_document(w));
+  auto w1 = [&] { return simdjson::padded_string(butler::make_document(w)); };
   std::string w1_name = "W1 refs (" + std::to_string(s.refs) + ")";
-  measure<butler::RefList, value_ref_list>(rows, w1_name, w1, "refs", s.reps);
-  {
+
+  if (s.wants("tables")) {
+    auto compare_tables = [&](std::vector<std::string> keys, const std::string& label) {
+      std::vector<std::string_view> stream(keys.begin(), keys.end()), distinct;
+      std::unordered_set<std::string_view> seen;
+      for (std::string_view k : stream)
+        if (seen.insert(k).second) distinct.push_back(k);
+      int reps = std::max(3, s.reps);
+      tables.push_back(
+          time_table<dedup_table>("dedup::intern_table", label, stream, distinct, reps));
+      tables.push_back(time_table<flyweight_table>(
+          "Boost.Flyweight (hashed, simple_locking, refcounted)", label, stream, distinct, reps));
+      tables.push_back(time_table<map_table>("std::unordered_map<std::string, shared_ptr>", label,
+                                             stream, distinct, reps));
+      notes.push_back("Intern tables, " + label + ": " + std::to_string(stream.size()) +
+                      " lookups, " + std::to_string(distinct.size()) + " distinct keys.");
+    };
+    std::cerr << "  intern tables...\n";
+    simdjson::padded_string text = w1();
+    compare_tables(key_stream<butler::DatasetType>(text), "exact-bytes type keys");
+    compare_tables(key_stream<member_keyed_type>(text), "member type keys");
+  }
+  if (s.wants(w1_name))
+    measure<butler::RefList, value_ref_list>(rows, w1_name, w1(), "refs", s.reps, s.contenders);
+  if (s.wants("W1, members reversed")) {
     std::string reversed;
-    od::parser parser;
-    od::document doc = parser.iterate(w1);
-    reverse_members(doc.get_value().value(), reversed);
+    {
+      simdjson::padded_string original = w1();
+      od::parser parser;
+      od::document doc = parser.iterate(original);
+      reverse_members(doc.get_value().value(), reversed);
+    }
     simdjson::padded_string w1r(reversed);
     reversed = std::string();
-    measure<butler::RefList, value_ref_list>(rows, "W1, members reversed", w1r, "refs", s.reps, {'c', 'd', 'e'});
+    measure<butler::RefList, value_ref_list>(rows, "W1, members reversed", w1r, "refs", s.reps,
+                                             s.contenders == "abcde" ? "cde" : s.contenders);
   }
-  if (auto citm = load_shared_data("citm_catalog.json")) {
-    measure<citm::catalog<shared>, citm::catalog<by_value>>(rows, "W2 citm_catalog", *citm, "performances",
-                                                             s.quick ? s.reps : 4 * s.reps);
+  int small_reps = s.quick ? s.reps : 4 * s.reps;  // W2 and W3 are small: more repetitions
+  if (!s.wants("W2 citm_catalog")) {
+  } else if (auto citm = load_shared_data("citm_catalog.json")) {
+    measure<citm::catalog<shared>, citm::catalog<by_value>>(
+        rows, "W2 citm_catalog", *citm, "performances", small_reps, s.contenders);
   } else {
     notes.push_back("W2 skipped: " DEDUP_SHARED_DATA "/citm_catalog.json not found.");
   }
-  if (auto tw = load_shared_data("twitter.json")) {
-    measure<twitter::timeline<shared>, twitter::timeline<by_value>>(rows, "W3 twitter", *tw, "statuses",
-                                                                     s.quick ? s.reps : 4 * s.reps);
+  if (!s.wants("W3 twitter")) {
+  } else if (auto tw = load_shared_data("twitter.json")) {
+    measure<twitter::timeline<shared>, twitter::timeline<by_value>>(
+        rows, "W3 twitter", *tw, "statuses", small_reps, s.contenders);
   } else {
     notes.push_back("W3 skipped: " DEDUP_SHARED_DATA "/twitter.json not found.");
   }
   for (const std::string& n : notes) std::cerr << n << "\n";
 
-  std::cerr << "  intern tables...\n";
-  std::vector<std::string> keys = key_stream(w1);
-  std::vector<std::string_view> stream(keys.begin(), keys.end()), distinct;
-  {
-    std::unordered_set<std::string_view> seen;
-    for (std::string_view k : stream)
-      if (seen.insert(k).second) distinct.push_back(k);
-  }
-  int table_reps = std::max(3, s.reps);
-  std::vector<table_row> tables = {
-      time_table<dedup_table>("dedup::intern_table", stream, distinct, table_reps),
-      time_table<flyweight_table>("Boost.Flyweight (hashed, simple_locking, refcounted)", stream, distinct,
-                                  table_reps),
-      time_table<map_table>("std::unordered_map<std::string, shared_ptr>", stream, distinct, table_reps),
-  };
-  notes.push_back("Intern tables: " + std::to_string(stream.size()) + " lookups, " +
-                  std::to_string(distinct.size()) + " distinct keys.");
-
-  if (s.json) print_json(rows, tables, load_before, notes);
-  else print_markdown(rows, tables, load_before, notes);
+  if (s.json)
+    print_json(rows, tables, load_before, notes);
+  else
+    print_markdown(rows, tables, load_before, notes);
   bool failed = std::any_of(rows.begin(), rows.end(), [](const row& r) { return r.f.failed; });
   return failed ? 1 : 0;
 } catch (const std::exception& e) {

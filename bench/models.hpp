@@ -32,12 +32,14 @@ struct lenient_options : dedup::default_options {
   static constexpr bool ignore_unknown_members = true;
 };
 
-// ---- W1: the reference model, by value -------------------------------------------------------------
+// ---- W1: the reference model, by value
+// -------------------------------------------------------------
 
 /// butler::DataCoordinate with its records by value.
 struct value_coordinate {
   BOOST_HANA_DEFINE_STRUCT(value_coordinate, (std::map<std::string, butler::DataIdValue>, data_id),
-                           (std::optional<std::map<std::string, butler::DimensionRecord>>, records));
+                           (std::optional<std::map<std::string, butler::DimensionRecord>>,
+                            records));
 };
 /// butler::DatasetRef with its dataset type and data coordinate by value.
 struct value_ref {
@@ -49,7 +51,17 @@ struct value_ref_list {
   BOOST_HANA_DEFINE_STRUCT(value_ref_list, (std::vector<value_ref>, refs));
 };
 
-// ---- W2: citm_catalog.json ----------------------------------------------------------------------------
+/// butler::DatasetType keyed by (name, storageClass), the member key the reference system uses:
+/// the intern-table comparison also runs on the key stream it gives.
+struct member_keyed_type {
+  BOOST_HANA_DEFINE_STRUCT(member_keyed_type, (std::string, name), (std::string, storage_class),
+                           (std::vector<std::string>, dimensions),
+                           (std::optional<std::string>, parent_storage_class),
+                           (std::optional<bool>, is_calibration));
+};
+
+// ---- W2: citm_catalog.json
+// ----------------------------------------------------------------------------
 
 namespace citm {
 struct area {
@@ -61,7 +73,8 @@ struct price {
 };
 template <template <class> class R>
 struct seat_category {
-  BOOST_HANA_DEFINE_STRUCT(seat_category, (std::vector<R<area>>, areas), (std::int64_t, seat_category_id));
+  BOOST_HANA_DEFINE_STRUCT(seat_category, (std::vector<R<area>>, areas),
+                           (std::int64_t, seat_category_id));
 };
 template <template <class> class R>
 struct performance {
@@ -79,51 +92,58 @@ struct catalog {
 };
 }  // namespace citm
 
-// ---- W3: twitter.json -----------------------------------------------------------------------------------
+// ---- W3: twitter.json
+// -----------------------------------------------------------------------------------
 
 namespace twitter {
 struct status_metadata {
-  BOOST_HANA_DEFINE_STRUCT(status_metadata, (std::string, result_type), (std::string, iso_language_code));
+  BOOST_HANA_DEFINE_STRUCT(status_metadata, (std::string, result_type),
+                           (std::string, iso_language_code));
 };
 struct hashtag {
   BOOST_HANA_DEFINE_STRUCT(hashtag, (std::string, text), (std::vector<std::int64_t>, indices));
 };
 struct url {
-  BOOST_HANA_DEFINE_STRUCT(url, (std::string, url), (std::string, expanded_url), (std::string, display_url),
-                           (std::vector<std::int64_t>, indices));
+  BOOST_HANA_DEFINE_STRUCT(url, (std::string, url), (std::string, expanded_url),
+                           (std::string, display_url), (std::vector<std::int64_t>, indices));
 };
 struct mention {
-  BOOST_HANA_DEFINE_STRUCT(mention, (std::string, screen_name), (std::string, name), (std::int64_t, id),
-                           (std::string, id_str), (std::vector<std::int64_t>, indices));
+  BOOST_HANA_DEFINE_STRUCT(mention, (std::string, screen_name), (std::string, name),
+                           (std::int64_t, id), (std::string, id_str),
+                           (std::vector<std::int64_t>, indices));
 };
 /// A tweet's entities (symbols and media skipped).
 struct status_entities {
-  BOOST_HANA_DEFINE_STRUCT(status_entities, (std::vector<hashtag>, hashtags), (std::vector<url>, urls),
-                           (std::vector<mention>, user_mentions));
+  BOOST_HANA_DEFINE_STRUCT(status_entities, (std::vector<hashtag>, hashtags),
+                           (std::vector<url>, urls), (std::vector<mention>, user_mentions));
 };
 /// A user, with the profile fields a client shows (colours and images skipped).
 struct user_profile {
-  BOOST_HANA_DEFINE_STRUCT(user_profile, (std::int64_t, id), (std::string, id_str), (std::string, name),
-                           (std::string, screen_name), (std::string, location), (std::string, description),
-                           (std::optional<std::string>, url), (std::int64_t, followers_count),
-                           (std::int64_t, friends_count), (std::int64_t, listed_count),
-                           (std::string, created_at), (std::int64_t, favourites_count),
-                           (std::optional<std::int64_t>, utc_offset), (std::optional<std::string>, time_zone),
-                           (bool, geo_enabled), (bool, verified), (std::int64_t, statuses_count),
-                           (std::string, lang), (std::string, profile_image_url));
+  BOOST_HANA_DEFINE_STRUCT(user_profile, (std::int64_t, id), (std::string, id_str),
+                           (std::string, name), (std::string, screen_name), (std::string, location),
+                           (std::string, description), (std::optional<std::string>, url),
+                           (std::int64_t, followers_count), (std::int64_t, friends_count),
+                           (std::int64_t, listed_count), (std::string, created_at),
+                           (std::int64_t, favourites_count),
+                           (std::optional<std::int64_t>, utc_offset),
+                           (std::optional<std::string>, time_zone), (bool, geo_enabled),
+                           (bool, verified), (std::int64_t, statuses_count), (std::string, lang),
+                           (std::string, profile_image_url));
 };
 /// A status; `Retweet` is what its `retweeted_status` holds (std::monostate for a retweeted one,
 /// which has none).
 template <template <class> class R, class Retweet>
 struct status {
-  BOOST_HANA_DEFINE_STRUCT(status, (R<status_metadata>, metadata), (std::string, created_at), (std::int64_t, id),
-                           (std::string, id_str), (std::string, text), (std::string, source),
-                           (bool, truncated), (std::optional<std::int64_t>, in_reply_to_status_id),
+  BOOST_HANA_DEFINE_STRUCT(status, (R<status_metadata>, metadata), (std::string, created_at),
+                           (std::int64_t, id), (std::string, id_str), (std::string, text),
+                           (std::string, source), (bool, truncated),
+                           (std::optional<std::int64_t>, in_reply_to_status_id),
                            (std::optional<std::int64_t>, in_reply_to_user_id),
-                           (std::optional<std::string>, in_reply_to_screen_name), (R<user_profile>, user),
-                           (std::int64_t, retweet_count), (std::int64_t, favorite_count),
-                           (R<status_entities>, entities), (bool, favorited), (bool, retweeted),
-                           (std::string, lang), (std::optional<Retweet>, retweeted_status));
+                           (std::optional<std::string>, in_reply_to_screen_name),
+                           (R<user_profile>, user), (std::int64_t, retweet_count),
+                           (std::int64_t, favorite_count), (R<status_entities>, entities),
+                           (bool, favorited), (bool, retweeted), (std::string, lang),
+                           (std::optional<Retweet>, retweeted_status));
 };
 template <template <class> class R>
 using tweet = status<R, R<status<R, std::monostate>>>;
@@ -140,6 +160,10 @@ template <>
 struct dedup::options<bench::value_coordinate> : butler_options {};
 template <>
 struct dedup::options<bench::value_ref> : butler_options {};
+template <>
+struct dedup::options<bench::member_keyed_type> : butler_options {
+  static constexpr auto key = dedup::key_members("name", "storage_class");
+};
 
 template <>
 struct dedup::options<bench::citm::area> : bench::camel_options {
@@ -147,11 +171,11 @@ struct dedup::options<bench::citm::area> : bench::camel_options {
 };
 template <>
 struct dedup::options<bench::citm::price> : bench::camel_options {
-  static constexpr auto key = dedup::whole_value;
+  static constexpr auto key = dedup::raw_bytes;
 };
 template <template <class> class R>
 struct dedup::options<bench::citm::seat_category<R>> : bench::camel_options {
-  static constexpr auto key = dedup::whole_value;
+  static constexpr auto key = dedup::raw_bytes;
 };
 template <template <class> class R>
 struct dedup::options<bench::citm::performance<R>> : bench::camel_options {};

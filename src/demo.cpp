@@ -60,6 +60,7 @@ struct figures {
 
 template <class Load>
 figures measure(Load&& load) {
+  memory::settle();
   std::size_t before = memory::live_bytes();
   auto start = std::chrono::steady_clock::now();
   butler::RefList list = load();

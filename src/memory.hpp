@@ -12,6 +12,9 @@ std::size_t live_bytes();
 std::size_t allocations();
 /// The process's peak resident set size, in bytes.
 std::size_t peak_rss();
+/// Hands freed memory back and merges free blocks, so that a measurement that follows does not
+/// pay for the previous one's frees (glibc defers that work to later allocations).
+void settle();
 /// Formats a byte count for people: "212.4 MB".
 const char* human(std::size_t bytes, char (&buffer)[32]);
 

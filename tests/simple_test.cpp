@@ -184,26 +184,27 @@ TEST_CASE("malformed JSON is a dedup::error with the byte where parsing stopped"
 }
 
 TEST_CASE("verify mode reports a key collision naming both places") {
+  // A data coordinate is keyed by its data id (and whether it has records), not by the records:
+  // two coordinates with one data id and different records collide.
   json doc = {{"refs", json::array()}};
   json ref = json::parse(fixture("ref.json"));
   doc["refs"].push_back(ref);
-  ref["datasetType"]["dimensions"] = {"instrument"};  // same (name, storageClass), other value
+  ref["dataId"]["records"]["detector"]["record"]["purpose"] = "FOCUS";
   doc["refs"].push_back(ref);
   dedup::scope s;
-  SECTION("off: the second ref silently gets the first one's dataset type") {
-    dedup::current()->set_policy<butler::DatasetType>({.enabled = true, .verify = false});
+  SECTION("off: the second ref silently gets the first one's data coordinate") {
+    dedup::current()->set_policy<butler::DataCoordinate>({.enabled = true, .verify = false});
     auto list = dedup::from_simple<butler::RefList>(doc);
-    CHECK(list.refs[0]->dataset_type == list.refs[1]->dataset_type);
+    CHECK(list.refs[0]->data_id == list.refs[1]->data_id);
   }
   SECTION("on: the collision is an error") {
-    dedup::current()->set_policy<butler::DatasetType>({.enabled = true, .verify = true});
+    dedup::current()->set_policy<butler::DataCoordinate>({.enabled = true, .verify = true});
     try {
       (void)dedup::from_simple<butler::RefList>(doc);
       FAIL("no error");
     } catch (const dedup::error& e) {
-      CHECK(e.pointer() == "/refs/1/datasetType");
-      CHECK_THAT(e.detail(),
-                 Catch::Contains("key collision") && Catch::Contains("/refs/0/datasetType"));
+      CHECK(e.pointer() == "/refs/1/dataId");
+      CHECK_THAT(e.detail(), Catch::Contains("key collision") && Catch::Contains("/refs/0/dataId"));
     }
   }
 }

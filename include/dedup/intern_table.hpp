@@ -1,7 +1,6 @@
 // dedup/intern_table.hpp: key bytes -> one shared instance, safe under concurrent use.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -13,11 +12,25 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "dedup/policy.hpp"
+
+// xxHash, inlined (header-only, nothing to link): XXH3 hashes key bytes several times faster than
+// std::hash's murmur, which matters for exact-bytes keys (whole JSON objects) and every lookup.
+// Keys are short (a record is a few hundred bytes), where XXH3 is scalar anyway; pinning the long
+// input kernel to SSE2 (x86-64's baseline) keeps the hash identical whatever -march says and
+// avoids g++ 12's false -Wmaybe-uninitialized in its AVX-512 intrinsics under -march=native.
+#if defined(__x86_64__) && !defined(XXH_VECTOR)
+#define XXH_VECTOR XXH_SSE2
+#endif
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
+#include <xxhash.h>
 
 namespace dedup {
 
@@ -29,10 +42,47 @@ struct table_stats {
   std::size_t entries = 0;
 };
 
-/// The hash dedup uses for key bytes.
+/// The hash dedup uses for key bytes (XXH3, 64 bits).
 inline std::size_t hash_key(std::string_view key) noexcept {
-  return std::hash<std::string_view>{}(key);
+  return static_cast<std::size_t>(XXH3_64bits(key.data(), key.size()));
 }
+
+namespace detail {
+
+/// The lock of one stripe of an intern table: a reader-writer spin lock whose shared side is one
+/// atomic add to take and one to release, inlined. std::shared_mutex (pthread_rwlock) costs about
+/// twice that on a hit, which is most of a hit. Sections are short (a hash lookup, an insert), and
+/// waiters yield the processor after a few spins, so oversubscribed machines do not burn it.
+class stripe_lock {
+ public:
+  void lock_shared() noexcept {
+    while (state_.fetch_add(reader, std::memory_order_acquire) & writer) {
+      state_.fetch_sub(reader, std::memory_order_relaxed);  // a writer holds or awaits it: wait
+      for (int spins = 0; state_.load(std::memory_order_relaxed) & writer; ++spins) pause(spins);
+    }
+  }
+  void unlock_shared() noexcept { state_.fetch_sub(reader, std::memory_order_release); }
+  void lock() noexcept {
+    for (int spins = 0;; ++spins) {  // claim the writer bit, keeping new readers out...
+      std::uint32_t s = state_.load(std::memory_order_relaxed);
+      if (!(s & writer) && state_.compare_exchange_weak(s, s | writer, std::memory_order_acquire))
+        break;
+      pause(spins);
+    }
+    for (int spins = 0; state_.load(std::memory_order_acquire) != writer; ++spins)
+      pause(spins);  // ...and let readers leave
+  }
+  void unlock() noexcept { state_.fetch_and(~writer, std::memory_order_release); }
+
+ private:
+  static void pause(int spins) noexcept {
+    if (spins > 64) std::this_thread::yield();
+  }
+  static constexpr std::uint32_t writer = 1, reader = 2;
+  std::atomic<std::uint32_t> state_{0};
+};
+
+}  // namespace detail
 
 /// The type-independent face of an intern table, so a context can own tables of any type.
 class table_base {
@@ -77,23 +127,22 @@ class intern_table final : public table_base {
   std::shared_ptr<const T> find(std::string_view key) const {
     std::size_t h = hash_key(key);
     const stripe& s = stripe_of(h);
-    s.lookups.fetch_add(1, std::memory_order_relaxed);
     std::shared_lock lock(s.mutex);
     auto it = s.map.find(probe{key, h});
     if (it == s.map.end() || !it->second.value) {
       s.misses.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
     }
+    s.hits.fetch_add(1, std::memory_order_relaxed);
     return it->second.value;
   }
 
   table_stats stats() const override {
     table_stats out;
     for (const stripe& s : stripes_) {
-      std::uint64_t misses = s.misses.load(std::memory_order_relaxed);
-      std::uint64_t lookups = s.lookups.load(std::memory_order_relaxed);
-      out.lookups += lookups;
-      out.hits += lookups - std::min(misses, lookups);
+      std::uint64_t hits = s.hits.load(std::memory_order_relaxed);
+      out.lookups += hits + s.misses.load(std::memory_order_relaxed);
+      out.hits += hits;
       out.entries += s.entries.load(std::memory_order_relaxed);
     }
     return out;
@@ -157,15 +206,12 @@ class intern_table final : public table_base {
     std::string origin;              // where the value was first read, in verify mode
   };
   using map_type = std::unordered_map<owned_key, node, key_hash, key_equal>;
-  // Every lookup writes the lock and the lookup count, so they share one cache line; a hit only
-  // reads the map, which starts on the next line, so threads hitting one stripe do not also bounce
-  // the map's line between them. Hits are counted as lookups less misses, so a hit writes one
-  // counter, not two.
   struct alignas(64) stripe {
-    mutable std::shared_mutex mutex;
-    mutable std::atomic<std::uint64_t> lookups{0};
-    alignas(64) map_type map;
-    mutable std::atomic<std::uint64_t> misses{0};  // lookups that found no value
+    mutable detail::stripe_lock mutex;
+    map_type map;
+    // Lookups are hits + misses, so that a hit costs one counter update, not two.
+    mutable std::atomic<std::uint64_t> hits{0};
+    mutable std::atomic<std::uint64_t> misses{0};
     std::atomic<std::size_t> entries{0};
   };
 
@@ -199,7 +245,8 @@ class intern_table final : public table_base {
       table_ = nullptr;
       pending->finish();
     }
-    /// The key this ticket reserved (valid until publish or withdrawal).
+    /// The table's own copy of the key this ticket reserved: valid as long as the entry is in the
+    /// table, also after `publish` (entries are nodes that never move).
     std::string_view key() const { return entry_->first.bytes; }
 
    private:
@@ -239,17 +286,22 @@ class intern_table final : public table_base {
   /// finds the key reserved by another waits for that build; if it fails, the reservation passes on.
   lookup find_or_reserve(std::string_view key, std::size_t h) {
     stripe& s = stripe_of(h);
-    s.lookups.fetch_add(1, std::memory_order_relaxed);
     {
       std::shared_lock lock(s.mutex);
       auto it = s.map.find(probe{key, h});
-      if (it != s.map.end() && it->second.value) return {it->second.value, &it->second.origin, {}};
+      if (it != s.map.end() && it->second.value) {
+        s.hits.fetch_add(1, std::memory_order_relaxed);
+        return {it->second.value, &it->second.origin, {}};
+      }
     }
     std::shared_ptr<build> waiting;
     {
       std::unique_lock lock(s.mutex);
       auto [it, inserted] = s.map.try_emplace(owned_key{std::string(key), h});
-      if (!inserted && it->second.value) return {it->second.value, &it->second.origin, {}};
+      if (!inserted && it->second.value) {
+        s.hits.fetch_add(1, std::memory_order_relaxed);
+        return {it->second.value, &it->second.origin, {}};
+      }
       if (inserted) {
         s.misses.fetch_add(1, std::memory_order_relaxed);
         it->second.pending = std::make_shared<build>();
@@ -257,8 +309,7 @@ class intern_table final : public table_base {
       }
       waiting = it->second.pending;
     }
-    waiting->wait();
-    s.lookups.fetch_sub(1, std::memory_order_relaxed);  // the retry counts as the lookup
+    waiting->wait();  // the retry counts as the lookup
     return find_or_reserve(key, h);
   }
 

@@ -42,7 +42,8 @@ T take(T&& v, const path&) {
 }
 
 inline std::string_view trim_right(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
     s.remove_suffix(1);
   return s;
 }
@@ -116,14 +117,30 @@ inline std::string_view unescape(std::string_view body, const path& p) {
     }
     if (++i == body.size()) bad();
     switch (body[i]) {
-      case '"': out[n++] = '"'; break;
-      case '\\': out[n++] = '\\'; break;
-      case '/': out[n++] = '/'; break;
-      case 'b': out[n++] = '\b'; break;
-      case 'f': out[n++] = '\f'; break;
-      case 'n': out[n++] = '\n'; break;
-      case 'r': out[n++] = '\r'; break;
-      case 't': out[n++] = '\t'; break;
+      case '"':
+        out[n++] = '"';
+        break;
+      case '\\':
+        out[n++] = '\\';
+        break;
+      case '/':
+        out[n++] = '/';
+        break;
+      case 'b':
+        out[n++] = '\b';
+        break;
+      case 'f':
+        out[n++] = '\f';
+        break;
+      case 'n':
+        out[n++] = '\n';
+        break;
+      case 'r':
+        out[n++] = '\r';
+        break;
+      case 't':
+        out[n++] = '\t';
+        break;
       case 'u': {
         long cp = utf16_unit(body, i);
         if (cp < 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) bad();
@@ -153,13 +170,15 @@ inline std::string_view unescape(std::string_view body, const path& p) {
         }
         break;
       }
-      default: bad();
+      default:
+        bad();
     }
   }
   return {out, n};
 }
 
-/// A JSON string body (between the quotes, escapes undone) as a view that lives until the read ends.
+/// A JSON string body (between the quotes, escapes undone) as a view that lives until the read
+/// ends.
 inline std::string_view string_text(std::string_view body, const path& p) {
   if (!std::memchr(body.data(), '\\', body.size())) return body;
   return unescape(body, p);
@@ -191,20 +210,27 @@ class simdjson_source {
     return on_cursor([](auto& c) { return c.get_bool(); }, p);
   }
   std::int64_t get_int64(const path& p) {
+    if (parsed_integer_) return *parsed_integer_;
     if (unsigned_only_)
       fail(p, "expected integer in the range of int64, found " + std::string(token(p)));
     return on_cursor([](auto& c) { return c.get_int64(); }, p);
   }
   std::uint64_t get_uint64(const path& p) {
+    if (parsed_integer_ && *parsed_integer_ >= 0)
+      return static_cast<std::uint64_t>(*parsed_integer_);
     std::string_view t = token(p);
     if (!t.empty() && t.front() == '-')
       fail(p, "expected non-negative integer, found " + std::string(t));
     return on_cursor([](auto& c) { return c.get_uint64(); }, p);
   }
   double get_double(const path& p) {
+    // An integer converts as simdjson would parse it: to the nearest double.
+    if (parsed_integer_) return static_cast<double>(*parsed_integer_);
     return on_cursor([](auto& c) { return c.get_double(); }, p);
   }
   std::string_view get_string(const path& p) {
+    // The root is read once, by simdjson, which also rejects anything after it.
+    if (doc_) return on_cursor([](auto& c) { return c.get_string(); }, p);
     std::string_view t = token(p);
     if (t.size() < 2 || t.front() != '"' || t.back() != '"') fail(p, "malformed JSON: bad string");
     return string_text(t.substr(1, t.size() - 2), p);
@@ -245,20 +271,37 @@ class simdjson_source {
 
   json_kind classify(const path& p) {
     switch (on_cursor([](auto& c) { return c.type(); }, p)) {
-      case od::json_type::object: return json_kind::object;
-      case od::json_type::array: return json_kind::array;
-      case od::json_type::string: return json_kind::string;
-      case od::json_type::boolean: return json_kind::boolean;
+      case od::json_type::object:
+        return json_kind::object;
+      case od::json_type::array:
+        return json_kind::array;
+      case od::json_type::string:
+        return json_kind::string;
+      case od::json_type::boolean:
+        return json_kind::boolean;
       case od::json_type::null:
         if (!on_cursor([](auto& c) { return c.is_null(); }, p))
           fail(p, "malformed JSON: invalid literal " + std::string(token(p)));
         return json_kind::null;
-      case od::json_type::number: break;
+      case od::json_type::number:
+        break;
+    }
+    // Most numbers are integers that fit int64: parse the value once, here, and keep it. A failed
+    // attempt consumes nothing, and the number type is asked only for the rest.
+    std::int64_t whole = 0;
+    auto attempt = doc_ ? doc_->get_int64() : value_.get_int64();
+    if (!std::move(attempt).get(whole)) {
+      parsed_integer_ = whole;
+      return json_kind::integer;
     }
     switch (on_cursor([](auto& c) { return c.get_number_type(); }, p)) {
-      case od::number_type::floating_point_number: return json_kind::number;
-      case od::number_type::unsigned_integer: unsigned_only_ = true; return json_kind::integer;
-      default: return json_kind::integer;
+      case od::number_type::floating_point_number:
+        return json_kind::number;
+      case od::number_type::unsigned_integer:
+        unsigned_only_ = true;
+        return json_kind::integer;
+      default:
+        return json_kind::integer;
     }
   }
 
@@ -272,28 +315,27 @@ class simdjson_source {
     return *object_;
   }
 
-  /// The member's name, read from the input bytes (the closing quote is the first one that no
-  /// backslash escapes; stage 1 has already checked that the string is terminated).
+  /// The member's name, read from the input bytes. Its closing quote is found backwards from the
+  /// value, past the colon and any whitespace (simdjson has checked that structure), which is a
+  /// step or two instead of a scan of the name.
   static std::string_view member_key(od::field& field, const path& p) {
     const char* start = field.key().raw();
-    std::size_t n = 0;
-    bool escaped = false;
-    while (start[n] != '"') {
-      if (start[n] == '\\') {
-        escaped = true;
-        ++n;
-      }
-      ++n;
-    }
-    std::string_view raw(start, n);
-    return escaped ? unescape(raw, p) : raw;
+    const char* end = field.value().raw_json_token().data();
+    auto blank = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
+    do --end;
+    while (blank(*end));  // now at the colon
+    do --end;
+    while (blank(*end));  // now at the closing quote
+    std::string_view raw(start, static_cast<std::size_t>(end - start));
+    return std::memchr(raw.data(), '\\', raw.size()) ? unescape(raw, p) : raw;
   }
 
   od::value value_{};
   od::document* doc_ = nullptr;
   std::optional<od::object> object_;
   std::optional<json_kind> kind_;
-  bool unsigned_only_ = false;  // an integer above INT64_MAX
+  bool unsigned_only_ = false;                  // an integer above INT64_MAX
+  std::optional<std::int64_t> parsed_integer_;  // the value, when it is an integer in int64
 };
 
 /// Reads the whole of `doc` as T and rejects anything after its root value.
@@ -315,8 +357,11 @@ simple_result_t<T> read_simdjson_document(od::document& doc) {
 /// nlohmann backend's `from_simple`: inside a scope, interned types come from the context's tables;
 /// members are matched in document order, whatever the order. Exact-bytes keys (`dedup::raw_bytes`)
 /// hash the object's raw text and skip it entirely on a hit. The value is consumed; its document
-/// (and the padded input) must outlive the call. Use this form on values you reach yourself, such as
-/// the records of an array you iterate; JSON pointers in errors are relative to the value.
+/// (and the padded input) must outlive the call. Use this form on values you reach yourself, such
+/// as the records of an array you iterate; JSON pointers in errors are relative to the value.
+/// What a hit skips is checked only by simdjson's first stage (structure, strings, UTF-8): an
+/// exact-bytes hit repeats bytes already read in full, but the members outside a member key (the
+/// records of a data coordinate keyed by its data id) are not parsed on a hit.
 ///
 /// ```
 /// simdjson::ondemand::parser parser;
@@ -350,8 +395,8 @@ simple_result_t<T> from_simple(simdjson::ondemand::document& doc) {
 /// Parses JSON text with `parser` and builds a T from it, the fast counterpart of `dedup::parse`.
 /// Reusing one parser across calls keeps its buffers, which is how simdjson reaches its speed; the
 /// text must carry simdjson's padding (`simdjson::padded_string`). Malformed text is a
-/// `dedup::error` at the JSON pointer where reading stopped (the document root when simdjson's first
-/// stage rejects the text as a whole, as for invalid UTF-8 or an unterminated string).
+/// `dedup::error` at the JSON pointer where reading stopped (the document root when simdjson's
+/// first stage rejects the text as a whole, as for invalid UTF-8 or an unterminated string).
 ///
 /// ```
 /// simdjson::ondemand::parser parser;
@@ -360,7 +405,8 @@ simple_result_t<T> from_simple(simdjson::ondemand::document& doc) {
 /// auto list = dedup::parse_fast<butler::RefList>(parser, json);
 /// ```
 template <class T>
-simple_result_t<T> parse_fast(simdjson::ondemand::parser& parser, const simdjson::padded_string& json) {
+simple_result_t<T> parse_fast(simdjson::ondemand::parser& parser,
+                              const simdjson::padded_string& json) {
   simdjson::ondemand::document doc = detail::take(parser.iterate(json), detail::path{});
   return detail::read_simdjson_document<T>(doc);
 }

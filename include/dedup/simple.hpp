@@ -66,8 +66,7 @@ class nlohmann_source {
       f(std::string_view(key), s);
     }
   }
-  /// nlohmann keeps no bytes: its canonical dump (sorted members) stands in for them.
-  void append_raw(std::string& out, const path&) const { out += j_->dump(); }
+  // No append_raw: nlohmann keeps no text, so exact-bytes types are keyed by value on this backend.
 
  private:
   const nlohmann::json* j_;

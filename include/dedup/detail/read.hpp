@@ -6,7 +6,8 @@
 //   double get_double(const path&);  std::string_view get_string(const path&);
 //   void for_each_element(const path&, F f)   f(Source& element, size_t index)
 //   void for_each_member(const path&, F f)    f(std::string_view key, Source& value)
-//   void append_raw(std::string& out, const path&)   the value's exact bytes
+//   void append_raw(std::string& out, const path&)   the value's exact bytes, where the backend
+//                                                     keeps them (optional: see has_raw_bytes)
 // for_each_member may be called twice on one object: once to compute the key, once to build.
 #pragma once
 
@@ -32,14 +33,11 @@ inline constexpr std::size_t no_member = static_cast<std::size_t>(-1);
 /// The entries a top-level read added, so that a read that fails leaves the tables as they were.
 struct journal {
   int depth = 0;
-  std::vector<std::pair<table_base*, std::string>> added;
+  // Keys as views of the tables' own key bytes: a node-based table never moves them, and an entry
+  // is only erased by the rollback of the read that added it, so no key is copied on a miss.
+  std::vector<std::pair<table_base*, std::string_view>> added;
 };
 inline thread_local journal current_journal;
-
-/// Notes an entry a read added, so the enclosing transaction can take it back.
-inline void note_added(table_base& table, std::string_view key) {
-  if (current_journal.depth > 0) current_journal.added.emplace_back(&table, std::string(key));
-}
 
 class transaction {
  public:
@@ -61,6 +59,12 @@ class transaction {
   std::size_t mark_;
   bool committed_ = false;
 };
+
+/// Records a new entry of `table` in the journal of the read in progress, if any; `key` must be the
+/// table's own copy of the key (`ticket::key()`).
+inline void journal_entry(table_base& table, std::string_view key) {
+  if (current_journal.depth > 0) current_journal.added.emplace_back(&table, key);
+}
 
 // ---- scratch space for keys --------------------------------------------------------------------
 
@@ -133,7 +137,7 @@ inline istring make_istring(std::string_view text, context* ctx) {
   auto found = table.find_or_reserve(text, hash_key(text));
   if (found.value) return istring(std::move(found.value));
   auto made = std::make_shared<const std::string>(text);
-  note_added(table, text);
+  journal_entry(table, found.reservation.key());
   found.reservation.publish(made, {});
   return istring(std::move(made));
 }
@@ -278,6 +282,14 @@ void encode(S& src, const path& p, std::string& out);
 template <class T, class S>
 void encode_key(S& src, const path& p, std::string& out);
 
+/// Where key segments are put in canonical order: one buffer per thread, used only after the
+/// nested keys of a segment are complete, so reordering allocates nothing once it has grown (maps
+/// written unsorted, as data ids are, reorder on every key).
+inline std::string& reorder_scratch() {
+  thread_local std::string bytes;
+  return bytes;
+}
+
 /// Re-orders the segments [starts[i], ends[i]) of `out` (beginning at `base`) into ascending
 /// `order[i]`; documents usually come in order, so this rarely copies.
 template <std::size_t N>
@@ -286,8 +298,8 @@ void canonical_order(std::string& out, std::size_t base, const std::array<std::u
   bool sorted = true;
   for (std::size_t k = 1; k < N; ++k) sorted = sorted && start[k - 1] <= start[k];
   if (sorted) return;
-  std::string ordered;
-  ordered.reserve(out.size() - base);
+  std::string& ordered = reorder_scratch();
+  ordered.clear();
   for (std::size_t k = 0; k < N; ++k) ordered.append(out, start[k], end[k] - start[k]);
   out.replace(base, std::string::npos, ordered);
 }
@@ -352,7 +364,8 @@ void encode_map(S& src, const path& p, std::string& out) {
   };
   if (!std::is_sorted(first, stack.end(), by_key)) {
     std::sort(first, stack.end(), by_key);
-    std::string ordered;
+    std::string& ordered = reorder_scratch();
+    ordered.clear();
     for (auto it = first; it != stack.end(); ++it) ordered.append(out, it->start, it->end - it->start);
     out.replace(base, std::string::npos, ordered);
   }
@@ -424,11 +437,18 @@ void encode(S& src, const path& p, std::string& out) {
   }
 }
 
-/// The key of an object of type T: its declared key fields, or its whole value.
+/// Whether a source can give a value's exact bytes; one that cannot (nlohmann keeps no text) keys
+/// exact-bytes types by their whole value instead, which costs no serialization per lookup.
+template <class S>
+concept has_raw_bytes = requires(S& src, std::string& out, const path& p) {
+  src.append_raw(out, p);
+};
+
+/// The key of an object of type T: its declared key fields, its whole value, or its exact bytes.
 template <class T, class S>
 void encode_key(S& src, const path& p, std::string& out) {
   constexpr key_kind kind = options<T>::key.kind;
-  if constexpr (kind == key_kind::raw_bytes) {
+  if constexpr (kind == key_kind::raw_bytes && has_raw_bytes<S>) {
     expect(src, p, json_kind::object, "object");
     out += 'r';
     src.append_raw(out, p);
@@ -470,7 +490,7 @@ std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx) {
       return std::move(found.value);
     }
     auto value = std::make_shared<const T>(read_value<T>(src, p, ctx));
-    note_added(table, found.reservation.key());
+    journal_entry(table, found.reservation.key());
     found.reservation.publish(value, pol.verify ? p.render() : std::string());
     return value;
   }
