@@ -105,7 +105,9 @@ std::size_t peak_rss() {
   return static_cast<std::size_t>(usage.ru_maxrss) * 1024;
 }
 
-void settle() { malloc_trim(0); }
+void settle() {
+  malloc_trim(0);
+}
 
 const char* human(std::size_t bytes, char (&buffer)[32]) {
   if (bytes >= 10'000'000)

@@ -6,7 +6,8 @@
 #include "dedup/dedup.hpp"
 
 namespace {
-const nlohmann::json j = {{"name", "calexp"}, {"storageClass", "ExposureF"}, {"dimensions", {"visit"}}};
+const nlohmann::json j = {
+    {"name", "calexp"}, {"storageClass", "ExposureF"}, {"dimensions", {"visit"}}};
 
 struct Ref {
   BOOST_HANA_DEFINE_STRUCT(Ref, (dedup::istring, run));

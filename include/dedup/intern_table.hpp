@@ -170,7 +170,10 @@ class intern_table final : public table_base {
     std::condition_variable done_cv;
     bool done = false;
     void finish() {
-      { std::lock_guard lock(mutex); done = true; }
+      {
+        std::lock_guard lock(mutex);
+        done = true;
+      }
       done_cv.notify_all();
     }
     void wait() {
@@ -283,7 +286,8 @@ class intern_table final : public table_base {
   };
 
   /// One lookup by key and its hash, reserving the key for the caller on a miss. A thread that
-  /// finds the key reserved by another waits for that build; if it fails, the reservation passes on.
+  /// finds the key reserved by another waits for that build; if it fails, the reservation passes
+  /// on.
   lookup find_or_reserve(std::string_view key, std::size_t h) {
     stripe& s = stripe_of(h);
     {
@@ -315,7 +319,9 @@ class intern_table final : public table_base {
 
  private:
   static std::shared_ptr<const T> to_shared(std::shared_ptr<const T> p) { return p; }
-  static std::shared_ptr<const T> to_shared(T&& v) { return std::make_shared<const T>(std::move(v)); }
+  static std::shared_ptr<const T> to_shared(T&& v) {
+    return std::make_shared<const T>(std::move(v));
+  }
 
   stripe& stripe_of(std::size_t h) { return stripes_[(h >> 52) % stripes_.size()]; }
   const stripe& stripe_of(std::size_t h) const { return stripes_[(h >> 52) % stripes_.size()]; }

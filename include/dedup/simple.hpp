@@ -27,14 +27,21 @@ class nlohmann_source {
   json_kind kind(const path&) const {
     using t = nlohmann::json::value_t;
     switch (j_->type()) {
-      case t::boolean: return json_kind::boolean;
+      case t::boolean:
+        return json_kind::boolean;
       case t::number_integer:
-      case t::number_unsigned: return json_kind::integer;
-      case t::number_float: return json_kind::number;
-      case t::string: return json_kind::string;
-      case t::array: return json_kind::array;
-      case t::object: return json_kind::object;
-      default: return json_kind::null;
+      case t::number_unsigned:
+        return json_kind::integer;
+      case t::number_float:
+        return json_kind::number;
+      case t::string:
+        return json_kind::string;
+      case t::array:
+        return json_kind::array;
+      case t::object:
+        return json_kind::object;
+      default:
+        return json_kind::null;
     }
   }
   bool get_bool(const path&) const { return j_->get<bool>(); }
@@ -136,7 +143,8 @@ struct nlohmann::adl_serializer<std::shared_ptr<const T>> {
   static std::shared_ptr<const T> from_json(const nlohmann::json& j) {
     dedup::detail::nlohmann_source src(j);
     dedup::detail::transaction tx;
-    auto out = dedup::detail::read_shared<T>(src, dedup::detail::path{}, dedup::detail::current_context);
+    auto out =
+        dedup::detail::read_shared<T>(src, dedup::detail::path{}, dedup::detail::current_context);
     tx.commit();
     return out;
   }

@@ -86,8 +86,12 @@ class key_scratch {
   std::size_t mark_;
 };
 
-inline void put_u32(std::string& out, std::uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
-inline void put_u64(std::string& out, std::uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
+inline void put_u32(std::string& out, std::uint32_t v) {
+  out.append(reinterpret_cast<const char*>(&v), 4);
+}
+inline void put_u64(std::string& out, std::uint64_t v) {
+  out.append(reinterpret_cast<const char*>(&v), 8);
+}
 
 // ---- scalars -----------------------------------------------------------------------------------
 
@@ -142,7 +146,8 @@ inline istring make_istring(std::string_view text, context* ctx) {
   return istring(std::move(made));
 }
 
-// ---- reading -------------------------------------------------------------------------------------
+// ---- reading
+// -------------------------------------------------------------------------------------
 
 template <class T, class S>
 void read_into(S& src, const path& p, context* ctx, T& out);
@@ -174,8 +179,11 @@ std::uint64_t walk_members(S& src, const path& p, F&& f) {
     path here = p.member(key);
     std::size_t i = find_member<T>(key, hint);
     if (i == no_member) {
-      if constexpr (options<T>::ignore_unknown_members) return;
-      else fail(here, "unexpected member '" + std::string(key) + "' in " + std::string(type_name<T>()));
+      if constexpr (options<T>::ignore_unknown_members)
+        return;
+      else
+        fail(here,
+             "unexpected member '" + std::string(key) + "' in " + std::string(type_name<T>()));
     }
     if (seen & (std::uint64_t{1} << i)) fail(here, "duplicate member '" + std::string(key) + "'");
     seen |= std::uint64_t{1} << i;
@@ -194,12 +202,14 @@ template <class T>
 template <class T, class S>
 void read_struct(S& src, const path& p, context* ctx, T& out) {
   std::uint64_t seen = walk_members<T>(src, p, [&](std::size_t i, S& value, const path& here) {
-    visit_member<T>(i, [&](auto I) { read_into(value, here, ctx, member<decltype(I)::value>(out)); });
+    visit_member<T>(i,
+                    [&](auto I) { read_into(value, here, ctx, member<decltype(I)::value>(out)); });
   });
   for (std::size_t i = 0; i < member_count<T>; ++i) {
     if (seen & (std::uint64_t{1} << i)) continue;
     visit_member<T>(i, [&](auto I) {
-      if constexpr (!is_optional<member_type<T, decltype(I)::value>>::value) fail_missing<T>(p, decltype(I)::value);
+      if constexpr (!is_optional<member_type<T, decltype(I)::value>>::value)
+        fail_missing<T>(p, decltype(I)::value);
     });
   }
 }
@@ -208,7 +218,8 @@ template <class V, class S>
 void read_variant(S& src, const path& p, context* ctx, V& out) {
   json_kind k = src.kind(p);
   bool done = [&]<class... A>(std::type_identity<std::variant<A...>>) {
-    return ((accepts<A>(k) ? (read_into(src, p, ctx, out.template emplace<A>()), true) : false) || ...);
+    return ((accepts<A>(k) ? (read_into(src, p, ctx, out.template emplace<A>()), true) : false) ||
+            ...);
   }(std::type_identity<V>{});
   if (!done) fail_kind(p, expected_name<V>(), kind_name(k));
 }
@@ -236,8 +247,10 @@ void read_into(S& src, const path& p, context* ctx, T& out) {
       fail(p, "invalid " + std::string(type_name<T>()) + " '" + std::string(s) + "': " + e.what());
     }
   } else if constexpr (is_optional<T>::value) {
-    if (src.kind(p) == json_kind::null) out.reset();
-    else read_into(src, p, ctx, out.emplace());
+    if (src.kind(p) == json_kind::null)
+      out.reset();
+    else
+      read_into(src, p, ctx, out.emplace());
   } else if constexpr (is_vector<T>::value) {
     expect(src, p, json_kind::array, "array");
     out.clear();
@@ -272,8 +285,9 @@ T read_value(S& src, const path& p, context* ctx) {
   return out;
 }
 
-// ---- keys ------------------------------------------------------------------------------------------
-// A key is a canonical byte string computed from the simple form without building anything:
+// ---- keys
+// ------------------------------------------------------------------------------------------ A key
+// is a canonical byte string computed from the simple form without building anything:
 // type-directed, so equal values give equal bytes whatever the backend and the member order.
 
 template <class T, class S>
@@ -323,7 +337,8 @@ void encode_fields(S& src, const path& p, std::string& out) {
     if (Slots[k].presence_only) {
       out += value.kind(here) == json_kind::null ? '0' : '1';
     } else {
-      visit_member<T>(i, [&](auto I) { encode<member_type<T, decltype(I)::value>>(value, here, out); });
+      visit_member<T>(
+          i, [&](auto I) { encode<member_type<T, decltype(I)::value>>(value, here, out); });
     }
     end[k] = static_cast<std::uint32_t>(out.size());
   });
@@ -331,8 +346,10 @@ void encode_fields(S& src, const path& p, std::string& out) {
     if (seen & (std::uint64_t{1} << Slots[k].member)) continue;
     start[k] = static_cast<std::uint32_t>(out.size());
     visit_member<T>(Slots[k].member, [&](auto I) {
-      if constexpr (is_optional<member_type<T, decltype(I)::value>>::value) out += Slots[k].presence_only ? '0' : 'n';
-      else fail_missing<T>(p, decltype(I)::value);
+      if constexpr (is_optional<member_type<T, decltype(I)::value>>::value)
+        out += Slots[k].presence_only ? '0' : 'n';
+      else
+        fail_missing<T>(p, decltype(I)::value);
     });
     end[k] = static_cast<std::uint32_t>(out.size());
   }
@@ -366,7 +383,8 @@ void encode_map(S& src, const path& p, std::string& out) {
     std::sort(first, stack.end(), by_key);
     std::string& ordered = reorder_scratch();
     ordered.clear();
-    for (auto it = first; it != stack.end(); ++it) ordered.append(out, it->start, it->end - it->start);
+    for (auto it = first; it != stack.end(); ++it)
+      ordered.append(out, it->start, it->end - it->start);
     out.replace(base, std::string::npos, ordered);
   }
   stack.resize(mark);
@@ -458,7 +476,8 @@ void encode_key(S& src, const path& p, std::string& out) {
   }
 }
 
-// ---- interning -----------------------------------------------------------------------------------
+// ---- interning
+// -----------------------------------------------------------------------------------
 
 template <class T>
 [[noreturn]] void report_collision(const path& p, const std::string& origin) {
@@ -512,8 +531,10 @@ typename simple_result<T>::type read_document(S& src, const path& root) {
   transaction tx;
   context* ctx = current_context;
   typename simple_result<T>::type out;
-  if constexpr (interned<T>) out = read_shared<T>(src, root, ctx);
-  else read_into(src, root, ctx, out);
+  if constexpr (interned<T>)
+    out = read_shared<T>(src, root, ctx);
+  else
+    read_into(src, root, ctx, out);
   tx.commit();
   return out;
 }

@@ -16,17 +16,26 @@
 
 namespace dedup::detail {
 
-template <class T> struct is_optional : std::false_type {};
-template <class T> struct is_optional<std::optional<T>> : std::true_type {};
-template <class T> struct is_vector : std::false_type {};
-template <class T, class A> struct is_vector<std::vector<T, A>> : std::true_type {};
-template <class T> struct is_string_map : std::false_type {};
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_vector : std::false_type {};
+template <class T, class A>
+struct is_vector<std::vector<T, A>> : std::true_type {};
+template <class T>
+struct is_string_map : std::false_type {};
 template <class V, class C, class A>
 struct is_string_map<std::map<std::string, V, C, A>> : std::true_type {};
-template <class T> struct is_variant : std::false_type {};
-template <class... T> struct is_variant<std::variant<T...>> : std::true_type {};
-template <class T> struct is_shared_const : std::false_type {};
-template <class T> struct is_shared_const<std::shared_ptr<const T>> : std::true_type {};
+template <class T>
+struct is_variant : std::false_type {};
+template <class... T>
+struct is_variant<std::variant<T...>> : std::true_type {};
+template <class T>
+struct is_shared_const : std::false_type {};
+template <class T>
+struct is_shared_const<std::shared_ptr<const T>> : std::true_type {};
 
 template <class T>
 concept whole_number = std::is_integral_v<T> && !std::is_same_v<T, bool>;
@@ -38,13 +47,20 @@ enum class json_kind : std::uint8_t { null, boolean, integer, number, string, ar
 
 constexpr std::string_view kind_name(json_kind k) {
   switch (k) {
-    case json_kind::null: return "null";
-    case json_kind::boolean: return "boolean";
-    case json_kind::integer: return "integer";
-    case json_kind::number: return "number";
-    case json_kind::string: return "string";
-    case json_kind::array: return "array";
-    case json_kind::object: return "object";
+    case json_kind::null:
+      return "null";
+    case json_kind::boolean:
+      return "boolean";
+    case json_kind::integer:
+      return "integer";
+    case json_kind::number:
+      return "number";
+    case json_kind::string:
+      return "string";
+    case json_kind::array:
+      return "array";
+    case json_kind::object:
+      return "object";
   }
   return "unknown";
 }
@@ -53,36 +69,55 @@ constexpr std::string_view kind_name(json_kind k) {
 template <class T>
 constexpr bool accepts(json_kind k) {
   using enum json_kind;
-  if constexpr (std::is_same_v<T, std::monostate>) return k == null;
-  else if constexpr (std::is_same_v<T, bool>) return k == boolean;
-  else if constexpr (whole_number<T>) return k == integer;
-  else if constexpr (std::is_floating_point_v<T>) return k == integer || k == number;
-  else if constexpr (text<T>) return k == string;
-  else if constexpr (is_optional<T>::value) return k == null || accepts<typename T::value_type>(k);
-  else if constexpr (is_vector<T>::value) return k == array;
-  else if constexpr (is_string_map<T>::value || described<T>) return k == object;
-  else if constexpr (is_shared_const<T>::value) return accepts<std::remove_const_t<typename T::element_type>>(k);
-  else return false;
+  if constexpr (std::is_same_v<T, std::monostate>)
+    return k == null;
+  else if constexpr (std::is_same_v<T, bool>)
+    return k == boolean;
+  else if constexpr (whole_number<T>)
+    return k == integer;
+  else if constexpr (std::is_floating_point_v<T>)
+    return k == integer || k == number;
+  else if constexpr (text<T>)
+    return k == string;
+  else if constexpr (is_optional<T>::value)
+    return k == null || accepts<typename T::value_type>(k);
+  else if constexpr (is_vector<T>::value)
+    return k == array;
+  else if constexpr (is_string_map<T>::value || described<T>)
+    return k == object;
+  else if constexpr (is_shared_const<T>::value)
+    return accepts<std::remove_const_t<typename T::element_type>>(k);
+  else
+    return false;
 }
 
 /// What a reader of T expects, for messages.
 template <class T>
 std::string expected_name() {
-  if constexpr (std::is_same_v<T, std::monostate>) return "null";
-  else if constexpr (std::is_same_v<T, bool>) return "boolean";
-  else if constexpr (whole_number<T>) return "integer";
-  else if constexpr (std::is_floating_point_v<T>) return "number";
-  else if constexpr (text<T>) return "string";
-  else if constexpr (is_optional<T>::value) return expected_name<typename T::value_type>() + " or null";
-  else if constexpr (is_vector<T>::value) return "array";
-  else if constexpr (is_shared_const<T>::value) return expected_name<std::remove_const_t<typename T::element_type>>();
+  if constexpr (std::is_same_v<T, std::monostate>)
+    return "null";
+  else if constexpr (std::is_same_v<T, bool>)
+    return "boolean";
+  else if constexpr (whole_number<T>)
+    return "integer";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "number";
+  else if constexpr (text<T>)
+    return "string";
+  else if constexpr (is_optional<T>::value)
+    return expected_name<typename T::value_type>() + " or null";
+  else if constexpr (is_vector<T>::value)
+    return "array";
+  else if constexpr (is_shared_const<T>::value)
+    return expected_name<std::remove_const_t<typename T::element_type>>();
   else if constexpr (is_variant<T>::value) {
     return []<class... A>(std::type_identity<std::variant<A...>>) {
       std::string out;
       ((out += (out.empty() ? "" : " or ") + expected_name<A>()), ...);
       return out;
     }(std::type_identity<T>{});
-  } else return "object";
+  } else
+    return "object";
 }
 
 }  // namespace dedup::detail
