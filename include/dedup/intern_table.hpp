@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "dedup/detail/pending_build.hpp"
+#include "dedup/detail/stripe_lock.hpp"
 #include "dedup/policy.hpp"
 
 // xxHash, inlined (header-only, nothing to link): XXH3 hashes key bytes several times faster than
@@ -47,50 +49,13 @@ inline std::size_t hash_key(std::string_view key) noexcept {
   return static_cast<std::size_t>(XXH3_64bits(key.data(), key.size()));
 }
 
-namespace detail {
-
-/// The lock of one stripe of an intern table: a reader-writer spin lock whose shared side is one
-/// atomic add to take and one to release, inlined. std::shared_mutex (pthread_rwlock) costs about
-/// twice that on a hit, which is most of a hit. Sections are short (a hash lookup, an insert), and
-/// waiters yield the processor after a few spins, so oversubscribed machines do not burn it.
-class stripe_lock {
- public:
-  void lock_shared() noexcept {
-    while (state_.fetch_add(reader, std::memory_order_acquire) & writer) {
-      state_.fetch_sub(reader, std::memory_order_relaxed);  // a writer holds or awaits it: wait
-      for (int spins = 0; state_.load(std::memory_order_relaxed) & writer; ++spins) pause(spins);
-    }
-  }
-  void unlock_shared() noexcept { state_.fetch_sub(reader, std::memory_order_release); }
-  void lock() noexcept {
-    for (int spins = 0;; ++spins) {  // claim the writer bit, keeping new readers out...
-      std::uint32_t s = state_.load(std::memory_order_relaxed);
-      if (!(s & writer) && state_.compare_exchange_weak(s, s | writer, std::memory_order_acquire))
-        break;
-      pause(spins);
-    }
-    for (int spins = 0; state_.load(std::memory_order_acquire) != writer; ++spins)
-      pause(spins);  // ...and let readers leave
-  }
-  void unlock() noexcept { state_.fetch_and(~writer, std::memory_order_release); }
-
- private:
-  static void pause(int spins) noexcept {
-    if (spins > 64) std::this_thread::yield();
-  }
-  static constexpr std::uint32_t writer = 1, reader = 2;
-  std::atomic<std::uint32_t> state_{0};
-};
-
-}  // namespace detail
-
 /// The type-independent face of an intern table, so a context can own tables of any type.
 class table_base {
  public:
   virtual ~table_base() = default;
   virtual table_stats stats() const = 0;
-  /// Removes the entry for `key` if nothing outside the table holds it; used to undo the entries
-  /// of a failed `from_simple`.
+  /// Removes the entry for `key` if nothing outside the table holds it (an alias always goes); used
+  /// to undo the entries of a failed `from_simple`.
   virtual void erase_if_unused(std::string_view key) = 0;
 };
 
@@ -98,7 +63,9 @@ class table_base {
 /// lock on one of 64 stripes, so readers of different keys never contend on one lock and readers of
 /// one key only share a reader lock. On a miss the caller's `make` runs outside every lock, at most
 /// once per key: a second thread asking for the same new key waits for the first one's result, and
-/// takes over if the first one's `make` throws.
+/// takes over if the first one's `make` throws. A wait that could never end (the key met again
+/// inside its own `make`, or two builds that each wait for the other) is refused instead, and that
+/// occurrence is built by value, unshared: the table never hangs, whatever the keys.
 ///
 /// ```
 /// dedup::intern_table<std::string> table;
@@ -108,6 +75,8 @@ class table_base {
 /// ```
 template <class T>
 class intern_table final : public table_base {
+  struct node;
+
  public:
   explicit intern_table(dedup::policy p = {}) : policy_(p) {}
 
@@ -119,7 +88,7 @@ class intern_table final : public table_base {
     auto found = find_or_reserve(key, h);
     if (found.value) return std::move(found.value);
     auto value = to_shared(make());
-    found.reservation.publish(value, {});
+    if (found.reservation) found.reservation.publish(value, {});
     return value;
   }
 
@@ -156,31 +125,24 @@ class intern_table final : public table_base {
     std::size_t h = hash_key(key);
     stripe& s = stripe_of(h);
     std::shared_ptr<const T> doomed;  // destroyed after the lock is released
-    std::unique_lock lock(s.mutex);
-    auto it = s.map.find(probe{key, h});
-    if (it == s.map.end() || !it->second.value || it->second.value.use_count() != 1) return;
-    doomed = std::move(it->second.value);
-    s.map.erase(it);
-    s.entries.fetch_sub(1, std::memory_order_relaxed);
+    node* canonical = nullptr;
+    {
+      std::unique_lock lock(s.mutex);
+      auto it = s.map.find(probe{key, h});
+      if (it == s.map.end() || !it->second.value) return;
+      node& n = it->second;
+      canonical = n.canonical;
+      if (!canonical &&
+          (n.aliases.load(std::memory_order_acquire) != 0 || n.value.use_count() != 1))
+        return;
+      doomed = std::move(n.value);
+      s.map.erase(it);
+      if (!canonical) s.entries.fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (canonical) canonical->aliases.fetch_sub(1, std::memory_order_acq_rel);
   }
 
  private:
-  struct build {
-    std::mutex mutex;
-    std::condition_variable done_cv;
-    bool done = false;
-    void finish() {
-      {
-        std::lock_guard lock(mutex);
-        done = true;
-      }
-      done_cv.notify_all();
-    }
-    void wait() {
-      std::unique_lock lock(mutex);
-      done_cv.wait(lock, [&] { return done; });
-    }
-  };
   struct owned_key {
     std::string bytes;
     std::size_t hash;
@@ -203,10 +165,15 @@ class intern_table final : public table_base {
       return view(a) == view(b);
     }
   };
+  /// An entry: a canonical key's instance, or an alias (another spelling's exact bytes) sharing the
+  /// instance of a canonical entry, which stays while it has aliases.
   struct node {
     std::shared_ptr<const T> value;
-    std::shared_ptr<build> pending;  // set while the first reader builds the value
-    std::string origin;              // where the value was first read, in verify mode
+    std::shared_ptr<detail::pending_build> pending;  // set while the first reader builds the value
+    std::string origin;          // where the value was first read, in verify mode
+    std::uint64_t spelling = 0;  // a hash of the bytes it was built from, to recognize them again
+    node* canonical = nullptr;   // for an alias: the entry it stands for
+    std::atomic<std::uint32_t> aliases{0};
   };
   using map_type = std::unordered_map<owned_key, node, key_hash, key_equal>;
   struct alignas(64) stripe {
@@ -236,17 +203,22 @@ class intern_table final : public table_base {
     ~ticket() { withdraw(); }
     explicit operator bool() const { return table_ != nullptr; }
 
-    void publish(std::shared_ptr<const T> value, std::string origin) {
-      std::shared_ptr<build> pending;
+    /// Publishes the value and returns its entry; `spelling` identifies the bytes it was read from
+    /// (0: none).
+    const node* publish(std::shared_ptr<const T> value, std::string origin,
+                        std::uint64_t spelling = 0) {
+      std::shared_ptr<detail::pending_build> pending;
       {
         std::unique_lock lock(stripe_->mutex);
         entry_->second.value = std::move(value);
         entry_->second.origin = std::move(origin);
+        entry_->second.spelling = spelling;
         pending = std::move(entry_->second.pending);
         stripe_->entries.fetch_add(1, std::memory_order_relaxed);
       }
       table_ = nullptr;
       pending->finish();
+      return &entry_->second;
     }
     /// The table's own copy of the key this ticket reserved: valid as long as the entry is in the
     /// table, also after `publish` (entries are nodes that never move).
@@ -258,7 +230,7 @@ class intern_table final : public table_base {
         : table_(t), stripe_(s), entry_(e) {}
     void withdraw() {
       if (!table_) return;
-      std::shared_ptr<build> pending;
+      std::shared_ptr<detail::pending_build> pending;
       {
         std::unique_lock lock(stripe_->mutex);
         pending = std::move(entry_->second.pending);
@@ -273,21 +245,22 @@ class intern_table final : public table_base {
     typename map_type::value_type* entry_ = nullptr;
   };
 
- public:
   // ---- the pieces the deserializers use directly ------------------------------------------------
 
-  /// Result of `find_or_reserve`: the instance on a hit (with where it was first read, in verify
-  /// mode), a ticket obliging the caller to build it on a miss, or neither when a concurrent build
-  /// failed and the caller should look again.
+  /// Result of `find_or_reserve`: the instance on a hit (with its entry, for where it was first
+  /// read and from which bytes), or a ticket obliging the caller to build it on a miss, or neither
+  /// when waiting for the key's build would never end: then the caller builds by value.
   struct lookup {
     std::shared_ptr<const T> value;
-    const std::string* origin = nullptr;
+    const node* entry = nullptr;
     ticket reservation;
+    const std::string& origin() const { return entry->origin; }
+    std::uint64_t spelling() const { return entry->spelling; }
   };
 
   /// One lookup by key and its hash, reserving the key for the caller on a miss. A thread that
-  /// finds the key reserved by another waits for that build; if it fails, the reservation passes
-  /// on.
+  /// finds the key reserved by another waits for that build (if it fails, the reservation passes
+  /// on), unless the wait would close a cycle.
   lookup find_or_reserve(std::string_view key, std::size_t h) {
     stripe& s = stripe_of(h);
     {
@@ -295,29 +268,63 @@ class intern_table final : public table_base {
       auto it = s.map.find(probe{key, h});
       if (it != s.map.end() && it->second.value) {
         s.hits.fetch_add(1, std::memory_order_relaxed);
-        return {it->second.value, &it->second.origin, {}};
+        return {it->second.value, resolve(it->second), {}};
       }
     }
-    std::shared_ptr<build> waiting;
+    std::shared_ptr<detail::pending_build> waiting;
     {
       std::unique_lock lock(s.mutex);
       auto [it, inserted] = s.map.try_emplace(owned_key{std::string(key), h});
       if (!inserted && it->second.value) {
         s.hits.fetch_add(1, std::memory_order_relaxed);
-        return {it->second.value, &it->second.origin, {}};
+        return {it->second.value, resolve(it->second), {}};
       }
       if (inserted) {
         s.misses.fetch_add(1, std::memory_order_relaxed);
-        it->second.pending = std::make_shared<build>();
+        it->second.pending = std::make_shared<detail::pending_build>();
         return {nullptr, nullptr, ticket(this, &s, &*it)};
       }
       waiting = it->second.pending;
     }
-    waiting->wait();  // the retry counts as the lookup
-    return find_or_reserve(key, h);
+    if (!waiting->wait()) {  // a cycle: this occurrence is built by value
+      s.misses.fetch_add(1, std::memory_order_relaxed);
+      return {};
+    }
+    return find_or_reserve(key, h);  // the retry counts as the lookup
+  }
+
+  /// The instance of an alias (exact bytes standing for a canonical key), or null; counts a lookup
+  /// only on a hit, since a miss goes on to the canonical key.
+  lookup find_alias(std::string_view bytes, std::size_t h) const {
+    const stripe& s = stripe_of(h);
+    std::shared_lock lock(s.mutex);
+    auto it = s.map.find(probe{bytes, h});
+    if (it == s.map.end() || !it->second.value) return {};
+    s.hits.fetch_add(1, std::memory_order_relaxed);
+    return {it->second.value, resolve(it->second), {}};
+  }
+
+  /// Makes `bytes` an alias of the entry `target` (found by `find_or_reserve`, whose value the
+  /// caller holds, so the entry cannot go meanwhile). Returns the table's copy of the alias key if
+  /// it was added, an empty view if the alias was there already.
+  std::string_view add_alias(std::string_view bytes, std::size_t h, const lookup& target) {
+    node* canonical = const_cast<node*>(target.entry);
+    canonical->aliases.fetch_add(1, std::memory_order_acq_rel);  // before the alias can be seen
+    stripe& s = stripe_of(h);
+    std::unique_lock lock(s.mutex);
+    auto [it, inserted] = s.map.try_emplace(owned_key{std::string(bytes), h});
+    if (!inserted) {
+      lock.unlock();
+      canonical->aliases.fetch_sub(1, std::memory_order_acq_rel);
+      return {};
+    }
+    it->second.value = target.value;
+    it->second.canonical = canonical;
+    return it->first.bytes;
   }
 
  private:
+  static const node* resolve(const node& n) { return n.canonical ? n.canonical : &n; }
   static std::shared_ptr<const T> to_shared(std::shared_ptr<const T> p) { return p; }
   static std::shared_ptr<const T> to_shared(T&& v) {
     return std::make_shared<const T>(std::move(v));

@@ -12,15 +12,19 @@ namespace dedup {
 /// `dedup::error` naming both places when they differ, which catches a key that leaves out an
 /// identity field. A type's default comes from `dedup::options<T>::policy`; a context can override
 /// it with `context::set_policy<T>`, and the environment variable `DEDUP_VERIFY=1` turns verify on
-/// for every table of every context (for debug and test runs).
+/// for every table of every context (for debug and test runs). `trusted_input = true` skips the
+/// check a hit makes of the members its key leaves unread when their bytes differ from those the
+/// entry was built from (so malformed JSON there would go unnoticed): for input known to be well
+/// formed.
 ///
 /// ```
 /// dedup::scope s;
 /// dedup::current()->set_policy<butler::DatasetType>({.enabled = true, .verify = true});
 /// ```
-struct policy {
+struct alignas(4) policy {  // four bytes: a lock-free std::atomic<policy> in every table
   bool enabled = true;
   bool verify = false;
+  bool trusted_input = false;
 };
 
 namespace detail {

@@ -14,6 +14,7 @@
 #include <simdjson.h>
 
 #include "dedup/context.hpp"
+#include "dedup/detail/intern.hpp"
 #include "dedup/detail/read.hpp"
 #include "dedup/error.hpp"
 #include "dedup/reflect.hpp"
@@ -257,10 +258,11 @@ class simdjson_source {
     }
   }
 
-  /// The object's exact bytes (without trailing whitespace); the object can be walked afterwards.
-  void append_raw(std::string& out, const path& p) {
+  /// The object's exact bytes (without trailing whitespace), valid while the input is; the object
+  /// can be walked afterwards.
+  std::string_view raw_view(const path& p) {
     od::object& object = open_object(p);
-    out += trim_right(take(object.raw_json(), p));
+    return trim_right(take(object.raw_json(), p));
   }
 
  private:

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dedup/context.hpp"
+#include "dedup/detail/intern.hpp"
 #include "dedup/detail/read.hpp"
 #include "dedup/detail/write.hpp"
 #include "dedup/error.hpp"
@@ -73,7 +74,7 @@ class nlohmann_source {
       f(std::string_view(key), s);
     }
   }
-  // No append_raw: nlohmann keeps no text, so exact-bytes types are keyed by value on this backend.
+  // No raw_view: nlohmann keeps no text, so exact-bytes types go straight to their canonical key.
 
  private:
   const nlohmann::json* j_;

@@ -6,8 +6,8 @@
 //   double get_double(const path&);  std::string_view get_string(const path&);
 //   void for_each_element(const path&, F f)   f(Source& element, size_t index)
 //   void for_each_member(const path&, F f)    f(std::string_view key, Source& value)
-//   void append_raw(std::string& out, const path&)   the value's exact bytes, where the backend
-//                                                     keeps them (optional: see has_raw_bytes)
+//   std::string_view raw_view(const path&)   an object's exact bytes, where the backend keeps
+//                                            them (optional: see has_raw_bytes in intern.hpp)
 // for_each_member may be called twice on one object: once to compute the key, once to build.
 #pragma once
 
@@ -21,7 +21,6 @@
 
 #include "dedup/context.hpp"
 #include "dedup/detail/traits.hpp"
-#include "dedup/detail/write.hpp"
 #include "dedup/error.hpp"
 
 namespace dedup::detail {
@@ -140,6 +139,7 @@ inline istring make_istring(std::string_view text, context* ctx) {
   if (!table.policy().enabled) return istring(std::string(text));
   auto found = table.find_or_reserve(text, hash_key(text));
   if (found.value) return istring(std::move(found.value));
+  if (!found.reservation) return istring(std::string(text));
   auto made = std::make_shared<const std::string>(text);
   journal_entry(table, found.reservation.key());
   found.reservation.publish(made, {});
@@ -455,88 +455,13 @@ void encode(S& src, const path& p, std::string& out) {
   }
 }
 
-/// Whether a source can give a value's exact bytes; one that cannot (nlohmann keeps no text) keys
-/// exact-bytes types by their whole value instead, which costs no serialization per lookup.
-template <class S>
-concept has_raw_bytes = requires(S& src, std::string& out, const path& p) {
-  src.append_raw(out, p);
-};
-
-/// The key of an object of type T: its declared key fields, its whole value, or its exact bytes.
+/// The canonical key of an object of type T: its declared key fields, or all of its members for a
+/// whole-value or exact-bytes key (the exact bytes are only an alias in front of this key, see
+/// detail/intern.hpp), so equal values give equal keys whatever their spelling and backend.
 template <class T, class S>
 void encode_key(S& src, const path& p, std::string& out) {
-  constexpr key_kind kind = options<T>::key.kind;
-  if constexpr (kind == key_kind::raw_bytes && has_raw_bytes<S>) {
-    expect(src, p, json_kind::object, "object");
-    out += 'r';
-    src.append_raw(out, p);
-  } else {
-    out += 'o';
-    encode_fields<T, key_slots<T>()>(src, p, out);
-  }
-}
-
-// ---- interning
-// -----------------------------------------------------------------------------------
-
-template <class T>
-[[noreturn]] void report_collision(const path& p, const std::string& origin) {
-  fail(p, "key collision in the table of " + std::string(type_name<T>()) +
-              ": this value has the key of the one first read at '" + origin +
-              "' but differs from it (the key leaves out an identity member)");
-}
-
-/// T by shared pointer: from the context's table inside a scope (building it on a miss), fresh
-/// outside one or when T is not interned or its policy is off.
-template <class T, class S>
-std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx) {
-  if constexpr (!interned<T>) {
-    return std::make_shared<const T>(read_value<T>(src, p, ctx));
-  } else {
-    if (!ctx) return std::make_shared<const T>(read_value<T>(src, p, ctx));
-    intern_table<T>& table = ctx->table<T>();
-    const policy pol = table.policy();
-    if (!pol.enabled) return std::make_shared<const T>(read_value<T>(src, p, ctx));
-    typename intern_table<T>::lookup found;
-    {
-      key_scratch key;
-      encode_key<T>(src, p, key_scratch::buffer());
-      found = table.find_or_reserve(key.view(), hash_key(key.view()));
-    }
-    if (found.value) {
-      if (pol.verify && write(read_value<T>(src, p, nullptr)) != write(*found.value))
-        report_collision<T>(p, *found.origin);
-      return std::move(found.value);
-    }
-    auto value = std::make_shared<const T>(read_value<T>(src, p, ctx));
-    journal_entry(table, found.reservation.key());
-    found.reservation.publish(value, pol.verify ? p.render() : std::string());
-    return value;
-  }
-}
-
-/// What `from_simple<T>` returns: a shared instance for an interned T, else T itself.
-template <class T>
-struct simple_result {
-  using type = T;
-};
-template <interned T>
-struct simple_result<T> {
-  using type = std::shared_ptr<const T>;
-};
-
-/// Reads a whole document as T in the current context; on failure the tables are left as they were.
-template <class T, class S>
-typename simple_result<T>::type read_document(S& src, const path& root) {
-  transaction tx;
-  context* ctx = current_context;
-  typename simple_result<T>::type out;
-  if constexpr (interned<T>)
-    out = read_shared<T>(src, root, ctx);
-  else
-    read_into(src, root, ctx, out);
-  tx.commit();
-  return out;
+  out += 'o';
+  encode_fields<T, key_slots<T>()>(src, p, out);
 }
 
 }  // namespace dedup::detail

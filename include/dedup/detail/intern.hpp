@@ -1,0 +1,213 @@
+// Interning while reading: an object of an interned type is looked up by its key before anything is
+// built, and built at most once per key in a context. Exact-bytes keys are a fast alias in front of
+// the canonical key: a hit on the bytes skips the object unparsed; a miss computes the canonical
+// key, and if that entry exists the new bytes become another alias of it, so every spelling of one
+// value (member order, whitespace, escapes, either backend) ends in one entry.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dedup/context.hpp"
+#include "dedup/detail/read.hpp"
+#include "dedup/detail/write.hpp"
+#include "dedup/error.hpp"
+
+namespace dedup::detail {
+
+/// Whether a source can give an object's exact bytes; one that cannot (nlohmann keeps no text)
+/// goes straight to the canonical key.
+template <class S>
+concept has_raw_bytes = requires(S& src, const path& p) {
+  { src.raw_view(p) } -> std::same_as<std::string_view>;
+};
+
+/// Whether a hit on T's key leaves members unread: a member key that leaves some out, or keys only
+/// on whether one is present.
+template <class T>
+constexpr bool key_skips_members() {
+  if constexpr (options<T>::key.kind != key_kind::members) {
+    return false;
+  } else {
+    constexpr auto slots = key_slots<T>();
+    std::uint64_t read = 0;
+    for (const key_slot& s : slots)
+      if (!s.presence_only) read |= std::uint64_t{1} << s.member;
+    return read !=
+           (member_count<T> == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << member_count<T>)-1);
+  }
+}
+
+/// Checks that the value at `src` is well-formed JSON throughout (scalars parse, objects have
+/// colons and commas and no repeated member name), building nothing: what a hit must still check
+/// of the parts its key leaves unread when their bytes were never seen before.
+template <class S>
+void validate_json(S& src, const path& p) {
+  switch (src.kind(p)) {
+    case json_kind::null:
+      return;  // the kind check has read the literal
+    case json_kind::boolean:
+      (void)src.get_bool(p);
+      return;
+    case json_kind::integer:
+    case json_kind::number:
+      (void)src.get_double(p);
+      return;
+    case json_kind::string:
+      (void)src.get_string(p);
+      return;
+    case json_kind::array:
+      src.for_each_element(p, [&](S& e, std::size_t i) { validate_json(e, p.element(i)); });
+      return;
+    case json_kind::object: {
+      thread_local std::vector<std::string_view> names;  // nested objects stack their own region
+      std::size_t mark = names.size();
+      src.for_each_member(p, [&](std::string_view key, S& value) {
+        path here = p.member(key);
+        for (std::size_t i = mark; i < names.size(); ++i)
+          if (names[i] == key) fail(here, "duplicate member '" + std::string(key) + "'");
+        names.push_back(key);
+        validate_json(value, here);
+      });
+      names.resize(mark);
+      return;
+    }
+  }
+}
+
+/// The index of the record being read by a stream reader on this thread, if any, so that verify
+/// mode can say which document an entry came from.
+inline thread_local std::optional<std::size_t> current_record;
+
+/// Where a value is first read, as verify mode reports it.
+inline std::string origin_of(const path& p) {
+  std::string at = "'" + p.render() + "'";
+  return current_record ? "record " + std::to_string(*current_record) + " at " + at : at;
+}
+
+template <class T>
+[[noreturn]] void report_collision(const path& p, const std::string& origin) {
+  std::string first =
+      origin.empty() ? std::string("an unknown place (verify was off then)") : origin;
+  std::string here = current_record ? " (record " + std::to_string(*current_record) + ")" : "";
+  fail(p, "key collision in the table of " + std::string(type_name<T>()) + ": this value" + here +
+              " has the key of the one first read at " + first +
+              " but differs from it (the key leaves out an identity member)");
+}
+
+/// Verify mode's check of a hit: the value here, read in full, must equal the one in the table.
+template <class T, class S>
+void verify_hit(S& src, const path& p, const policy& pol, const T& held,
+                const std::string& origin) {
+  if (pol.verify && write(read_value<T>(src, p, nullptr)) != write(held))
+    report_collision<T>(p, origin);
+}
+
+/// Builds the value of a reserved key and publishes it, journaled so a failed read takes it back.
+template <class T, class S>
+std::shared_ptr<const T> build_entry(S& src, const path& p, context* ctx, intern_table<T>& table,
+                                     const policy& pol, typename intern_table<T>::lookup& found,
+                                     std::uint64_t spelling) {
+  auto value = std::make_shared<const T>(read_value<T>(src, p, ctx));
+  journal_entry(table, found.reservation.key());
+  found.entry =
+      found.reservation.publish(value, pol.verify ? origin_of(p) : std::string(), spelling);
+  found.value = value;
+  return value;
+}
+
+/// The instance for T's canonical key: found, built, or (where waiting would never end) built by
+/// value. With a source that keeps bytes, a hit whose key leaves members unread checks those
+/// members unless the bytes are the ones the entry was built from (or the input is trusted).
+template <class T, class S>
+typename intern_table<T>::lookup intern_by_key(S& src, const path& p, context* ctx,
+                                               intern_table<T>& table, const policy& pol) {
+  constexpr bool check_skipped = key_skips_members<T>() && has_raw_bytes<S>;
+  std::uint64_t spelling = 0;
+  if constexpr (check_skipped)
+    if (!pol.trusted_input) spelling = hash_key(src.raw_view(p));
+  typename intern_table<T>::lookup found;
+  {
+    key_scratch key;
+    encode_key<T>(src, p, key_scratch::buffer());
+    found = table.find_or_reserve(key.view(), hash_key(key.view()));
+  }
+  if (found.value) {
+    if (check_skipped && !pol.trusted_input && spelling != found.spelling()) validate_json(src, p);
+    verify_hit(src, p, pol, *found.value, found.origin());
+  } else if (found.reservation) {
+    build_entry<T>(src, p, ctx, table, pol, found, spelling);
+  } else {
+    found.value = std::make_shared<const T>(read_value<T>(src, p, ctx));
+  }
+  return found;
+}
+
+/// T with an exact-bytes key, on a source that keeps bytes: the bytes first, then the canonical
+/// key, whose entry the bytes then stand for.
+template <class T, class S>
+std::shared_ptr<const T> intern_by_bytes(S& src, const path& p, context* ctx,
+                                         intern_table<T>& table, const policy& pol) {
+  expect(src, p, json_kind::object, "object");
+  key_scratch alias;
+  key_scratch::buffer() += 'r';
+  key_scratch::buffer() += src.raw_view(p);
+  std::size_t alias_hash = hash_key(alias.view());
+  if (auto hit = table.find_alias(alias.view(), alias_hash); hit.value)
+    return std::move(hit.value);  // bytes read in full before: nothing to check
+  auto found = intern_by_key<T>(src, p, ctx, table, pol);
+  if (found.entry) {
+    std::string_view added = table.add_alias(alias.view(), alias_hash, found);
+    if (!added.empty()) journal_entry(table, added);
+  }
+  return std::move(found.value);
+}
+
+/// T by shared pointer: from the context's table inside a scope (building it on a miss), fresh
+/// outside one or when T is not interned or its policy is off.
+template <class T, class S>
+std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx) {
+  if constexpr (!interned<T>) {
+    return std::make_shared<const T>(read_value<T>(src, p, ctx));
+  } else {
+    if (!ctx) return std::make_shared<const T>(read_value<T>(src, p, ctx));
+    intern_table<T>& table = ctx->table<T>();
+    const policy pol = table.policy();
+    if (!pol.enabled) return std::make_shared<const T>(read_value<T>(src, p, ctx));
+    if constexpr (options<T>::key.kind == key_kind::raw_bytes && has_raw_bytes<S>)
+      return intern_by_bytes<T>(src, p, ctx, table, pol);
+    else
+      return std::move(intern_by_key<T>(src, p, ctx, table, pol).value);
+  }
+}
+
+/// What `from_simple<T>` returns: a shared instance for an interned T, else T itself.
+template <class T>
+struct simple_result {
+  using type = T;
+};
+template <interned T>
+struct simple_result<T> {
+  using type = std::shared_ptr<const T>;
+};
+
+/// Reads a whole document as T in the current context; on failure the tables are left as they were.
+template <class T, class S>
+typename simple_result<T>::type read_document(S& src, const path& root) {
+  transaction tx;
+  context* ctx = current_context;
+  typename simple_result<T>::type out;
+  if constexpr (interned<T>)
+    out = read_shared<T>(src, root, ctx);
+  else
+    read_into(src, root, ctx, out);
+  tx.commit();
+  return out;
+}
+
+}  // namespace dedup::detail
