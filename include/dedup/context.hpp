@@ -106,6 +106,7 @@ class context : public std::enable_shared_from_this<context> {
   static policy default_policy() {
     policy p = options<T>::policy;
     if (detail::verify_forced_by_environment()) p.verify = true;
+    if (detail::trust_forced_by_environment()) p.trusted_input = true;
     return p;
   }
 

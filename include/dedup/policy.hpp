@@ -28,11 +28,16 @@ struct alignas(4) policy {  // four bytes: a lock-free std::atomic<policy> in ev
 };
 
 namespace detail {
+inline bool environment_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v && std::strcmp(v, "0") != 0;
+}
 inline bool verify_forced_by_environment() {
-  static const bool forced = [] {
-    const char* v = std::getenv("DEDUP_VERIFY");
-    return v && *v && std::strcmp(v, "0") != 0;
-  }();
+  static const bool forced = environment_flag("DEDUP_VERIFY");
+  return forced;
+}
+inline bool trust_forced_by_environment() {
+  static const bool forced = environment_flag("DEDUP_TRUSTED_INPUT");
   return forced;
 }
 }  // namespace detail
