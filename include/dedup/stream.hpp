@@ -29,7 +29,9 @@ namespace dedup {
 
 /// How a reader finds the records of its input. `automatic` takes the lines of a file named
 /// `*.ndjson` or `*.jsonl`, the elements of the array at `reader_options::pointer` when one is
-/// given, the elements of a top-level array when the input starts with `[`, and lines otherwise.
+/// given, the elements of a top-level array when the input starts with `[`, and lines otherwise
+/// (an empty or blank `*.json` file is an empty document, and an error). In `array` mode the input
+/// is one whole JSON document: anything but blanks after it is an error.
 ///
 /// ```
 /// dedup::reader_options o{.format = dedup::stream_format::ndjson};
@@ -49,7 +51,16 @@ struct progress {
   std::size_t total_bytes = 0;
 };
 
-/// The settings of a `reader`. `threads` workers parse records (0: one per hardware thread);
+/// The most worker threads a reader starts; more is a `dedup::usage_error`, since a thread per
+/// record would only exhaust the process.
+///
+/// ```
+/// dedup::reader_options o{.threads = std::min<std::size_t>(n, dedup::max_reader_threads)};
+/// ```
+inline constexpr std::size_t max_reader_threads = 1024;
+
+/// The settings of a `reader`. `threads` workers parse records (0: one per hardware thread, at
+/// most `max_reader_threads`);
 /// `max_queue` bounds the records they may take ahead of the consumer, parsed or being parsed
 /// (0: 256 per worker, a few hundred kB of records), which bounds memory however large the input
 /// is. Workers take up to `max_queue / (2 * threads)` records at once (at most 128): batches pay
@@ -97,7 +108,12 @@ simple_result_t<T> parse_record(const raw_record& r) {
 /// Destroying the reader, or leaving the loop, stops and joins them. A record that fails to parse
 /// is thrown when the consumer reaches it, as a `dedup::error` naming its index, byte offset and
 /// JSON pointer (`/refs/12/datasetType/name`), after every earlier record was delivered; a broken
-/// structure (an array cut short) is thrown the same way even with `skip_bad`. Iterate once.
+/// structure (an array cut short, a missing or doubled comma, content after the document, a
+/// byte-order mark) is thrown the same way even with `skip_bad`, located at the start of the record
+/// it is in. When the reader throws, or is destroyed before the end, the table entries that records
+/// it never delivered added (workers parse ahead) are taken back: the tables keep what the
+/// delivered records added, plus any entry that something outside the tables still holds (an
+/// instance a delivered record shares with an undelivered one that made it). Iterate once.
 ///
 /// ```
 /// dedup::scope s;
@@ -142,7 +158,10 @@ class reader {
 
   reader(const reader&) = delete;
   reader& operator=(const reader&) = delete;
-  ~reader() { stop(); }
+  ~reader() {
+    stop();
+    take_back_undelivered();
+  }
 
   /// The first record (reading it on the first call); the range is single-pass.
   iterator begin() {
@@ -178,6 +197,7 @@ class reader {
     std::optional<error> bad;
     std::exception_ptr failure;
     std::size_t end = 0;
+    detail::kept_entries entries;  // what the record added to the tables, until it is delivered
   };
 
   reader(std::unique_ptr<std::istream> in, reader_options options, const std::string& extension,
@@ -185,6 +205,10 @@ class reader {
       : options_(std::move(options)),
         total_bytes_(total),
         splitter_(std::move(in), detail::splitter::mode::lines, options_.pointer) {
+    if (options_.threads > max_reader_threads) {
+      throw usage_error("dedup::reader: " + std::to_string(options_.threads) +
+                        " threads asked for, at most " + std::to_string(max_reader_threads));
+    }
     if (!options_.threads) options_.threads = std::max(1u, std::thread::hardware_concurrency());
     if (!options_.max_queue) options_.max_queue = 256 * options_.threads;
     // Two batches per worker fit in the queue, so a worker can parse one while the other waits.
@@ -229,7 +253,10 @@ class reader {
     }
     if (!options_.pointer.empty()) return mode::array;
     if (extension == ".ndjson" || extension == ".jsonl") return mode::lines;
-    return splitter_.first_byte() == '[' ? mode::array : mode::lines;
+    int first = splitter_.first_byte();
+    // A `.json` file is one document, so an empty one is an error rather than zero lines.
+    if (first == '[' || (first < 0 && extension == ".json")) return mode::array;
+    return mode::lines;
   }
 
   // ---- workers
@@ -284,7 +311,13 @@ class reader {
     result = slot{};
     result.end = rec.end;
     try {
+      // The outer transaction keeps the record's committed entries in the journal, so they can be
+      // copied and taken back if the consumer never gets the record.
+      std::size_t mark = detail::current_journal.added.size();
+      detail::transaction outer;
       result.value.emplace(detail::parse_record<T>(rec));
+      result.entries = detail::entries_since(mark);
+      outer.commit();
     } catch (const error& e) {
       result.bad.emplace(relocate(e, rec));
     } catch (...) {
@@ -329,6 +362,7 @@ class reader {
       if (taken.fatal || !options_.skip_bad) {
         ended_ = true;
         stop();
+        take_back_undelivered();
         if (taken.failure) std::rethrow_exception(taken.failure);
         throw *taken.bad;
       }
@@ -365,6 +399,19 @@ class reader {
   void report() const {
     if (options_.on_progress)
       options_.on_progress({delivered_ + skipped_, bytes_done_, total_bytes_});
+  }
+
+  /// Takes back what the records parsed ahead of the consumer added to the tables: all their values
+  /// first, so that no undelivered record still holds another's entry, then their entries, newest
+  /// record first. Only with the workers joined: every record taken is then published.
+  void take_back_undelivered() {
+    for (std::size_t i = next_; i < taken_; ++i) ring_[i % ring_.size()].value.reset();
+    for (std::size_t i = taken_; i-- > next_;) {
+      slot& s = ring_[i % ring_.size()];
+      detail::take_back(s.entries);
+      s = slot{};
+    }
+    next_ = ready_end_ = taken_;
   }
 
   void stop() {
