@@ -51,23 +51,21 @@ struct progress {
   std::size_t total_bytes = 0;
 };
 
-/// The most worker threads a reader starts; more is a `dedup::usage_error`, since a thread per
-/// record would only exhaust the process.
-///
+/// The most worker threads a reader starts; more is a `dedup::usage_error` (far more threads than
+/// cores only exhaust the process).
 /// ```
 /// dedup::reader_options o{.threads = std::min<std::size_t>(n, dedup::max_reader_threads)};
 /// ```
 inline constexpr std::size_t max_reader_threads = 1024;
 
-/// The settings of a `reader`. `threads` workers parse records (0: one per hardware thread, at
-/// most `max_reader_threads`);
-/// `max_queue` bounds the records they may take ahead of the consumer, parsed or being parsed
-/// (0: 256 per worker, a few hundred kB of records), which bounds memory however large the input
-/// is. Workers take up to `max_queue / (2 * threads)` records at once (at most 128): batches pay
-/// for the hand-offs between threads, so a small queue means small batches and less speed.
-/// `pointer` names the array whose elements are the records (`/refs`); `skip_bad` skips records
-/// that fail to parse, counting them and passing each error to `on_skip`, instead of throwing;
-/// `on_progress` is called on the consumer's thread after every record.
+/// The settings of a `reader`. `threads` workers parse records (0: one per hardware thread, at most
+/// `max_reader_threads`); `max_queue` bounds the records they may take ahead of the consumer,
+/// parsed or being parsed (0: 256 per worker, a few hundred kB of records), which bounds memory
+/// however large the input is. Workers take up to `max_queue / (2 * threads)` records at once (at
+/// most 128): batches pay for the hand-offs between threads, so a small queue means small batches
+/// and less speed. `pointer` names the array whose elements are the records (`/refs`); `skip_bad`
+/// skips records that fail to parse, counting them and passing each error to `on_skip`, instead of
+/// throwing; `on_progress` is called on the consumer's thread after every record.
 ///
 /// ```
 /// dedup::reader_options o{.threads = 4, .max_queue = 16, .pointer = "/refs", .skip_bad = true};
@@ -110,10 +108,9 @@ simple_result_t<T> parse_record(const raw_record& r) {
 /// JSON pointer (`/refs/12/datasetType/name`), after every earlier record was delivered; a broken
 /// structure (an array cut short, a missing or doubled comma, content after the document, a
 /// byte-order mark) is thrown the same way even with `skip_bad`, located at the start of the record
-/// it is in. When the reader throws, or is destroyed before the end, the table entries that records
-/// it never delivered added (workers parse ahead) are taken back: the tables keep what the
-/// delivered records added, plus any entry that something outside the tables still holds (an
-/// instance a delivered record shares with an undelivered one that made it). Iterate once.
+/// it is in. A reader that throws or is destroyed early takes back the entries that the records it
+/// parsed ahead but never delivered added: the tables keep the delivered records' entries, and any
+/// entry still held elsewhere (an undelivered record's, shared by a delivered one). Iterate once.
 ///
 /// ```
 /// dedup::scope s;
@@ -253,16 +250,12 @@ class reader {
     }
     if (!options_.pointer.empty()) return mode::array;
     if (extension == ".ndjson" || extension == ".jsonl") return mode::lines;
-    int first = splitter_.first_byte();
-    // A `.json` file is one document, so an empty one is an error rather than zero lines.
-    if (first == '[' || (first < 0 && extension == ".json")) return mode::array;
-    return mode::lines;
+    int first = splitter_.first_byte();  // an empty `.json` file is an empty document: an error
+    return first == '[' || (first < 0 && extension == ".json") ? mode::array : mode::lines;
   }
 
-  // ---- workers
-  // -------------------------------------------------------------------------------------- Workers
-  // take records in batches and the consumer gives back room in batches, so that the lock and the
-  // wake-ups are paid once per batch rather than once per record: per record they cost as much as
+  // ---- workers: they take records in batches and the consumer gives back room in batches, so
+  // that the lock and the wake-ups are paid once per batch: per record they cost as much as
   // parsing a small record does.
 
   void work() {
@@ -334,11 +327,9 @@ class reader {
     return error(prefix + e.pointer(), e.detail()).in_record(rec.index, rec.offset);
   }
 
-  // ---- consumer
-  // ------------------------------------------------------------------------------------- Slots
-  // [next_, ready_end_) were seen ready under the lock; the consumer empties them without it, which
-  // is safe because no worker writes a slot again before `consumed_` has passed it, and `consumed_`
-  // only moves under the lock.
+  // ---- consumer: slots [next_, ready_end_) were seen ready under the lock; the consumer empties
+  // them without it, which is safe because no worker writes a slot again before `consumed_` has
+  // passed it, and `consumed_` only moves under the lock.
 
   /// Makes the next record current (or none at the end), rethrowing a failure that reaches it.
   void advance() {
@@ -401,9 +392,8 @@ class reader {
       options_.on_progress({delivered_ + skipped_, bytes_done_, total_bytes_});
   }
 
-  /// Takes back what the records parsed ahead of the consumer added to the tables: all their values
-  /// first, so that no undelivered record still holds another's entry, then their entries, newest
-  /// record first. Only with the workers joined: every record taken is then published.
+  /// Takes back the entries of the records parsed ahead of the consumer: values first, so that none
+  /// holds another's entry, then entries, newest first. Workers joined: all taken are published.
   void take_back_undelivered() {
     for (std::size_t i = next_; i < taken_; ++i) ring_[i % ring_.size()].value.reset();
     for (std::size_t i = taken_; i-- > next_;) {
