@@ -21,6 +21,13 @@ std::size_t count_option(const args& a, std::size_t& i);
 /// Parses the value of `--name VALUE` at args[i] (advancing i) as text.
 std::string_view text_option(const args& a, std::size_t& i);
 
+/// "1 ref", "2 refs": `n` and `word`, with an "s" unless n is 1.
+///
+/// ```
+/// std::printf("%s\n", plural(refs.size(), "ref").c_str());
+/// ```
+std::string plural(std::size_t n, std::string_view word);
+
 int demo(const args& a);
 int load(const args& a);
 

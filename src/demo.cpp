@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "butler/workload.hpp"
@@ -20,40 +21,80 @@ constexpr const char* demo_usage =
 Generates the built-in reference workload: N dataset refs (default 200000) whose dataset types
 (--types, default 40), data coordinates and dimension records (about 1200) repeat as in a registry
 query. Loads it once without a scope and once inside a dedup::scope, and prints for each the
-objects built, the distinct objects among them, the heap memory the result retains and the time.
+objects built (refs, dataset types, data coordinates and dimension records, a shared one once),
+the distinct objects among them (counted by content), the heap memory the result retains and
+the time.
 
   --refs N       number of dataset refs to generate
   --types N      number of dataset types (1 to 40)
   --backend B    simdjson (default: On-Demand, straight from the text) or nlohmann (parse to a
                  DOM first; the DOM is built once, outside the measured loads)
-  --write FILE   write the workload to FILE instead (NDJSON if FILE ends in .ndjson, else a
-                 {"refs": [...]} document) and exit
+  --write FILE   write the workload to FILE instead (NDJSON if FILE ends in .ndjson or .jsonl,
+                 else a {"refs": [...]} document; 'dedup load' reads both) and exit
   --json         print the figures as JSON
 )";
 
-/// Objects reachable from a load, counted once per instance: a shared instance counts once.
-struct census {
-  std::size_t objects = 0;
-  std::unordered_set<const void*> seen;
-  void add(const void* p) {
-    if (seen.insert(p).second) ++objects;
+/// Objects reachable from a load, counted once per instance (a shared instance counts once),
+/// and how many of them are distinct by content, so that the figure is counted, not predicted.
+class census {
+ public:
+  std::size_t objects() const { return hash_of_.size(); }
+  std::size_t distinct() const { return distinct_.size(); }
+
+  /// The content hash of `p`'s object, computed by `content` the first time the instance is met.
+  template <class T, class Content>
+  std::size_t add(const T* p, Content&& content) {
+    auto [it, fresh] = hash_of_.try_emplace(p, 0);
+    if (fresh) {
+      it->second = mix(std::hash<std::string_view>{}(type_name<T>()), content());
+      distinct_.insert(it->second);
+    }
+    return it->second;
   }
+
+  static std::size_t mix(std::size_t h, std::size_t v) {
+    return (h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2))) * 0xff51afd7ed558ccdULL;
+  }
+  template <class T>
+  static std::size_t text_hash(const T& v) {
+    return std::hash<std::string>{}(to_simple(v).dump());
+  }
+
+ private:
+  std::unordered_map<const void*, std::size_t> hash_of_;
+  std::unordered_set<std::size_t> distinct_;
 };
+
+std::size_t coordinate_hash(const butler::DataCoordinate& c, census& seen) {
+  std::size_t h = census::text_hash(c.data_id);
+  if (!c.records) return h;
+  for (const auto& [name, record] : *c.records) {
+    h = census::mix(h, std::hash<std::string>{}(name));
+    h = census::mix(h, seen.add(record.get(), [&] { return census::text_hash(*record); }));
+  }
+  return census::mix(h, 1);
+}
 
 census count_objects(const butler::RefList& list) {
   census c;
   for (const auto& ref : list.refs) {
-    c.add(ref.get());
-    c.add(ref->dataset_type.get());
-    c.add(ref->data_id.get());
-    if (ref->data_id->records)
-      for (const auto& [name, record] : *ref->data_id->records) c.add(record.get());
+    c.add(ref.get(), [&] {
+      std::size_t h = std::hash<std::string_view>{}(std::string_view(
+          reinterpret_cast<const char*>(ref->id.bytes.data()), ref->id.bytes.size()));
+      h = census::mix(
+          h, c.add(ref->dataset_type.get(), [&] { return census::text_hash(*ref->dataset_type); }));
+      h = census::mix(h,
+                      c.add(ref->data_id.get(), [&] { return coordinate_hash(*ref->data_id, c); }));
+      h = census::mix(h, std::hash<std::string_view>{}(std::string_view(ref->run)));
+      return census::mix(h, ref->component ? std::hash<std::string>{}(*ref->component) : 7);
+    });
   }
   return c;
 }
 
 struct figures {
   std::size_t built = 0;
+  std::size_t distinct = 0;
   std::size_t retained = 0;
   double seconds = 0;
 };
@@ -68,20 +109,69 @@ figures measure(Load&& load) {
   figures f;
   f.retained = memory::live_bytes() - before;
   f.seconds = std::chrono::duration<double>(stop - start).count();
-  f.built = count_objects(list).objects;
+  census c = count_objects(list);
+  f.built = c.objects();
+  f.distinct = c.distinct();
   return f;
 }
 
 void write_workload(const butler::workload& w, std::string_view file) {
-  bool ndjson = file.ends_with(".ndjson");
+  bool ndjson = file.ends_with(".ndjson") || file.ends_with(".jsonl");
   std::string text = ndjson ? butler::make_ndjson(w) : butler::make_document(w);
   std::ofstream out{std::string(file), std::ios::binary};
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   out.close();
   if (!out) throw std::runtime_error("cannot write " + std::string(file));
   char b[32];
-  std::printf("wrote %zu refs (%s) to %.*s\n", w.refs, memory::human(text.size(), b),
+  std::printf("wrote %s (%s, %s) to %.*s\n", plural(w.refs, "ref").c_str(),
+              memory::human(text.size(), b), ndjson ? "NDJSON" : "a {\"refs\": [...]} document",
               static_cast<int>(file.size()), file.data());
+}
+
+/// `a / b` as "2.5x", or "n/a" when there is nothing to divide by (as with `--refs 0`).
+std::string ratio(double a, double b) {
+  if (!(b > 0)) return "n/a";
+  char out[32];
+  std::snprintf(out, sizeof out, "%.1fx", a / b);
+  return out;
+}
+
+void print_json(std::string_view backend, const butler::workload& w, std::size_t bytes,
+                const figures& plain, const figures& shared) {
+  std::printf(R"({"backend":"%.*s","refs":%zu,"json_bytes":%zu,"distinct_objects":%zu,)"
+              R"("without_scope":{"objects_built":%zu,"retained_bytes":%zu,"seconds":%.3f},)"
+              R"("in_scope":{"objects_built":%zu,"retained_bytes":%zu,"seconds":%.3f}})"
+              "\n",
+              static_cast<int>(backend.size()), backend.data(), w.refs, bytes, shared.distinct,
+              plain.built, plain.retained, plain.seconds, shared.built, shared.retained,
+              shared.seconds);
+}
+
+void print_table(std::string_view backend, const butler::workload& w, std::size_t bytes,
+                 const figures& plain, const figures& shared) {
+  char b1[32], b2[32];
+  std::printf("dedup demo: %s", plural(w.refs, "ref").c_str());
+  if (w.refs) {
+    std::printf(" over %s, %s and %s", plural(w.distinct_dataset_types(), "dataset type").c_str(),
+                plural(w.distinct_data_coordinates(), "data coordinate").c_str(),
+                plural(w.distinct_dimension_records(), "dimension record").c_str());
+  }
+  std::printf(" (%s of JSON, %.*s backend)\n\n", memory::human(bytes, b1),
+              static_cast<int>(backend.size()), backend.data());
+  std::printf("%-20s %15s %17s %17s %9s\n", "", "objects built", "distinct objects",
+              "memory retained", "time");
+  std::printf("%-20s %15zu %17zu %17s %8.2fs\n", "without a scope", plain.built, plain.distinct,
+              memory::human(plain.retained, b1), plain.seconds);
+  std::printf("%-20s %15zu %17zu %17s %8.2fs\n", "in a dedup::scope", shared.built, shared.distinct,
+              memory::human(shared.retained, b2), shared.seconds);
+  if (plain.built == 0) {
+    std::printf("\nsharing: no objects were built, so there is nothing to compare\n");
+    return;
+  }
+  std::printf("\nsharing: %s fewer objects, %s less memory, %s the speed\n",
+              ratio(double(plain.built), double(shared.built)).c_str(),
+              ratio(double(plain.retained), double(shared.retained)).c_str(),
+              ratio(plain.seconds, shared.seconds).c_str());
 }
 
 }  // namespace
@@ -118,8 +208,6 @@ int demo(const args& a) {
   }
 
   std::string text = butler::make_document(w);
-  std::size_t distinct = w.refs + w.distinct_dataset_types() + w.distinct_data_coordinates() +
-                         w.distinct_dimension_records();
   figures plain, shared;
   if (backend == "simdjson") {
     simdjson::padded_string padded(text);
@@ -135,33 +223,11 @@ int demo(const args& a) {
     shared = measure([&] { return run(load); });
   }
 
-  char b1[32], b2[32];
   if (json) {
-    std::printf(R"({"backend":"%.*s","refs":%zu,"json_bytes":%zu,"distinct_objects":%zu,)"
-                R"("without_scope":{"objects_built":%zu,"retained_bytes":%zu,"seconds":%.3f},)"
-                R"("in_scope":{"objects_built":%zu,"retained_bytes":%zu,"seconds":%.3f}})"
-                "\n",
-                static_cast<int>(backend.size()), backend.data(), w.refs, text.size(), distinct,
-                plain.built, plain.retained, plain.seconds, shared.built, shared.retained,
-                shared.seconds);
-    return 0;
+    print_json(backend, w, text.size(), plain, shared);
+  } else {
+    print_table(backend, w, text.size(), plain, shared);
   }
-  std::printf(
-      "dedup demo: %zu refs over %zu dataset types, %zu data coordinates and %zu dimension "
-      "records (%s of JSON, %.*s backend)\n\n",
-      w.refs, w.distinct_dataset_types(), w.distinct_data_coordinates(),
-      w.distinct_dimension_records(), memory::human(text.size(), b1),
-      static_cast<int>(backend.size()), backend.data());
-  std::printf("%-20s %15s %17s %17s %9s\n", "", "objects built", "distinct objects",
-              "memory retained", "time");
-  std::printf("%-20s %15zu %17zu %17s %8.2fs\n", "without a scope", plain.built, distinct,
-              memory::human(plain.retained, b1), plain.seconds);
-  std::printf("%-20s %15zu %17zu %17s %8.2fs\n", "in a dedup::scope", shared.built, distinct,
-              memory::human(shared.retained, b2), shared.seconds);
-  std::printf("\nsharing: %.1fx fewer objects, %.1fx less memory, %.2fx the speed\n",
-              double(plain.built) / double(shared.built),
-              double(plain.retained) / double(shared.retained ? shared.retained : 1),
-              plain.seconds / shared.seconds);
   return 0;
 }
 

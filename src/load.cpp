@@ -20,47 +20,122 @@ namespace {
 
 constexpr const char* load_usage = R"(usage: dedup load FILE [--threads N] [--skip-bad] [--json]
 
-Reads a reference-model file, NDJSON with one dataset ref a line (FILE ending in .ndjson or
-.jsonl, or any file not starting with {"refs") or a {"refs": [...]} document as 'dedup demo
---write' makes them, with dedup's parallel reader: worker threads parse the refs inside one
-dedup::scope and the refs are kept in input order. Prints, for each interned type, how often its
-table was looked up and how many distinct instances were built and shared (an object nested in
-one that was already shared is never even read, so it is looked up only under new parents), then
-the heap memory the refs retain, the peak resident set and the time. Shows a progress bar on stderr when stderr
-is a terminal and the file is larger than 16 MB.
+Reads a reference-model file with dedup's parallel reader: worker threads parse the refs inside
+one dedup::scope and the refs are kept in input order. The format is found from the content,
+whatever the file's name: a document whose top-level object has a "refs" member (as
+'dedup demo --write F.json' makes it, {"refs": [...]}, or {"version": 1, "refs": [...]}) is read
+as the array at /refs, a top-level array as the refs themselves, and anything else as NDJSON, one
+ref a line (as 'dedup demo --write F.ndjson' makes it); errors say which format was read. An empty
+NDJSON file holds no refs; an empty document is an error. Prints, for each interned type, how
+often its table was looked up and how many distinct instances were built and shared (an object
+nested in one that was already shared is never even read, so it is looked up only under new
+parents), then the heap memory the refs and tables retain once the reader is gone, the peak
+resident set and the time. Shows a progress bar on stderr when stderr is a terminal and the file
+is larger than 16 MB.
 
-  --threads N   worker threads (default: one per hardware thread)
-  --skip-bad    skip refs that fail to parse and count them, instead of stopping at the first
+  --threads N   worker threads, 1 to 1024 (default: one per hardware thread)
+  --skip-bad    skip refs that fail to parse and count them, instead of stopping at the first;
+                the tables cannot tell whose a lookup was, so the lookups a skipped ref made
+                before it failed are counted with the others, and the output says so
   --json        print the figures as JSON
 )";
 
-/// A file whose first value is an object with "refs" as its first member is a document;
-/// anything else without an NDJSON name is read as lines.
-reader_options layout_of(const std::filesystem::path& file) {
-  reader_options o;
-  std::string ext = file.extension().string();
-  if (ext == ".ndjson" || ext == ".jsonl") {
-    o.format = stream_format::ndjson;
-    return o;
+/// A forward-only view of a file's bytes, enough to look at the members of its first value.
+class byte_scanner {
+ public:
+  explicit byte_scanner(std::streambuf& in) : in_(in) {}
+
+  int peek() { return in_.sgetc(); }
+  int get() { return in_.sbumpc(); }
+  void blanks() {
+    while (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r') get();
   }
-  std::ifstream in(file, std::ios::binary);
-  std::string head(4096, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<std::size_t>(in.gcount()));
-  std::size_t i = head.find_first_not_of(" \t\r\n");
-  if (i != std::string::npos && head[i] == '{') {
-    std::size_t k = head.find_first_not_of(" \t\r\n", i + 1);
-    if (k != std::string::npos && head.compare(k, 6, "\"refs\"") == 0) {
-      std::size_t colon = head.find_first_not_of(" \t\r\n", k + 6);
-      if (colon != std::string::npos && head[colon] == ':') {
-        o.pointer = "/refs";
-        return o;
+
+  /// Reads a string whose quote is next, escapes kept as written; false if the input ends first.
+  bool string(std::string& text) {
+    get();
+    for (int c = get(); c != '"'; c = get()) {
+      if (c < 0) return false;
+      text += static_cast<char>(c);
+      if (c == '\\') {
+        if ((c = get()) < 0) return false;
+        text += static_cast<char>(c);
       }
     }
+    return true;
   }
-  o.format =
-      i != std::string::npos && head[i] == '[' ? stream_format::array : stream_format::ndjson;
-  return o;
+
+  /// Skips one value; false if the input ends first.
+  bool value() {
+    blanks();
+    std::string ignored;
+    int c = peek();
+    if (c == '"') return string(ignored);
+    if (c != '{' && c != '[') {
+      for (; c >= 0 && std::string_view(" \t\r\n,]}").find(char(c)) == std::string_view::npos;
+           c = peek())
+        get();
+      return c >= 0;
+    }
+    for (std::size_t depth = 0;;) {
+      c = peek();
+      if (c < 0) return false;
+      if (c == '"') {
+        if (!string(ignored)) return false;
+        continue;
+      }
+      get();
+      if ((c == '{' || c == '[') && ++depth == 0) return false;
+      if ((c == '}' || c == ']') && --depth == 0) return true;
+    }
+  }
+
+ private:
+  std::streambuf& in_;
+};
+
+/// Whether the object about to be read has a member named "refs" among its members.
+bool has_refs_member(byte_scanner& in) {
+  in.get();
+  for (;;) {
+    in.blanks();
+    std::string key;
+    if (in.peek() != '"' || !in.string(key)) return false;
+    in.blanks();
+    if (in.get() != ':') return false;
+    if (key == "refs") return true;
+    if (!in.value()) return false;
+    in.blanks();
+    if (in.get() != ',') return false;
+  }
+}
+
+/// How `load` reads a file, and the name of that format for messages.
+struct layout {
+  reader_options options;
+  std::string name;
+};
+
+/// Finds the format from the content: the reader and the writer then agree whatever the name. An
+/// NDJSON line is an object without "refs", so looking at the first object's members is enough,
+/// and costs at most its first line.
+layout layout_of(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  byte_scanner scan(*in.rdbuf());
+  scan.blanks();
+  layout out;
+  int first = scan.peek();
+  if (first == '{' && has_refs_member(scan)) {
+    out.options.pointer = "/refs";
+    out.name = "a JSON document, array at /refs";
+  } else if (first == '[' || (first < 0 && file.extension() == ".json")) {
+    out.options.format = stream_format::array;
+    out.name = first < 0 ? "a JSON document" : "a JSON document, top-level array";
+  } else {
+    out.options.format = stream_format::ndjson;
+    out.name = "NDJSON";
+  }
+  return out;
 }
 
 /// A one-line progress bar on stderr, redrawn at most ten times a second.
@@ -88,82 +163,68 @@ struct type_row {
   table_stats stats;
 };
 
-}  // namespace
-
-int load(const args& a) {
-  std::string_view file;
-  std::size_t threads = 0;
-  bool json = false, skip_bad = false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i] == "--help" || a[i] == "-h") {
-      std::fputs(load_usage, stdout);
-      return 0;
-    } else if (a[i] == "--threads") {
-      threads = count_option(a, i);
-      if (threads == 0) throw usage_error{"--threads must be at least 1"};
-    } else if (a[i] == "--json") {
-      json = true;
-    } else if (a[i] == "--skip-bad") {
-      skip_bad = true;
-    } else if (a[i].starts_with("-")) {
-      throw usage_error{"load: unknown option '" + std::string(a[i]) + "'"};
-    } else if (file.empty()) {
-      file = a[i];
-    } else {
-      throw usage_error{"load: one FILE only"};
-    }
-  }
-  if (file.empty()) throw usage_error{"load: which FILE? (dedup load --help)"};
-  std::filesystem::path path{std::string(file)};
-  if (!std::filesystem::is_regular_file(path))
-    throw std::runtime_error("no such file: " + path.string());
-
-  reader_options options = layout_of(path);
-  options.threads = threads;
-  options.skip_bad = skip_bad;
-  std::uintmax_t size = std::filesystem::file_size(path);
-  if (isatty(STDERR_FILENO) && size > (std::uintmax_t{16} << 20))
-    options.on_progress = progress_bar{};
-
-  scope s;
-  std::size_t before = memory::live_bytes();
-  auto start = std::chrono::steady_clock::now();
+/// What a read left: the refs, how many were skipped, the thread count and the time it took.
+struct outcome {
   std::vector<std::shared_ptr<const butler::DatasetRef>> refs;
-  reader<butler::DatasetRef> r(path, std::move(options));
-  for (auto& ref : r) refs.push_back(std::move(ref));
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::size_t retained = memory::live_bytes() - before;
+  std::size_t skipped = 0, threads = 0;
+  double seconds = 0;
+};
 
-  context& ctx = s.get();
-  table_stats ref_stats{refs.size(), 0, refs.size()};  // refs are built by value, never shared
-  const type_row rows[] = {
-      {"DatasetRef", ref_stats},
-      {"DatasetType", ctx.stats<butler::DatasetType>()},
-      {"DataCoordinate", ctx.stats<butler::DataCoordinate>()},
-      {"DimensionRecord", ctx.stats<butler::DimensionRecord>()},
-      {"string (istring)", ctx.stats<std::string>()},
-  };
-  std::size_t peak = memory::peak_rss();
-
-  if (json) {
-    std::printf(R"({"file":%s,"refs":%zu,"skipped":%zu,"bytes":%ju,"threads":%zu,"seconds":%.3f,)"
-                R"("retained_bytes":%zu,"peak_rss_bytes":%zu,"types":{)",
-                nlohmann::json(path.string()).dump().c_str(), refs.size(), r.skipped(), size,
-                r.threads(), seconds, retained, peak);
-    bool first = true;
-    for (const type_row& row : rows) {
-      std::printf(R"(%s"%s":{"lookups":%llu,"distinct":%zu})", first ? "" : ",", row.name,
-                  static_cast<unsigned long long>(row.stats.lookups), row.stats.entries);
-      first = false;
-    }
-    std::printf("}}\n");
-    return 0;
+/// Reads the refs; a `dedup::error` gains the file and the format it was read as.
+outcome read_refs(const std::filesystem::path& path, const layout& how, reader_options options) {
+  outcome out;
+  auto start = std::chrono::steady_clock::now();
+  try {
+    reader<butler::DatasetRef> r(path, std::move(options));
+    for (auto& ref : r) out.refs.push_back(std::move(ref));
+    out.skipped = r.skipped();
+    out.threads = r.threads();
+  } catch (const error& e) {
+    std::string_view what = e.what();
+    if (what.starts_with("dedup: ")) what.remove_prefix(7);  // main adds it again
+    throw std::runtime_error("reading " + path.string() + " as " + how.name + ": " +
+                             std::string(what));
   }
-  char b1[32], b2[32], b3[32];
-  std::printf("dedup load: %zu refs from %s (%s) with %zu threads in %.2fs (%s/s)\n", refs.size(),
-              path.string().c_str(), memory::human(size, b1), r.threads(), seconds,
-              memory::human(static_cast<std::size_t>(double(size) / seconds), b2));
-  if (r.skipped()) std::printf("skipped %zu refs that failed to parse\n", r.skipped());
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+struct figures {
+  std::uintmax_t size = 0;
+  std::size_t retained = 0, peak = 0;
+};
+
+void print_json(const std::filesystem::path& path, const outcome& got, const figures& f,
+                const std::vector<type_row>& rows) {
+  std::printf(R"({"file":%s,"refs":%zu,"skipped":%zu,"bytes":%ju,"threads":%zu,"seconds":%.3f,)"
+              R"("retained_bytes":%zu,"peak_rss_bytes":%zu,"lookups_include_skipped":%s,)"
+              R"("types":{)",
+              nlohmann::json(path.string()).dump().c_str(), got.refs.size(), got.skipped, f.size,
+              got.threads, got.seconds, f.retained, f.peak, got.skipped ? "true" : "false");
+  bool first = true;
+  for (const type_row& row : rows) {
+    std::printf(R"(%s"%s":{"lookups":%llu,"distinct":%zu})", first ? "" : ",", row.name,
+                static_cast<unsigned long long>(row.stats.lookups), row.stats.entries);
+    first = false;
+  }
+  std::printf("}}\n");
+}
+
+void print_table(const std::filesystem::path& path, const layout& how, const outcome& got,
+                 const figures& f, const std::vector<type_row>& rows) {
+  char b1[32], b2[32];
+  double rate = got.seconds > 0 ? double(f.size) / got.seconds : 0;
+  std::printf("dedup load: %s from %s (%s, read as %s) with %s in %.2fs (%s/s)\n",
+              plural(got.refs.size(), "ref").c_str(), path.string().c_str(),
+              memory::human(f.size, b1), how.name.c_str(), plural(got.threads, "thread").c_str(),
+              got.seconds, memory::human(static_cast<std::size_t>(rate), b2));
+  if (got.refs.empty() && !got.skipped) std::printf("(the file holds no records)\n");
+  if (got.skipped) {
+    std::printf(
+        "skipped %s that failed to parse; the lookups below include those they made "
+        "before failing\n",
+        plural(got.skipped, "ref").c_str());
+  }
   std::printf("\n%-18s %13s %13s %9s\n", "type", "lookups", "distinct", "shared");
   for (const type_row& row : rows) {
     std::printf("%-18s %13llu %13zu %8.1fx\n", row.name,
@@ -171,7 +232,84 @@ int load(const args& a) {
                 row.stats.entries ? double(row.stats.lookups) / double(row.stats.entries) : 0.0);
   }
   std::printf("\nmemory retained by the refs and tables: %s; peak resident set: %s\n",
-              memory::human(retained, b1), memory::human(peak, b3));
+              memory::human(f.retained, b1), memory::human(f.peak, b2));
+}
+
+void print_figures(const std::filesystem::path& path, const layout& how, const outcome& got,
+                   bool json, const figures& f, context& ctx) {
+  table_stats ref_stats{got.refs.size(), 0, got.refs.size()};  // refs are built by value
+  const std::vector<type_row> rows = {
+      {"DatasetRef", ref_stats},
+      {"DatasetType", ctx.stats<butler::DatasetType>()},
+      {"DataCoordinate", ctx.stats<butler::DataCoordinate>()},
+      {"DimensionRecord", ctx.stats<butler::DimensionRecord>()},
+      {"istring", ctx.stats<std::string>()},  // the strings shared as dedup::istring
+  };
+  if (json)
+    print_json(path, got, f, rows);
+  else
+    print_table(path, how, got, f, rows);
+}
+
+struct command_line {
+  std::string_view file;
+  std::size_t threads = 0;
+  bool json = false, skip_bad = false, help = false;
+};
+
+command_line parse_load_args(const args& a) {
+  command_line c;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == "--help" || a[i] == "-h") {
+      c.help = true;
+    } else if (a[i] == "--threads") {
+      c.threads = count_option(a, i);
+      if (c.threads == 0 || c.threads > max_reader_threads)
+        throw usage_error{"load: --threads must be 1 to " + std::to_string(max_reader_threads)};
+    } else if (a[i] == "--json") {
+      c.json = true;
+    } else if (a[i] == "--skip-bad") {
+      c.skip_bad = true;
+    } else if (a[i].starts_with("-")) {
+      throw usage_error{"load: unknown option '" + std::string(a[i]) + "'"};
+    } else if (c.file.empty()) {
+      c.file = a[i];
+    } else {
+      throw usage_error{"load: one FILE only"};
+    }
+  }
+  if (!c.help && c.file.empty()) throw usage_error{"load: which FILE?"};
+  return c;
+}
+
+}  // namespace
+
+int load(const args& a) {
+  command_line c = parse_load_args(a);
+  if (c.help) {
+    std::fputs(load_usage, stdout);
+    return 0;
+  }
+  std::filesystem::path path{std::string(c.file)};
+  if (std::filesystem::is_directory(path))
+    throw std::runtime_error(path.string() + " is a directory, not a file of refs");
+  if (!std::filesystem::is_regular_file(path))
+    throw std::runtime_error("no such file: " + path.string());
+
+  layout how = layout_of(path);
+  reader_options options = how.options;
+  options.threads = c.threads;
+  options.skip_bad = c.skip_bad;
+  std::uintmax_t size = std::filesystem::file_size(path);
+  if (isatty(STDERR_FILENO) && size > (std::uintmax_t{16} << 20))
+    options.on_progress = progress_bar{};
+
+  scope s;
+  std::size_t before = memory::live_bytes();
+  outcome got = read_refs(path, how, std::move(options));
+  // Measured with the reader gone, so its buffers and queue are not counted as retained.
+  figures f{size, memory::live_bytes() - before, memory::peak_rss()};
+  print_figures(path, how, got, c.json, f, s.get());
   return 0;
 }
 

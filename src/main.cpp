@@ -44,6 +44,10 @@ std::size_t count_option(const args& a, std::size_t& i) {
   return static_cast<std::size_t>(n);
 }
 
+std::string plural(std::size_t n, std::string_view word) {
+  return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
+}
+
 }  // namespace dedup::cli
 
 int main(int argc, char** argv) {
@@ -58,12 +62,16 @@ int main(int argc, char** argv) {
   }
   std::string_view command = a[0];
   a.erase(a.begin());
+  // A usage error of a known command points at that command's own help, which lists its options.
+  std::string help = command == "demo" || command == "load"
+                         ? "dedup " + std::string(command) + " --help"
+                         : std::string("dedup --help");
   try {
     if (command == "demo") return dedup::cli::demo(a);
     if (command == "load") return dedup::cli::load(a);
     throw dedup::cli::usage_error{"unknown command '" + std::string(command) + "'"};
   } catch (const dedup::cli::usage_error& e) {
-    std::fprintf(stderr, "dedup: %s\nRun 'dedup --help' for usage.\n", e.message.c_str());
+    std::fprintf(stderr, "dedup: %s\nRun '%s' for usage.\n", e.message.c_str(), help.c_str());
     return 2;
   } catch (const dedup::error& e) {
     std::fprintf(stderr, "%s\n", e.what());

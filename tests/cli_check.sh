@@ -52,4 +52,80 @@ set +e
 set -e
 [ "$status" -eq 1 ] || fail "a bad ref should exit 1, got $status"
 grep -q "record 0 (byte 10), at /refs/0/id" "$dir/err" || fail "a bad ref should be located: $(cat "$dir/err")"
-echo "cli: 10 passed, 0 failed"
+grep -q "reading .*bad.json as a JSON document, array at /refs" "$dir/err" ||
+  fail "an error should name the format: $(cat "$dir/err")"
+
+# Usage errors point at the subcommand's help; --threads is bounded.
+expect_usage() {
+  set +e
+  "$dedup" "$@" 2> "$dir/err"; status=$?
+  set -e
+  [ "$status" -eq 2 ] || fail "$* should exit 2, got $status"
+}
+expect_usage load "$dir/refs.json" --threads 99999999999
+grep -q -- "--threads must be 1 to 1024" "$dir/err" || fail "--threads bound: $(cat "$dir/err")"
+grep -q "Run 'dedup load --help'" "$dir/err" || fail "load usage hint: $(cat "$dir/err")"
+expect_usage demo --refs lots
+grep -q "Run 'dedup demo --help'" "$dir/err" || fail "demo usage hint: $(cat "$dir/err")"
+
+# demo --refs 0: figures, no nan or inf; distinct objects are counted.
+"$dedup" demo --refs 0 > "$dir/out"
+! grep -qi "nan\|inf" "$dir/out" || fail "demo --refs 0: $(cat "$dir/out")"
+"$dedup" demo --refs 0 --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["distinct_objects"] == 0 and r["in_scope"]["objects_built"] == 0, r
+'
+
+# The writer and the reader agree on formats, found from the content; errors name the format.
+"$dedup" demo --refs 30 --write "$dir/refs.jsonl" | grep -q "NDJSON" || fail "demo --write .jsonl"
+[ "$(wc -l < "$dir/refs.jsonl")" -eq 30 ] || fail "a .jsonl file holds one ref a line"
+"$dedup" demo --refs 30 --write "$dir/small.json" > /dev/null
+sed 's/^{"refs"/{"version":1,"refs"/' "$dir/small.json" > "$dir/versioned.txt"
+cp "$dir/small.json" "$dir/document.ndjson"
+for file in refs.jsonl versioned.txt document.ndjson; do
+  "$dedup" load "$dir/$file" --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["refs"] == 30 and r["types"]["istring"]["lookups"] == 30, r
+' || fail "dedup load $file"
+done
+printf '{"version":1,"refs":[]} {' > "$dir/junk.json"
+expect_fail() {
+  set +e
+  "$dedup" load "$@" 2> "$dir/err" > /dev/null; status=$?
+  set -e
+  [ "$status" -eq 1 ] || fail "load $* should exit 1, got $status"
+}
+expect_fail "$dir/junk.json"
+grep -q "as a JSON document, array at /refs: .*content after the document" "$dir/err" ||
+  fail "junk after a document: $(cat "$dir/err")"
+printf '{"id": 1}\n' > "$dir/bad.txt"
+expect_fail "$dir/bad.txt"
+grep -q "reading .*bad.txt as NDJSON: record 0" "$dir/err" || fail "NDJSON error: $(cat "$dir/err")"
+printf '[][]' > "$dir/twice.json"
+expect_fail "$dir/twice.json"
+printf ' ' > "$dir/blank.json"
+expect_fail "$dir/blank.json"
+grep -q "empty input" "$dir/err" || fail "a blank .json file: $(cat "$dir/err")"
+expect_fail "$dir"
+grep -q "is a directory" "$dir/err" || fail "load DIR: $(cat "$dir/err")"
+
+# An empty NDJSON file is zero records, said so; memory is measured without the reader.
+: > "$dir/empty.ndjson"
+"$dedup" load "$dir/empty.ndjson" --threads 4 | grep -q "0 refs .*holds no records\|holds no records" ||
+  fail "an empty NDJSON file should say it holds no records"
+"$dedup" load "$dir/empty.ndjson" --threads 64 --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["refs"] == 0 and r["retained_bytes"] < 65536, r
+' || fail "an empty file retains (next to) nothing"
+
+# Singular forms, and --skip-bad says its lookups include the skipped refs'.
+head -n 1 "$dir/refs.jsonl" > "$dir/one.ndjson"
+"$dedup" load "$dir/one.ndjson" --threads 1 | grep -q "1 ref from .* with 1 thread in" ||
+  fail "singular forms: $("$dedup" load "$dir/one.ndjson" --threads 1)"
+printf '{"id": 1}\n' >> "$dir/one.ndjson"
+"$dedup" load "$dir/one.ndjson" --skip-bad | grep -q "skipped 1 ref that failed to parse; the lookups" ||
+  fail "--skip-bad note"
+echo "cli: 30 passed, 0 failed"

@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "butler/model.hpp"
@@ -333,4 +336,180 @@ TEST_CASE("example: dedup::reader") {
     kept.push_back(std::move(ref));
   REQUIRE(kept.size() == 50);
   CHECK(kept[0]->dataset_type == kept[w.distinct_dataset_types()]->dataset_type);
+}
+
+namespace {
+
+/// Reads every record of `text`, given as a file named `name`, and returns the error it throws.
+std::optional<dedup::error> read_error(const std::string& name, const std::string& text,
+                                       dedup::reader_options o = {}) {
+  temp_file f(name, text);
+  try {
+    for (auto& rec : dedup::reader<item>(f.path(), std::move(o))) (void)rec;
+  } catch (const dedup::error& e) {
+    return e;
+  }
+  return std::nullopt;
+}
+
+/// A dataset type whose name is `t<i>`, or one that fails to parse (a number as its name).
+std::string type_line(int i, bool bad = false) {
+  return R"({"name":)" + (bad ? std::string("5") : "\"t" + std::to_string(i) + "\"") +
+         R"(,"storageClass":"ExposureF","dimensions":["instrument","visit"]})";
+}
+
+/// Yields until the current context's table of T holds `n` entries (workers running ahead of the
+/// consumer); gives up after a while rather than hang, and the test's checks then tell.
+template <class T>
+void wait_for_entries(std::size_t n) {
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (dedup::stats<T>().entries < n && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::yield();
+}
+
+}  // namespace
+
+TEST_CASE("a document must be complete and alone, whatever follows the array", "[stream][item11]") {
+  const std::string one = item_json(0);
+  for (const std::string& text : std::vector<std::string>{
+           "[" + one + "] junk", "[" + one + "]]", "[" + one + "][" + one + "]", "[] junk", "[][]",
+           R"({"refs":[)" + one + "]} garbage {", R"({"refs":[])", R"({"refs":[)" + one + "],}",
+           R"({"a":1 "refs":[]})", R"([[)" + one + "]"}) {
+    INFO(text);
+    dedup::reader_options o{.threads = 2, .skip_bad = true};
+    if (text[0] == '{') o.pointer = "/refs";
+    if (text.starts_with("[[")) o.pointer = "/0";
+    auto e = read_error("alone.json", text, o);
+    REQUIRE(e);
+    CHECK(e->record().has_value());
+  }
+  // Blanks around the document, and members after the array, are fine.
+  temp_file ok("ok.json", " {\"refs\": [" + one + "], \"tail\": [1, {\"x\": \"]\"}]}\n\t ");
+  CHECK(read_all(ok.path(), {.pointer = "/refs"}) == iota(1));
+  auto junk = read_error("junk.json", "[" + one + "] junk");
+  REQUIRE(junk);
+  CHECK(junk->record() == 1u);
+  CHECK(junk->offset() == one.size() + 3);
+  CHECK_THAT(junk->detail(), Catch::Contains("content after the document"));
+}
+
+TEST_CASE("an empty document is an error, empty NDJSON is no records", "[stream][item11]") {
+  for (std::string text : {"", " ", "\n\t \r\n"}) {
+    auto e = read_error("empty.json", text);
+    REQUIRE(e);
+    CHECK_THAT(e->detail(), Catch::Contains("empty input: a JSON document holds one value"));
+    CHECK(read_error("empty.json", text, {.format = dedup::stream_format::array}));
+    CHECK(read_error("empty.json", text, {.pointer = "/refs"}));
+    temp_file lines("empty.ndjson", text);
+    CHECK(read_all(lines.path()).empty());
+  }
+}
+
+TEST_CASE("a byte-order mark before the input is an error on every reader path",
+          "[stream][item11]") {
+  const std::string bom = "\xEF\xBB\xBF";
+  for (const auto& [name, text, options] :
+       {std::tuple{"bom.ndjson", bom + items_ndjson(3), dedup::reader_options{}},
+        std::tuple{"bom.json", bom + items_array(3), dedup::reader_options{}},
+        std::tuple{"bom.json", bom + "{\"refs\":" + items_array(3) + "}",
+                   dedup::reader_options{.pointer = "/refs"}},
+        std::tuple{"bom.json", bom + items_array(3),
+                   dedup::reader_options{.format = dedup::stream_format::array}}}) {
+    INFO(name << " " << options.pointer);
+    dedup::reader_options o = options;
+    o.skip_bad = true;
+    auto e = read_error(name, text, o);
+    REQUIRE(e);
+    CHECK(e->offset() == 0u);
+    CHECK_THAT(e->detail(), Catch::Contains("byte-order mark before the document"));
+  }
+}
+
+TEST_CASE("a missing or doubled comma is structural, thrown even with skip_bad",
+          "[stream][item13]") {
+  const std::string a = item_json(0), b = item_json(1);
+  for (const std::string& text : std::vector<std::string>{
+           "[," + a + "]", "[" + a + ",," + b + "]", "[" + a + " " + b + "]", "[" + a + b + "]",
+           "[" + a + " 1]", "[" + a + "\"x\"]", "[" + a + ",]"}) {
+    INFO(text);
+    temp_file f("comma.json", text);
+    dedup::reader<item> r(f.path(), {.threads = 2, .skip_bad = true});
+    CHECK_THROWS_AS(
+        [&] {
+          for (auto& rec : r) (void)rec;
+        }(),
+        dedup::error);
+    CHECK(r.skipped() == 0);
+  }
+}
+
+TEST_CASE("a structural error names the start of the record it is in", "[stream][item14]") {
+  std::string text = items_array(3);
+  std::size_t second = offset_of(text, 1);
+  auto cut = read_error("cut.json", text.substr(0, second + 10));
+  REQUIRE(cut);
+  CHECK(cut->record() == 1u);
+  CHECK(cut->offset() == second);
+  // A doubled comma: the record would start at the second comma.
+  std::string doubled = "[" + item_json(0) + ",," + item_json(1) + "]";
+  auto e = read_error("doubled.json", doubled);
+  REQUIRE(e);
+  CHECK(e->record() == 1u);
+  CHECK(e->offset() == item_json(0).size() + 2);
+}
+
+TEST_CASE("a failed read takes back what the records it never delivered added",
+          "[stream][item15]") {
+  std::string text;
+  for (int i = 0; i < 20; ++i) text += type_line(i, i == 10) + "\n";
+  temp_file f("takeback.ndjson", text);
+  for (std::size_t threads : {2, 4}) {
+    dedup::scope s;
+    {
+      dedup::reader<butler::DatasetType> r(f.path(), {.threads = threads, .max_queue = 4});
+      int n = 0;
+      auto consume = [&] {
+        for (auto& type : r) {
+          CHECK(type->name == "t" + std::to_string(n));
+          // Let the workers run ahead, so that records after the bad one are parsed.
+          if (++n == 10) wait_for_entries<butler::DatasetType>(11);
+        }
+      };
+      CHECK_THROWS_AS(consume(), dedup::error);
+      CHECK(n == 10);
+    }
+    CHECK(dedup::stats<butler::DatasetType>().entries == 10);
+    // The entries left are those of records 0..9: reading them again adds nothing.
+    for (int i = 0; i < 10; ++i)
+      (void)dedup::parse_fast<butler::DatasetType>(simdjson::padded_string(type_line(i)));
+    CHECK(dedup::stats<butler::DatasetType>().entries == 10);
+  }
+}
+
+TEST_CASE("a reader left early takes back the entries of the records it never delivered",
+          "[stream][item15]") {
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += type_line(i) + "\n";
+  temp_file f("early.ndjson", text);
+  dedup::scope s;
+  std::vector<std::shared_ptr<const butler::DatasetType>> kept;
+  {
+    dedup::reader<butler::DatasetType> r(f.path(), {.threads = 3, .max_queue = 8});
+    for (auto& type : r) {
+      kept.push_back(type);
+      if (kept.size() == 5) {
+        wait_for_entries<butler::DatasetType>(6);
+        break;
+      }
+    }
+  }
+  CHECK(dedup::stats<butler::DatasetType>().entries == 5);
+}
+
+TEST_CASE("the reader bounds its thread count", "[stream][item19]") {
+  STATIC_REQUIRE(dedup::max_reader_threads == 1024);
+  temp_file f("threads.ndjson", items_ndjson(3));
+  CHECK_THROWS_AS(dedup::reader<item>(f.path(), {.threads = dedup::max_reader_threads + 1}),
+                  dedup::usage_error);
+  CHECK_THROWS_AS(dedup::reader<item>(f.path(), {.threads = 99999999999}), dedup::usage_error);
 }

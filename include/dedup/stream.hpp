@@ -29,7 +29,9 @@ namespace dedup {
 
 /// How a reader finds the records of its input. `automatic` takes the lines of a file named
 /// `*.ndjson` or `*.jsonl`, the elements of the array at `reader_options::pointer` when one is
-/// given, the elements of a top-level array when the input starts with `[`, and lines otherwise.
+/// given, the elements of a top-level array when the input starts with `[`, and lines otherwise
+/// (an empty or blank `*.json` file is an empty document, and an error). In `array` mode the input
+/// is one whole JSON document: anything but blanks after it is an error.
 ///
 /// ```
 /// dedup::reader_options o{.format = dedup::stream_format::ndjson};
@@ -49,14 +51,21 @@ struct progress {
   std::size_t total_bytes = 0;
 };
 
-/// The settings of a `reader`. `threads` workers parse records (0: one per hardware thread);
-/// `max_queue` bounds the records they may take ahead of the consumer, parsed or being parsed
-/// (0: 256 per worker, a few hundred kB of records), which bounds memory however large the input
-/// is. Workers take up to `max_queue / (2 * threads)` records at once (at most 128): batches pay
-/// for the hand-offs between threads, so a small queue means small batches and less speed.
-/// `pointer` names the array whose elements are the records (`/refs`); `skip_bad` skips records
-/// that fail to parse, counting them and passing each error to `on_skip`, instead of throwing;
-/// `on_progress` is called on the consumer's thread after every record.
+/// The most worker threads a reader starts; more is a `dedup::usage_error` (far more threads than
+/// cores only exhaust the process).
+/// ```
+/// dedup::reader_options o{.threads = std::min<std::size_t>(n, dedup::max_reader_threads)};
+/// ```
+inline constexpr std::size_t max_reader_threads = 1024;
+
+/// The settings of a `reader`. `threads` workers parse records (0: one per hardware thread, at most
+/// `max_reader_threads`); `max_queue` bounds the records they may take ahead of the consumer,
+/// parsed or being parsed (0: 256 per worker, a few hundred kB of records), which bounds memory
+/// however large the input is. Workers take up to `max_queue / (2 * threads)` records at once (at
+/// most 128): batches pay for the hand-offs between threads, so a small queue means small batches
+/// and less speed. `pointer` names the array whose elements are the records (`/refs`); `skip_bad`
+/// skips records that fail to parse, counting them and passing each error to `on_skip`, instead of
+/// throwing; `on_progress` is called on the consumer's thread after every record.
 ///
 /// ```
 /// dedup::reader_options o{.threads = 4, .max_queue = 16, .pointer = "/refs", .skip_bad = true};
@@ -97,7 +106,11 @@ simple_result_t<T> parse_record(const raw_record& r) {
 /// Destroying the reader, or leaving the loop, stops and joins them. A record that fails to parse
 /// is thrown when the consumer reaches it, as a `dedup::error` naming its index, byte offset and
 /// JSON pointer (`/refs/12/datasetType/name`), after every earlier record was delivered; a broken
-/// structure (an array cut short) is thrown the same way even with `skip_bad`. Iterate once.
+/// structure (an array cut short, a missing or doubled comma, content after the document, a
+/// byte-order mark) is thrown the same way even with `skip_bad`, located at the start of the record
+/// it is in. A reader that throws or is destroyed early takes back the entries that the records it
+/// parsed ahead but never delivered added: the tables keep the delivered records' entries, and any
+/// entry still held elsewhere (an undelivered record's, shared by a delivered one). Iterate once.
 ///
 /// ```
 /// dedup::scope s;
@@ -142,7 +155,10 @@ class reader {
 
   reader(const reader&) = delete;
   reader& operator=(const reader&) = delete;
-  ~reader() { stop(); }
+  ~reader() {
+    stop();
+    take_back_undelivered();
+  }
 
   /// The first record (reading it on the first call); the range is single-pass.
   iterator begin() {
@@ -178,6 +194,7 @@ class reader {
     std::optional<error> bad;
     std::exception_ptr failure;
     std::size_t end = 0;
+    detail::kept_entries entries;  // what the record added to the tables, until it is delivered
   };
 
   reader(std::unique_ptr<std::istream> in, reader_options options, const std::string& extension,
@@ -185,6 +202,10 @@ class reader {
       : options_(std::move(options)),
         total_bytes_(total),
         splitter_(std::move(in), detail::splitter::mode::lines, options_.pointer) {
+    if (options_.threads > max_reader_threads) {
+      throw usage_error("dedup::reader: " + std::to_string(options_.threads) +
+                        " threads asked for, at most " + std::to_string(max_reader_threads));
+    }
     if (!options_.threads) options_.threads = std::max(1u, std::thread::hardware_concurrency());
     if (!options_.max_queue) options_.max_queue = 256 * options_.threads;
     // Two batches per worker fit in the queue, so a worker can parse one while the other waits.
@@ -229,13 +250,12 @@ class reader {
     }
     if (!options_.pointer.empty()) return mode::array;
     if (extension == ".ndjson" || extension == ".jsonl") return mode::lines;
-    return splitter_.first_byte() == '[' ? mode::array : mode::lines;
+    int first = splitter_.first_byte();  // an empty `.json` file is an empty document: an error
+    return first == '[' || (first < 0 && extension == ".json") ? mode::array : mode::lines;
   }
 
-  // ---- workers
-  // -------------------------------------------------------------------------------------- Workers
-  // take records in batches and the consumer gives back room in batches, so that the lock and the
-  // wake-ups are paid once per batch rather than once per record: per record they cost as much as
+  // ---- workers: they take records in batches and the consumer gives back room in batches, so
+  // that the lock and the wake-ups are paid once per batch: per record they cost as much as
   // parsing a small record does.
 
   void work() {
@@ -284,7 +304,13 @@ class reader {
     result = slot{};
     result.end = rec.end;
     try {
+      // The outer transaction keeps the record's committed entries in the journal, so they can be
+      // copied and taken back if the consumer never gets the record.
+      std::size_t mark = detail::current_journal.added.size();
+      detail::transaction outer;
       result.value.emplace(detail::parse_record<T>(rec));
+      result.entries = detail::entries_since(mark);
+      outer.commit();
     } catch (const error& e) {
       result.bad.emplace(relocate(e, rec));
     } catch (...) {
@@ -301,11 +327,9 @@ class reader {
     return error(prefix + e.pointer(), e.detail()).in_record(rec.index, rec.offset);
   }
 
-  // ---- consumer
-  // ------------------------------------------------------------------------------------- Slots
-  // [next_, ready_end_) were seen ready under the lock; the consumer empties them without it, which
-  // is safe because no worker writes a slot again before `consumed_` has passed it, and `consumed_`
-  // only moves under the lock.
+  // ---- consumer: slots [next_, ready_end_) were seen ready under the lock; the consumer empties
+  // them without it, which is safe because no worker writes a slot again before `consumed_` has
+  // passed it, and `consumed_` only moves under the lock.
 
   /// Makes the next record current (or none at the end), rethrowing a failure that reaches it.
   void advance() {
@@ -329,6 +353,7 @@ class reader {
       if (taken.fatal || !options_.skip_bad) {
         ended_ = true;
         stop();
+        take_back_undelivered();
         if (taken.failure) std::rethrow_exception(taken.failure);
         throw *taken.bad;
       }
@@ -365,6 +390,18 @@ class reader {
   void report() const {
     if (options_.on_progress)
       options_.on_progress({delivered_ + skipped_, bytes_done_, total_bytes_});
+  }
+
+  /// Takes back the entries of the records parsed ahead of the consumer: values first, so that none
+  /// holds another's entry, then entries, newest first. Workers joined: all taken are published.
+  void take_back_undelivered() {
+    for (std::size_t i = next_; i < taken_; ++i) ring_[i % ring_.size()].value.reset();
+    for (std::size_t i = taken_; i-- > next_;) {
+      slot& s = ring_[i % ring_.size()];
+      detail::take_back(s.entries);
+      s = slot{};
+    }
+    next_ = ready_end_ = taken_;
   }
 
   void stop() {

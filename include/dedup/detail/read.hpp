@@ -65,6 +65,37 @@ inline void journal_entry(table_base& table, std::string_view key) {
   if (current_journal.depth > 0) current_journal.added.emplace_back(&table, key);
 }
 
+/// Entries of the journal kept past the end of their read, with their keys copied: a read that may
+/// yet be discarded (a record the stream reader parsed ahead of its consumer) commits, keeps its
+/// entries, and takes them back with `take_back` if it is discarded. Copies, because an entry may
+/// be evicted, and its key bytes freed, while it waits.
+///
+/// ```
+/// std::size_t mark = current_journal.added.size();
+/// transaction outer;  // keeps the entries of the committed reads inside it in the journal
+/// auto value = read_document<T>(src, root);
+/// kept_entries mine = entries_since(mark);
+/// outer.commit();
+/// // ... if value is never delivered: value.reset(); take_back(mine);
+/// ```
+using kept_entries = std::vector<std::pair<table_base*, std::string>>;
+
+/// The entries this thread's journal gained since it held `mark` of them.
+inline kept_entries entries_since(std::size_t mark) {
+  kept_entries out;
+  const auto& added = current_journal.added;
+  for (std::size_t i = mark; i < added.size(); ++i)
+    out.emplace_back(added[i].first, std::string(added[i].second));
+  return out;
+}
+
+/// Removes kept entries that nothing outside their tables holds, newest first, so that an entry's
+/// parts are no longer held by it when they are tried.
+inline void take_back(const kept_entries& entries) {
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it)
+    it->first->erase_if_unused(it->second);
+}
+
 // ---- scratch space for keys --------------------------------------------------------------------
 
 /// A region at the end of the thread's key buffer; nested keys stack above it, so computing a key

@@ -26,8 +26,10 @@ struct raw_record {
 };
 
 /// Splits a stream into records. Not thread-safe: the reader calls it under its own lock. A
-/// structural error (the pointer names nothing, the array is cut short, junk between elements)
-/// throws `dedup::error` located at the record where it was found; the splitter cannot resume.
+/// structural error (the pointer names nothing, the array is cut short, a missing or doubled
+/// comma, anything but blanks after the document, an empty document, a byte-order mark) throws
+/// `dedup::error` located at the record it is in, or at the byte where that record would start;
+/// the splitter cannot resume.
 class splitter {
  public:
   enum class mode : std::uint8_t { lines, array };
@@ -44,6 +46,10 @@ class splitter {
   /// Cuts the next record into `out`; false at the end of the records.
   bool next(raw_record& out) {
     if (finished_) return false;
+    if (!started_) {
+      started_ = true;
+      reject_byte_order_mark();
+    }
     bool got = mode_ == mode::lines ? next_line(out) : next_element(out);
     if (!got)
       finished_ = true;
@@ -98,6 +104,11 @@ class splitter {
   }
 
   static bool space(int c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+  // A scalar also ends where a string or container starts, so that a missing comma before one
+  // (`[1"a"]`) is found here rather than passed on as one odd record.
+  static bool delimiter(int c) {
+    return c == ',' || c == ']' || c == '}' || c == '"' || c == '{' || c == '[' || c == ':';
+  }
 
   void skip_space() {
     for (int c = peek_byte(); space(c); c = peek_byte()) ++pos_;
@@ -111,8 +122,26 @@ class splitter {
     out.end = base_ + stop;
   }
 
+  /// Throws a structural error at the record being cut, or where the next record would start,
+  /// so that `error::offset()` always names a record's start, never the byte where a scan stopped.
   [[noreturn]] void structural(const std::string& where, const std::string& what) const {
-    throw error(where, what).in_record(count_, base_ + pos_);
+    throw error(where, what).in_record(count_, base_ + (capturing_ ? keep_ : pos_));
+  }
+
+  /// RFC 8259 forbids a byte-order mark and the project rejects it on every path alike, rather
+  /// than have one backend skip it and another fail on it.
+  void reject_byte_order_mark() {
+    while (buf_.size() - pos_ < 3 && fill()) {
+    }
+    if (buf_.compare(pos_, 3, "\xEF\xBB\xBF") == 0)
+      structural("", "byte-order mark before the document");
+  }
+
+  /// What a message shows of the byte `c` found where something else was expected.
+  static std::string shown(int c) {
+    if (c < 0) return "the end of the input";
+    if (c < 0x20 || c >= 0x7f) return "byte " + std::to_string(c);
+    return std::string("'") + static_cast<char>(c) + "'";
   }
 
   // ---- NDJSON
@@ -198,7 +227,11 @@ class splitter {
       return;
     }
     if (c != '{' && c != '[') {  // a scalar runs to the next delimiter
-      for (; c >= 0 && !space(c) && c != ',' && c != ']' && c != '}'; c = peek_byte()) ++pos_;
+      std::size_t from = base_ + pos_;
+      for (; c >= 0 && !space(c) && !delimiter(c); c = peek_byte()) ++pos_;
+      // Nothing at all is a missing value (`[,1]`, `[1,,2]`): the structure is broken, not a
+      // record.
+      if (base_ + pos_ == from) structural(where, "expected a value, found " + shown(c));
       return;
     }
     std::size_t depth = 0;
@@ -249,8 +282,20 @@ class splitter {
         find_element(token, here);
       else
         structural(here, "expected an object or array on the way to " + pointer_);
+      enclosing_.push_back({static_cast<char>(c), here});
       here += "/" + token;
     }
+  }
+
+  /// Passes the comma after a value on the way to the array, leaving a closing `close` for the
+  /// caller to report.
+  void separator(char close, const std::string& here) {
+    skip_space();
+    int c = peek_byte();
+    if (c == ',')
+      ++pos_;
+    else if (c != close)
+      structural(here, std::string("expected ',' or '") + close + "', found " + shown(c));
   }
 
   void find_member(const std::string& name, const std::string& here) {
@@ -266,8 +311,7 @@ class splitter {
       ++pos_;
       if (key == name) return;
       skip_value(here + "/" + key);
-      skip_space();
-      if (peek_byte() == ',') ++pos_;
+      separator('}', here);
     }
   }
 
@@ -283,13 +327,14 @@ class splitter {
       if (peek_byte() == ']')
         structural(here, "no element " + token + " (looking for " + pointer_ + ")");
       skip_value(here + "/" + std::to_string(i));
-      skip_space();
-      if (peek_byte() == ',') ++pos_;
+      separator(']', here);
     }
   }
 
   bool next_element(raw_record& out) {
     if (!inside_) {
+      skip_space();
+      if (peek_byte() < 0) structural("", "empty input: a JSON document holds one value");
       descend();
       skip_space();
       if (peek_byte() != '[') structural(pointer_, "expected an array");
@@ -298,13 +343,16 @@ class splitter {
     } else {
       skip_space();  // after the previous element: a separator or the end of the array
       int c = peek_byte();
-      if (c == ']') return false;
-      if (c != ',') structural(element_pointer(), "expected ',' or ']' after an array element");
+      if (c == ']') return end_of_array();
+      if (c < 0) structural(element_pointer(), "the input ends inside the array");
+      if (c != ',')
+        structural(element_pointer(),
+                   "expected ',' or ']' after an array element, found " + shown(c));
       ++pos_;
     }
     skip_space();
     int c = peek_byte();
-    if (c == ']' && count_ == 0) return false;
+    if (c == ']' && count_ == 0) return end_of_array();
     if (c < 0) structural(element_pointer(), "the input ends inside the array");
     if (c == ']') structural(element_pointer(), "expected a value after ','");
     keep_ = pos_;  // fill() keeps the element's bytes from here on
@@ -315,9 +363,53 @@ class splitter {
     return true;
   }
 
+  /// Past the array's `]`: the containers around it must close and nothing but blanks may
+  /// follow, since a document is one value (`[][]`, `[1] x` and `{"refs":[]` are not documents).
+  bool end_of_array() {
+    ++pos_;
+    for (auto level = enclosing_.rbegin(); level != enclosing_.rend(); ++level)
+      close_container(level->first == '{', level->second);
+    enclosing_.clear();
+    skip_space();
+    int c = peek_byte();
+    if (c >= 0) structural("", "content after the document: " + shown(c));
+    return false;
+  }
+
+  /// Skips the rest of an enclosing object's members or array's elements, and its closing bracket.
+  void close_container(bool object, const std::string& here) {
+    const char close = object ? '}' : ']';
+    for (;;) {
+      skip_space();
+      int c = peek_byte();
+      if (c == close) {
+        ++pos_;
+        return;
+      }
+      if (c < 0) structural(here, std::string("the input ends before the closing '") + close + "'");
+      if (c != ',')
+        structural(here, std::string("expected ',' or '") + close + "', found " + shown(c));
+      ++pos_;
+      if (!object) {
+        skip_value(here);
+        continue;
+      }
+      skip_space();
+      if (peek_byte() != '"')
+        structural(here, "expected a member name, found " + shown(peek_byte()));
+      std::string key = skip_string(here, true);
+      skip_space();
+      if (peek_byte() != ':') structural(here, "expected ':' after member name");
+      ++pos_;
+      skip_value(here + "/" + key);
+    }
+  }
+
   std::unique_ptr<std::istream> in_;
   mode mode_;
   std::string pointer_;
+  std::vector<std::pair<char, std::string>>
+      enclosing_;  // containers around the array, outermost first
   std::string buf_;
   std::size_t pos_ = 0;   // scan position in buf_
   std::size_t keep_ = 0;  // while capturing_, buf_ bytes from here on are kept
@@ -328,6 +420,7 @@ class splitter {
   bool inside_ = false;
   bool capturing_ = false;
   bool finished_ = false;
+  bool started_ = false;
 };
 
 }  // namespace dedup::detail
