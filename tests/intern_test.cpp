@@ -4,6 +4,7 @@
 
 #include <latch>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "butler/workload.hpp"
 #include "dedup/dedup.hpp"
 #include "dedup/simdjson.hpp"
+#include "dedup/stream.hpp"
 
 namespace {
 
@@ -181,5 +183,26 @@ TEST_CASE("verify mode names an unknown first place when verify was off when it 
   } catch (const dedup::error& e) {
     CHECK(std::string(e.what()).find("an unknown place") != std::string::npos);
     CHECK(std::string(e.what()).find("''") == std::string::npos);
+  }
+}
+
+TEST_CASE("verify mode names the records both occurrences came from") {
+  dedup::scope s;
+  dedup::current()->set_policy<tree_node>({.verify = true});
+  auto in = std::make_unique<std::istringstream>(
+      "{\"name\":\"a\",\"children\":[]}\n"
+      "{\"name\":\"b\",\"children\":[]}\n"
+      "{\"name\":\"a\",\"children\":[{\"name\":\"z\",\"children\":[]}]}\n");
+  dedup::reader<tree_node> records(std::move(in),
+                                   {.threads = 2, .format = dedup::stream_format::ndjson});
+  try {
+    for (auto& r : records) (void)r;
+    FAIL("no collision reported");
+  } catch (const dedup::error& e) {
+    std::string what = e.what();
+    INFO(what);
+    CHECK(e.record() == 2);
+    CHECK(what.find("this value (record 2)") != std::string::npos);
+    CHECK(what.find("first read at record 0, the document root") != std::string::npos);
   }
 }

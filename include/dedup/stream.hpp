@@ -93,6 +93,10 @@ simple_result_t<T> parse_record(const raw_record& r) {
   thread_local simdjson::ondemand::parser parser;
   simdjson::ondemand::document doc =
       take(parser.iterate(r.bytes.data(), r.bytes.size(), r.bytes.capacity()), path{});
+  struct record_label {  // verify mode names the record an entry came from
+    explicit record_label(std::size_t index) { current_record = index; }
+    ~record_label() { current_record.reset(); }
+  } label(r.index);
   return read_simdjson_document<T>(doc);
 }
 

@@ -86,8 +86,9 @@ inline thread_local std::optional<std::size_t> current_record;
 
 /// Where a value is first read, as verify mode reports it.
 inline std::string origin_of(const path& p) {
-  std::string at = "'" + p.render() + "'";
-  return current_record ? "record " + std::to_string(*current_record) + " at " + at : at;
+  std::string pointer = p.render();
+  std::string at = pointer.empty() ? std::string("the document root") : "'" + pointer + "'";
+  return current_record ? "record " + std::to_string(*current_record) + ", " + at : at;
 }
 
 template <class T>
