@@ -49,6 +49,15 @@ inline std::size_t hash_key(std::string_view key) noexcept {
   return static_cast<std::size_t>(XXH3_64bits(key.data(), key.size()));
 }
 
+namespace detail {
+/// The size and hash of the bytes an entry was built from, so that a hit on the same bytes can be
+/// known to need no check (size 0: not known).
+struct spelling {
+  std::uint64_t hash = 0;
+  std::uint32_t size = 0;
+};
+}  // namespace detail
+
 /// The type-independent face of an intern table, so a context can own tables of any type.
 class table_base {
  public:
@@ -170,9 +179,9 @@ class intern_table final : public table_base {
   struct node {
     std::shared_ptr<const T> value;
     std::shared_ptr<detail::pending_build> pending;  // set while the first reader builds the value
-    std::string origin;          // where the value was first read, in verify mode
-    std::uint64_t spelling = 0;  // a hash of the bytes it was built from, to recognize them again
-    node* canonical = nullptr;   // for an alias: the entry it stands for
+    std::string origin;         // where the value was first read, in verify mode
+    detail::spelling bytes;     // the bytes it was built from, to recognize them again
+    node* canonical = nullptr;  // for an alias: the entry it stands for
     std::atomic<std::uint32_t> aliases{0};
   };
   using map_type = std::unordered_map<owned_key, node, key_hash, key_equal>;
@@ -203,16 +212,15 @@ class intern_table final : public table_base {
     ~ticket() { withdraw(); }
     explicit operator bool() const { return table_ != nullptr; }
 
-    /// Publishes the value and returns its entry; `spelling` identifies the bytes it was read from
-    /// (0: none).
+    /// Publishes the value and returns its entry; `bytes` identifies the bytes it was read from.
     const node* publish(std::shared_ptr<const T> value, std::string origin,
-                        std::uint64_t spelling = 0) {
+                        detail::spelling bytes = {}) {
       std::shared_ptr<detail::pending_build> pending;
       {
         std::unique_lock lock(stripe_->mutex);
         entry_->second.value = std::move(value);
         entry_->second.origin = std::move(origin);
-        entry_->second.spelling = spelling;
+        entry_->second.bytes = bytes;
         pending = std::move(entry_->second.pending);
         stripe_->entries.fetch_add(1, std::memory_order_relaxed);
       }
@@ -255,7 +263,6 @@ class intern_table final : public table_base {
     const node* entry = nullptr;
     ticket reservation;
     const std::string& origin() const { return entry->origin; }
-    std::uint64_t spelling() const { return entry->spelling; }
   };
 
   /// One lookup by key and its hash, reserving the key for the caller on a miss. A thread that

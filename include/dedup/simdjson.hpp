@@ -258,6 +258,20 @@ class simdjson_source {
     }
   }
 
+  /// Whether the object's bytes are the `size` bytes of hash `hash` (as `raw_view` gave them for an
+  /// earlier object). Where the input's end is known, the bytes are hashed in place from the
+  /// object's start, without finding its end: equal bytes make up the same whole object.
+  bool has_bytes(std::size_t size, std::uint64_t hash, const path& p) {
+    const char* start = on_cursor([](auto& c) { return c.raw_json_token(); }, p).data();
+    if (input_end && size <= static_cast<std::size_t>(input_end - start))
+      return hash_key(std::string_view(start, size)) == hash;
+    std::string_view raw = raw_view(p);
+    return raw.size() == size && hash_key(raw) == hash;
+  }
+
+  /// The end of the input of the document being read on this thread, where the reader knows it.
+  static inline thread_local const char* input_end = nullptr;
+
   /// The object's exact bytes (without trailing whitespace), valid while the input is; the object
   /// can be walked afterwards.
   std::string_view raw_view(const path& p) {
@@ -342,7 +356,11 @@ class simdjson_source {
 
 /// Reads the whole of `doc` as T and rejects anything after its root value.
 template <class T>
-simple_result_t<T> read_simdjson_document(od::document& doc) {
+simple_result_t<T> read_simdjson_document(od::document& doc, std::string_view input = {}) {
+  struct known_end {  // lets a hit compare bytes in place (simdjson_source::has_bytes)
+    explicit known_end(const char* end) { simdjson_source::input_end = end; }
+    ~known_end() { simdjson_source::input_end = nullptr; }
+  } end(input.empty() ? nullptr : input.data() + input.size());
   string_arena::of_this_thread().clear();
   transaction tx;  // also undoes the entries of a document rejected for what follows it
   simdjson_source src(doc);
@@ -410,7 +428,7 @@ template <class T>
 simple_result_t<T> parse_fast(simdjson::ondemand::parser& parser,
                               const simdjson::padded_string& json) {
   simdjson::ondemand::document doc = detail::take(parser.iterate(json), detail::path{});
-  return detail::read_simdjson_document<T>(doc);
+  return detail::read_simdjson_document<T>(doc, std::string_view(json.data(), json.size()));
 }
 
 /// `parse_fast` with a parser kept per thread, for callers that do not manage one.

@@ -97,7 +97,7 @@ simple_result_t<T> parse_record(const raw_record& r) {
     explicit record_label(std::size_t index) { current_record = index; }
     ~record_label() { current_record.reset(); }
   } label(r.index);
-  return read_simdjson_document<T>(doc);
+  return read_simdjson_document<T>(doc, r.bytes);
 }
 
 }  // namespace detail

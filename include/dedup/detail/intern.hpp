@@ -23,8 +23,9 @@ namespace dedup::detail {
 /// Whether a source can give an object's exact bytes; one that cannot (nlohmann keeps no text)
 /// goes straight to the canonical key.
 template <class S>
-concept has_raw_bytes = requires(S& src, const path& p) {
+concept has_raw_bytes = requires(S& src, const path& p, std::size_t n, std::uint64_t h) {
   { src.raw_view(p) } -> std::same_as<std::string_view>;
+  { src.has_bytes(n, h, p) } -> std::same_as<bool>;
 };
 
 /// Whether a hit on T's key leaves members unread: a member key that leaves some out, or keys only
@@ -110,28 +111,30 @@ void verify_hit(S& src, const path& p, const policy& pol, const T& held,
 }
 
 /// Builds the value of a reserved key and publishes it, journaled so a failed read takes it back.
+/// With `spelled`, the entry keeps the size and hash of the bytes it was built from.
 template <class T, class S>
-std::shared_ptr<const T> build_entry(S& src, const path& p, context* ctx, intern_table<T>& table,
-                                     const policy& pol, typename intern_table<T>::lookup& found,
-                                     std::uint64_t spelling) {
+void build_entry(S& src, const path& p, context* ctx, intern_table<T>& table, const policy& pol,
+                 typename intern_table<T>::lookup& found, bool spelled) {
+  spelling bytes;
+  if constexpr (has_raw_bytes<S>) {
+    if (spelled) {
+      std::string_view raw = src.raw_view(p);
+      bytes = {hash_key(raw), static_cast<std::uint32_t>(raw.size())};
+    }
+  }
   auto value = std::make_shared<const T>(read_value<T>(src, p, ctx));
   journal_entry(table, found.reservation.key());
-  found.entry =
-      found.reservation.publish(value, pol.verify ? origin_of(p) : std::string(), spelling);
-  found.value = value;
-  return value;
+  found.entry = found.reservation.publish(value, pol.verify ? origin_of(p) : std::string(), bytes);
+  found.value = std::move(value);
 }
 
 /// The instance for T's canonical key: found, built, or (where waiting would never end) built by
 /// value. With a source that keeps bytes, a hit whose key leaves members unread checks those
-/// members unless the bytes are the ones the entry was built from (or the input is trusted).
+/// members, unless its bytes are those the entry was built from or the input is trusted.
 template <class T, class S>
 typename intern_table<T>::lookup intern_by_key(S& src, const path& p, context* ctx,
                                                intern_table<T>& table, const policy& pol) {
   constexpr bool check_skipped = key_skips_members<T>() && has_raw_bytes<S>;
-  std::uint64_t spelling = 0;
-  if constexpr (check_skipped)
-    if (!pol.trusted_input) spelling = hash_key(src.raw_view(p));
   typename intern_table<T>::lookup found;
   {
     key_scratch key;
@@ -139,10 +142,13 @@ typename intern_table<T>::lookup intern_by_key(S& src, const path& p, context* c
     found = table.find_or_reserve(key.view(), hash_key(key.view()));
   }
   if (found.value) {
-    if (check_skipped && !pol.trusted_input && spelling != found.spelling()) validate_json(src, p);
+    if constexpr (check_skipped) {
+      const spelling& seen = found.entry->bytes;
+      if (!pol.trusted_input && !src.has_bytes(seen.size, seen.hash, p)) validate_json(src, p);
+    }
     verify_hit(src, p, pol, *found.value, found.origin());
   } else if (found.reservation) {
-    build_entry<T>(src, p, ctx, table, pol, found, spelling);
+    build_entry<T>(src, p, ctx, table, pol, found, check_skipped && !pol.trusted_input);
   } else {
     found.value = std::make_shared<const T>(read_value<T>(src, p, ctx));
   }
