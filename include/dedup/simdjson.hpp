@@ -396,7 +396,10 @@ simple_result_t<T> from_simple(simdjson::ondemand::document& doc) {
 /// Reusing one parser across calls keeps its buffers, which is how simdjson reaches its speed; the
 /// text must carry simdjson's padding (`simdjson::padded_string`). Malformed text is a
 /// `dedup::error` at the JSON pointer where reading stopped (the document root when simdjson's
-/// first stage rejects the text as a whole, as for invalid UTF-8 or an unterminated string).
+/// first stage rejects the text as a whole, as for invalid UTF-8 or an unterminated string). As
+/// with `dedup::parse`, a UTF-8 byte-order mark before the document, a member name repeated in one
+/// object (at its second occurrence, also in values the model ignores) and nesting deeper than
+/// 1024 levels are errors.
 ///
 /// ```
 /// simdjson::ondemand::parser parser;
