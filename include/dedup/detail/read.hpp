@@ -187,7 +187,7 @@ void check_ignored(S& src, const path& p, std::size_t depth) {
       fail(p, "nesting deeper than " + std::to_string(max_depth) + " levels");
     switch (kind) {
       case json_kind::object: {
-        std::vector<std::string> names;
+        std::vector<std::string_view> names;  // keys live as long as the read (see the sources)
         src.for_each_member(p, [&](std::string_view key, S& value) {
           path here = p.member(key);
           if (std::find(names.begin(), names.end(), key) != names.end())
@@ -227,8 +227,8 @@ std::uint64_t walk_members(S& src, const path& p, F&& f) {
   std::uint64_t seen = 0;
   std::size_t hint = 0;
   // The names of unknown members, kept only for a type that allows them.
-  [[maybe_unused]] std::conditional_t<options<T>::ignore_unknown_members, std::vector<std::string>,
-                                      std::monostate>
+  [[maybe_unused]] std::conditional_t<options<T>::ignore_unknown_members,
+                                      std::vector<std::string_view>, std::monostate>
       ignored;
   src.for_each_member(p, [&](std::string_view key, S& value) {
     path here = p.member(key);
