@@ -10,6 +10,7 @@ packages=(
   catch2
   libxxhash-dev
   python3 python3-jsonschema  # schema validation in the tests
+  clang libclang-rt-dev       # the libFuzzer target (tests/fuzz), built by scripts/test.sh
 )
 missing=()
 for p in "${packages[@]}"; do

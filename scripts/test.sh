@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds with warnings as errors and runs the whole test suite; then
 # builds and runs the suite again under ThreadSanitizer and under AddressSanitizer with
-# UndefinedBehaviorSanitizer (what CI runs). DEDUP_SANITIZERS=0 skips the sanitizer runs.
+# UndefinedBehaviorSanitizer, and finally builds the libFuzzer target and fuzzes for a bounded time
+# (what CI runs). DEDUP_SANITIZERS=0 skips the sanitizer runs, DEDUP_FUZZ=0 the fuzz run, and
+# DEDUP_FUZZ_SECONDS sets its length (90 by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -24,4 +26,22 @@ if [ "${DEDUP_SANITIZERS:-1}" != 0 ]; then
     "${wrap[@]}" cmake --build --preset "$preset" -j "$jobs"
     "${wrap[@]}" ctest --preset "$preset" -j "$jobs"
   done
+fi
+
+if [ "${DEDUP_FUZZ:-1}" != 0 ]; then
+  # The fuzz target builds alone (clang, only the harness) in its own directory. The seed corpus
+  # runs first as a regression test; the bounded run then works on a copy of it, so that the
+  # repository is not modified, and leaves any crashing input under build/fuzz/artifacts/. Any
+  # crash, leak, sanitizer report or timeout stops the script with libFuzzer's non-zero status.
+  cmake -S . -B build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DDEDUP_WERROR=ON -DDEDUP_BUILD_FUZZ=ON -DDEDUP_BUILD_TESTS=OFF -DDEDUP_BUILD_BENCH=OFF
+  cmake --build build/fuzz -j "$jobs" --target dedup_fuzz_refs
+  fuzzer=build/fuzz/tests/fuzz/dedup_fuzz_refs
+  "$fuzzer" tests/fuzz/corpus/*
+  corpus=$(mktemp -d)
+  trap 'rm -rf "$corpus"' EXIT
+  cp tests/fuzz/corpus/* "$corpus/"
+  mkdir -p build/fuzz/artifacts
+  "$fuzzer" -max_total_time="${DEDUP_FUZZ_SECONDS:-90}" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/ "$corpus"
 fi

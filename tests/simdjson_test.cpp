@@ -1,6 +1,10 @@
 // The simdjson On-Demand backend: same results, sharing and errors as the nlohmann one.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
@@ -268,4 +272,134 @@ TEST_CASE("a raw-bytes object that is malformed is reported and not kept") {
     CHECK(e.pointer() == "/items/1/kind");
   }
   CHECK(dedup::stats<raw_record>().entries == 0);
+}
+
+namespace {
+
+/// A type that ignores members it does not know, whose values must still be valid JSON.
+struct open_type {
+  BOOST_HANA_DEFINE_STRUCT(open_type, (std::string, name));
+};
+
+/// What each backend makes of `text` read as T: "ok", or the pointer and detail of its
+/// dedup::error. Any other exception escapes and fails the test.
+template <class T>
+std::pair<std::string, std::string> outcome_fast(std::string_view text) {
+  try {
+    (void)dedup::parse_fast<T>(padded(text));
+    return {"ok", ""};
+  } catch (const dedup::error& e) {
+    return {e.pointer(), e.detail()};
+  }
+}
+template <class T>
+std::pair<std::string, std::string> outcome_simple(std::string_view text) {
+  try {
+    (void)dedup::parse<T>(text);
+    return {"ok", ""};
+  } catch (const dedup::error& e) {
+    return {e.pointer(), e.detail()};
+  }
+}
+
+}  // namespace
+
+template <>
+struct dedup::options<open_type> : dedup::default_options {
+  static constexpr bool ignore_unknown_members = true;
+};
+
+TEST_CASE("both backends reject numbers beyond a double with a dedup::error at the number") {
+  for (std::string_view text : {R"({"id":1e400})", R"({"id":-1e+9999})"}) {
+    INFO(text);
+    CHECK(outcome_fast<butler::DatasetRef>(text).first == "/id");
+    CHECK(outcome_simple<butler::DatasetRef>(text).first == "/id");
+  }
+  CHECK(outcome_fast<std::vector<double>>("[123123e100000]").first == "/0");
+  CHECK(outcome_simple<std::vector<double>>("[123123e100000]").first == "/0");
+}
+
+TEST_CASE("both backends read text by its length: a NUL byte after a value is an error") {
+  using namespace std::string_view_literals;
+  for (auto text : {"123\0"sv, "[1]\0"sv, "{\"name\":\"a\"}\0  "sv}) {
+    INFO(text.size() << " bytes");
+    CHECK(outcome_fast<open_type>(text).first != "ok");
+    CHECK(outcome_simple<open_type>(text).first != "ok");
+  }
+}
+
+TEST_CASE("both backends reject a repeated member name at its second occurrence") {
+  struct dup_case {
+    std::string text, pointer;
+  };
+  std::vector<dup_case> cases = {
+      {R"({"name":"a","name":"b"})", "/name"},
+      {R"({"name":"a","extra":1,"extra":2})", "/extra"},
+      {R"({"name":"a","extra":{"x":{"y":1,"y":2}}})", "/extra/x/y"},
+      {R"({"extra":[{"x":1},{"y":1,"z":0,"y":2}],"name":"a"})", "/extra/1/y"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    auto fast = outcome_fast<open_type>(c.text), simple = outcome_simple<open_type>(c.text);
+    CHECK(fast.first == c.pointer);
+    CHECK(simple == fast);
+    CHECK_THAT(fast.second, Catch::StartsWith("duplicate member '"));
+  }
+  // In a map, and after the interning of an earlier copy of the same object.
+  const std::string coordinate = R"({"dataId":{"instrument":"HSC","visit":1}})";
+  const std::string repeated = R"({"dataId":{"instrument":"HSC","visit":1,"visit":2}})";
+  using list = std::vector<std::shared_ptr<const butler::DataCoordinate>>;
+  dedup::scope s;
+  auto fast = outcome_fast<list>("[" + coordinate + "," + repeated + "]");
+  CHECK(fast.first == "/1/dataId/visit");
+  CHECK(outcome_simple<list>("[" + coordinate + "," + repeated + "]") == fast);
+  CHECK(dedup::stats<butler::DataCoordinate>().entries == 0);
+  // An ignored value is still checked for what simdjson's first stage lets through.
+  CHECK(outcome_fast<open_type>(R"({"name":"a","extra":[tru]})").first == "/extra/0");
+  CHECK(outcome_fast<open_type>(R"({"name":"a","extra":[-012]})").first == "/extra/0");
+}
+
+TEST_CASE("both backends accept 1024 levels of nesting and reject deeper text") {
+  auto nested = [](std::size_t levels) {  // inside the document's object: one level more
+    return R"({"name":"a","extra":)" + std::string(levels - 1, '[') + std::string(levels - 1, ']') +
+           "}";
+  };
+  CHECK(outcome_fast<open_type>(nested(1024)).first == "ok");
+  CHECK(outcome_simple<open_type>(nested(1024)).first == "ok");
+  auto fast = outcome_fast<open_type>(nested(1025));
+  CHECK_THAT(fast.second, Catch::Contains("nesting deeper than 1024 levels"));
+  CHECK(outcome_simple<open_type>(nested(1025)) == fast);
+}
+
+TEST_CASE("both backends reject a UTF-8 byte-order mark before the document") {
+  const std::string text = "\xEF\xBB\xBF" + calexp;
+  auto fast = outcome_fast<butler::DatasetType>(text);
+  CHECK(fast == std::pair<std::string, std::string>{"", "byte-order mark before the document"});
+  CHECK(outcome_simple<butler::DatasetType>(text) == fast);
+}
+
+TEST_CASE("both backends agree with JSONTestSuite (DEDUP_JSONTESTSUITE: its test_parsing)") {
+  const char* dir = std::getenv("DEDUP_JSONTESTSUITE");
+  if (!dir || !std::filesystem::is_directory(dir)) {
+    WARN("skipped: set DEDUP_JSONTESTSUITE to JSONTestSuite's test_parsing directory");
+    return;
+  }
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // As an ignored member, so that any JSON value is read whatever its kind; the byte-order mark
+    // and NUL files are about the start and the end of a document, which other tests check.
+    const std::string text = R"({"name":"x","value":)" + body + "}";
+    INFO(name);
+    auto fast = outcome_fast<open_type>(text), simple = outcome_simple<open_type>(text);
+    CHECK((fast.first == "ok") == (simple.first == "ok"));
+    // RFC 8259 allows repeated names; dedup rejects them (a key from one, a value from the other).
+    bool valid = name.starts_with("y_") && !name.starts_with("y_object_duplicated_key");
+    if (name.starts_with("y_") || name.starts_with("n_")) CHECK((fast.first == "ok") == valid);
+    ++files;
+  }
+  CHECK(files > 300);
 }

@@ -220,3 +220,96 @@ TEST_CASE("istring shares one buffer per text inside a scope only") {
   auto d = dedup::from_simple<butler::DatasetRef>(ref);
   CHECK(c->run.shares_storage_with(d->run));
 }
+
+namespace {
+
+/// A type that ignores members it does not know, whose values must still be valid JSON.
+struct lenient {
+  BOOST_HANA_DEFINE_STRUCT(lenient, (std::string, name));
+};
+
+/// The error `parse<T>(text)` throws; fails the test if it throws none or another type.
+template <class T>
+dedup::error parse_error_of(std::string_view text) {
+  try {
+    (void)dedup::parse<T>(text);
+  } catch (const dedup::error& e) {
+    return e;
+  }
+  FAIL("no dedup::error for " << text);
+  return dedup::error("", "");
+}
+
+}  // namespace
+
+template <>
+struct dedup::options<lenient> : dedup::default_options {
+  static constexpr bool ignore_unknown_members = true;
+};
+
+TEST_CASE("a number beyond a double is a dedup::error at its pointer, not nlohmann's") {
+  // JSONTestSuite's i_number_huge_exp, i_number_neg_int_huge_exp, ... and the fuzzer's ref.
+  CHECK(parse_error_of<butler::DatasetRef>(R"({"id":1e400})").pointer() == "/id");
+  CHECK(parse_error_of<butler::RefList>(R"({"refs":[{"id":-1e+9999}]})").pointer() == "/refs/0/id");
+  auto e = parse_error_of<std::vector<double>>("[0, 123123e100000]");
+  CHECK(e.pointer() == "/1");
+  CHECK_THAT(e.detail(),
+             Catch::Contains("out of the range of a double") && Catch::Contains("123123e100000"));
+  CHECK(parse_error_of<double>("1.5e99999").pointer().empty());
+}
+
+TEST_CASE("parse reads text by its length: a NUL byte is an error, not the end") {
+  using namespace std::string_view_literals;
+  for (auto text : {"123\0"sv, "[1]\0 junk"sv, "{\"name\":\"a\"}\0"sv}) {
+    INFO(text.size() << " bytes");
+    auto e = parse_error_of<std::vector<std::int64_t>>(text);
+    CHECK(e.pointer().empty());
+    CHECK_THAT(e.detail(), Catch::Contains("NUL"));
+  }
+  CHECK(dedup::parse<std::int64_t>(std::string("123")) == 123);
+}
+
+TEST_CASE("parse rejects a member name repeated in one object, wherever it is") {
+  json good = json::parse(fixture("ref.json"));
+  std::string ref = good.dump();
+  auto twice = [&](std::string_view member, std::string_view extra) {
+    std::string t = ref;
+    auto at = t.find(member);
+    REQUIRE(at != std::string::npos);
+    t.insert(at, extra);
+    return t;
+  };
+  struct dup_case {
+    std::string text, pointer;
+  };
+  std::vector<dup_case> cases = {
+      {twice(R"("run")", R"("run":"other",)"), "/run"},  // a struct member
+      {twice(R"("name":"calexp.wcs")", R"("name":"x",)"), "/datasetType/name"},
+      {twice(R"("name":"HSC")", R"("name":"HSC",)"), "/dataId/records/instrument/record/name"},
+      {R"({"refs":[)" + ref + "," + twice(R"("visit")", R"("visit":7,)") + "]}",
+       "/refs/1/dataId/dataId/visit"},  // a map, in the second element of an array
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    dedup::scope s;
+    auto e = c.text.starts_with(R"({"refs")") ? parse_error_of<butler::RefList>(c.text)
+                                              : parse_error_of<butler::DatasetRef>(c.text);
+    CHECK(e.pointer() == c.pointer);
+    CHECK_THAT(e.detail(), Catch::StartsWith("duplicate member '"));
+    CHECK(all_entries() == 0);
+  }
+  SECTION("in values the model ignores") {
+    CHECK(dedup::parse<lenient>(R"({"name":"a","extra":{"x":[1,{"y":2}]}})").name == "a");
+    CHECK(parse_error_of<lenient>(R"({"name":"a","extra":1,"extra":2})").pointer() == "/extra");
+    auto e = parse_error_of<lenient>(R"({"name":"a","extra":[{"x":1},{"y":1,"y":2}]})");
+    CHECK(e.pointer() == "/extra/1/y");
+    CHECK(e.detail() == "duplicate member 'y'");
+  }
+}
+
+TEST_CASE("parse rejects a UTF-8 byte-order mark before the document") {
+  auto e = parse_error_of<lenient>("\xEF\xBB\xBF{\"name\":\"a\"}");
+  CHECK(e.pointer().empty());
+  CHECK(e.detail() == "byte-order mark before the document");
+  CHECK(dedup::parse<lenient>(" {\"name\":\"a\"}").name == "a");
+}

@@ -416,7 +416,10 @@ simple_result_t<T> from_simple(simdjson::ondemand::document& doc) {
 /// Reusing one parser across calls keeps its buffers, which is how simdjson reaches its speed; the
 /// text must carry simdjson's padding (`simdjson::padded_string`). Malformed text is a
 /// `dedup::error` at the JSON pointer where reading stopped (the document root when simdjson's
-/// first stage rejects the text as a whole, as for invalid UTF-8 or an unterminated string).
+/// first stage rejects the text as a whole, as for invalid UTF-8 or an unterminated string). As
+/// with `dedup::parse`, a UTF-8 byte-order mark before the document, a member name repeated in one
+/// object (at its second occurrence, also in values the model ignores) and nesting deeper than
+/// 1024 levels are errors.
 ///
 /// ```
 /// simdjson::ondemand::parser parser;
@@ -427,6 +430,9 @@ simple_result_t<T> from_simple(simdjson::ondemand::document& doc) {
 template <class T>
 simple_result_t<T> parse_fast(simdjson::ondemand::parser& parser,
                               const simdjson::padded_string& json) {
+  // simdjson skips a byte-order mark; dedup::parse and the reader reject one, and so does this.
+  if (std::string_view(json.data(), json.size()).starts_with("\xEF\xBB\xBF"))
+    detail::fail(detail::path{}, "byte-order mark before the document");
   simdjson::ondemand::document doc = detail::take(parser.iterate(json), detail::path{});
   return detail::read_simdjson_document<T>(doc, std::string_view(json.data(), json.size()));
 }

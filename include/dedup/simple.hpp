@@ -2,10 +2,13 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +27,10 @@ namespace detail {
 class nlohmann_source {
  public:
   explicit nlohmann_source(const nlohmann::json& j) : j_(&j) {}
+
+  /// A DOM holds each member name of an object once (`dedup::parse` rejects text that repeats
+  /// one), so the reader need not walk ignored values looking for repeats.
+  static constexpr bool unique_member_names = true;
 
   json_kind kind(const path&) const {
     using t = nlohmann::json::value_t;
@@ -80,6 +87,105 @@ class nlohmann_source {
   const nlohmann::json* j_;
 };
 
+/// Builds nlohmann's DOM from its SAX events, to see what the DOM cannot keep: nlohmann keeps the
+/// last of two members with one name, and a key computed from one occurrence with a value built
+/// from the other would be a silent wrong object. It also turns nlohmann's `out_of_range` for a
+/// number beyond a double into a `dedup::error` at that number's pointer.
+class checked_dom_builder {
+ public:
+  using json = nlohmann::json;
+  explicit checked_dom_builder(json& root) : root_(root) {}
+
+  bool null() { return put(nullptr); }
+  bool boolean(bool v) { return put(v); }
+  bool number_integer(json::number_integer_t v) { return put(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return put(v); }
+  bool number_float(json::number_float_t v, const json::string_t&) { return put(v); }
+  bool string(json::string_t& v) { return put(std::move(v)); }
+  bool binary(json::binary_t& v) { return put(json::binary(std::move(v))); }
+  bool start_object(std::size_t) { return open(json::object()); }
+  bool start_array(std::size_t) { return open(json::array()); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(json::string_t& name) {
+    if (stack_.back()->contains(name)) report(name, "duplicate member '" + name + "'");
+    key_ = std::move(name);
+    return true;
+  }
+  bool parse_error(std::size_t byte, const std::string& token,
+                   const nlohmann::detail::exception& e) {
+    if (dynamic_cast<const json::out_of_range*>(&e))  // a number too large: the only one from text
+      report(next_name(), "number out of the range of a double: " + token);
+    fail(path{}, "malformed JSON at byte " + std::to_string(byte) + ": " + e.what());
+  }
+
+ private:
+  bool put(json v) {
+    place(std::move(v));
+    return true;
+  }
+  bool open(json v) {
+    if (stack_.size() >= max_depth)  // as the simdjson backend, and no walk of it overflows
+      report(next_name(), "nesting deeper than " + std::to_string(max_depth) + " levels");
+    stack_.push_back(place(std::move(v)));
+    return true;
+  }
+  bool close() {
+    stack_.pop_back();
+    return true;
+  }
+  json* place(json v) {
+    if (stack_.empty()) return &(root_ = std::move(v));
+    json& parent = *stack_.back();
+    if (parent.is_array()) return &parent.emplace_back(std::move(v));
+    return &parent.get_ref<json::object_t&>().emplace(std::move(key_), std::move(v)).first->second;
+  }
+  /// The name of the next value in the innermost open container, as a pointer step.
+  std::string next_name() const {
+    if (stack_.empty()) return {};
+    return stack_.back()->is_array() ? std::to_string(stack_.back()->size()) : key_;
+  }
+  /// Throws at the pointer of the value `name` in the innermost open container. The pointer is
+  /// found only now, from the DOM: the hot path keeps no names.
+  [[noreturn]] void report(const std::string& name, std::string detail) const {
+    std::vector<std::string> steps;
+    for (std::size_t i = 1; i < stack_.size(); ++i) steps.push_back(step_to(i));
+    std::vector<path> chain;
+    chain.reserve(steps.size() + 2);
+    chain.emplace_back();
+    for (const std::string& s : steps) chain.push_back(chain.back().member(s));
+    if (!stack_.empty()) chain.push_back(chain.back().member(name));
+    fail(chain.back(), std::move(detail));
+  }
+  /// The pointer step from open container i - 1 to open container i.
+  std::string step_to(std::size_t i) const {
+    const json& parent = *stack_[i - 1];
+    if (parent.is_array()) return std::to_string(parent.size() - 1);
+    for (const auto& [name, value] : parent.get_ref<const json::object_t&>())
+      if (&value == stack_[i]) return name;
+    return {};
+  }
+
+  json& root_;
+  std::vector<json*> stack_;
+  std::string key_;
+};
+
+/// JSON text to nlohmann's DOM, read by its length and checked as `dedup::parse` documents.
+inline nlohmann::json parse_checked(std::string_view text) {
+  if (text.starts_with("\xEF\xBB\xBF")) fail(path{}, "byte-order mark before the document");
+  // nlohmann's lexer takes a NUL byte for the end of the input, whatever the input's length.
+  if (const void* nul = std::memchr(text.data(), '\0', text.size())) {
+    auto at = static_cast<const char*>(nul) - text.data();
+    fail(path{}, "malformed JSON at byte " + std::to_string(at + 1) +
+                     ": a NUL character (JSON text holds none outside escapes)");
+  }
+  nlohmann::json root;
+  checked_dom_builder builder(root);
+  nlohmann::json::sax_parse(text, &builder);
+  return root;
+}
+
 }  // namespace detail
 
 /// What `from_simple<T>` returns: `std::shared_ptr<const T>` for a type that declares a key,
@@ -105,8 +211,12 @@ simple_result_t<T> from_simple(const nlohmann::json& j) {
   return detail::read_document<T>(src, detail::path{});
 }
 
-/// Parses JSON text and builds a T from it, as `from_simple`; malformed text is a `dedup::error`
-/// naming the byte where parsing stopped.
+/// Parses JSON text and builds a T from it, as `from_simple`. The text is read by its length (a NUL
+/// byte anywhere is an error, not the end of the text). Malformed text is a `dedup::error` naming
+/// the byte where parsing stopped; a member name repeated in one object (anywhere in the document,
+/// also where the model ignores the value) is an error at the second occurrence, a number beyond
+/// the range of a double is an error at its pointer, and so is a UTF-8 byte-order mark before the
+/// document, as on the simdjson backend.
 ///
 /// ```
 /// auto type = dedup::parse<butler::DatasetType>(R"({"name":"calexp","storageClass":"ExposureF",
@@ -114,13 +224,7 @@ simple_result_t<T> from_simple(const nlohmann::json& j) {
 /// ```
 template <class T>
 simple_result_t<T> parse(std::string_view text) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw error("", "malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
-  }
-  return from_simple<T>(j);
+  return from_simple<T>(detail::parse_checked(text));
 }
 
 /// The simple form of a value, the exact inverse of `from_simple`: members under their wire

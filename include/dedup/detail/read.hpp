@@ -197,6 +197,57 @@ std::size_t find_member(std::string_view key, std::size_t hint) {
   return no_member;
 }
 
+/// How deeply a document may nest: deeper text is an error on every backend, so that a walk of
+/// an ignored value (or the nlohmann DOM's) never exhausts the stack.
+inline constexpr std::size_t max_depth = 1024;
+
+inline std::size_t depth_of(const path& p) {
+  std::size_t depth = 0;
+  for (const path* at = p.parent; at; at = at->parent) ++depth;
+  return depth;
+}
+
+/// Checks a value the model ignores as the rest of the document is checked: no object in it
+/// repeats a member name, and its scalars are well formed. Sources built from a DOM, which cannot
+/// hold a repeat, declare `unique_member_names` and skip the walk.
+template <class S>
+void check_ignored(S& src, const path& p, std::size_t depth) {
+  if constexpr (!requires { S::unique_member_names; }) {
+    json_kind kind = src.kind(p);
+    if (depth >= max_depth && (kind == json_kind::object || kind == json_kind::array))
+      fail(p, "nesting deeper than " + std::to_string(max_depth) + " levels");
+    switch (kind) {
+      case json_kind::object: {
+        std::vector<std::string_view> names;  // keys live as long as the read (see the sources)
+        src.for_each_member(p, [&](std::string_view key, S& value) {
+          path here = p.member(key);
+          if (std::find(names.begin(), names.end(), key) != names.end())
+            fail(here, "duplicate member '" + std::string(key) + "'");
+          names.emplace_back(key);
+          check_ignored(value, here, depth + 1);
+        });
+        break;
+      }
+      case json_kind::array:
+        src.for_each_element(
+            p, [&](S& e, std::size_t i) { check_ignored(e, p.element(i), depth + 1); });
+        break;
+      case json_kind::boolean:
+        (void)src.get_bool(p);
+        break;
+      case json_kind::string:
+        (void)src.get_string(p);
+        break;
+      case json_kind::integer:  // simdjson types "-012" as an integer, and fails to read it
+      case json_kind::number:
+        (void)src.get_double(p);
+        break;
+      case json_kind::null:  // checked when its kind was found
+        break;
+    }
+  }
+}
+
 /// Walks the members of an object in document order, rejecting unknown (unless T allows them) and
 /// duplicate members, and calls f(member index, value source, member path) for each known one.
 /// Returns the bit set of members seen.
@@ -206,13 +257,20 @@ std::uint64_t walk_members(S& src, const path& p, F&& f) {
   expect(src, p, json_kind::object, "object");
   std::uint64_t seen = 0;
   std::size_t hint = 0;
+  // The names of unknown members, kept only for a type that allows them.
+  [[maybe_unused]] std::conditional_t<options<T>::ignore_unknown_members,
+                                      std::vector<std::string_view>, std::monostate>
+      ignored;
   src.for_each_member(p, [&](std::string_view key, S& value) {
     path here = p.member(key);
     std::size_t i = find_member<T>(key, hint);
     if (i == no_member) {
-      if constexpr (options<T>::ignore_unknown_members)
-        return;
-      else
+      if constexpr (options<T>::ignore_unknown_members) {
+        if (std::find(ignored.begin(), ignored.end(), key) != ignored.end())
+          fail(here, "duplicate member '" + std::string(key) + "'");
+        ignored.emplace_back(key);
+        return check_ignored(value, here, depth_of(here));
+      } else
         fail(here,
              "unexpected member '" + std::string(key) + "' in " + std::string(type_name<T>()));
     }
