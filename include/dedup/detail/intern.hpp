@@ -44,43 +44,6 @@ constexpr bool key_skips_members() {
   }
 }
 
-/// Checks that the value at `src` is well-formed JSON throughout (scalars parse, objects have
-/// colons and commas and no repeated member name), building nothing: what a hit must still check
-/// of the parts its key leaves unread when their bytes were never seen before.
-template <class S>
-void validate_json(S& src, const path& p) {
-  switch (src.kind(p)) {
-    case json_kind::null:
-      return;  // the kind check has read the literal
-    case json_kind::boolean:
-      (void)src.get_bool(p);
-      return;
-    case json_kind::integer:
-    case json_kind::number:
-      (void)src.get_double(p);
-      return;
-    case json_kind::string:
-      (void)src.get_string(p);
-      return;
-    case json_kind::array:
-      src.for_each_element(p, [&](S& e, std::size_t i) { validate_json(e, p.element(i)); });
-      return;
-    case json_kind::object: {
-      thread_local std::vector<std::string_view> names;  // nested objects stack their own region
-      std::size_t mark = names.size();
-      src.for_each_member(p, [&](std::string_view key, S& value) {
-        path here = p.member(key);
-        for (std::size_t i = mark; i < names.size(); ++i)
-          if (names[i] == key) fail(here, "duplicate member '" + std::string(key) + "'");
-        names.push_back(key);
-        validate_json(value, here);
-      });
-      names.resize(mark);
-      return;
-    }
-  }
-}
-
 /// The index of the record being read by a stream reader on this thread, if any, so that verify
 /// mode can say which document an entry came from.
 inline thread_local std::optional<std::size_t> current_record;
@@ -144,7 +107,8 @@ typename intern_table<T>::lookup intern_by_key(S& src, const path& p, context* c
   if (found.value) {
     if constexpr (check_skipped) {
       const spelling& seen = found.entry->bytes;
-      if (!pol.trusted_input && !src.has_bytes(seen.size, seen.hash, p)) validate_json(src, p);
+      if (!pol.trusted_input && !src.has_bytes(seen.size, seen.hash, p))
+        check_well_formed(src, p, depth_of(p));
     }
     verify_hit(src, p, pol, *found.value, found.origin());
   } else if (found.reservation) {

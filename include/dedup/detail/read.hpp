@@ -207,11 +207,12 @@ inline std::size_t depth_of(const path& p) {
   return depth;
 }
 
-/// Checks a value the model ignores as the rest of the document is checked: no object in it
-/// repeats a member name, and its scalars are well formed. Sources built from a DOM, which cannot
-/// hold a repeat, declare `unique_member_names` and skip the walk.
+/// Checks that a value is well-formed JSON throughout without building anything (no object in it
+/// repeats a member name, its scalars parse, it nests at most `max_depth` deep): for a value the
+/// model ignores, and for the members a hit's key leaves unread (detail/intern.hpp). Sources built
+/// from a DOM, which was checked as it was parsed, declare `unique_member_names` and skip the walk.
 template <class S>
-void check_ignored(S& src, const path& p, std::size_t depth) {
+void check_well_formed(S& src, const path& p, std::size_t depth) {
   if constexpr (!requires { S::unique_member_names; }) {
     json_kind kind = src.kind(p);
     if (depth >= max_depth && (kind == json_kind::object || kind == json_kind::array))
@@ -224,13 +225,13 @@ void check_ignored(S& src, const path& p, std::size_t depth) {
           if (std::find(names.begin(), names.end(), key) != names.end())
             fail(here, "duplicate member '" + std::string(key) + "'");
           names.emplace_back(key);
-          check_ignored(value, here, depth + 1);
+          check_well_formed(value, here, depth + 1);
         });
         break;
       }
       case json_kind::array:
         src.for_each_element(
-            p, [&](S& e, std::size_t i) { check_ignored(e, p.element(i), depth + 1); });
+            p, [&](S& e, std::size_t i) { check_well_formed(e, p.element(i), depth + 1); });
         break;
       case json_kind::boolean:
         (void)src.get_bool(p);
@@ -269,7 +270,7 @@ std::uint64_t walk_members(S& src, const path& p, F&& f) {
         if (std::find(ignored.begin(), ignored.end(), key) != ignored.end())
           fail(here, "duplicate member '" + std::string(key) + "'");
         ignored.emplace_back(key);
-        return check_ignored(value, here, depth_of(here));
+        return check_well_formed(value, here, depth_of(here));
       } else
         fail(here,
              "unexpected member '" + std::string(key) + "' in " + std::string(type_name<T>()));
