@@ -12,11 +12,13 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "dedup/context.hpp"
@@ -124,7 +126,18 @@ template <class F, class S>
 F read_floating(S& src, const path& p) {
   json_kind k = src.kind(p);
   if (k != json_kind::number && k != json_kind::integer) fail_kind(p, "number", kind_name(k));
-  return static_cast<F>(src.get_double(p));
+  double d = src.get_double(p);
+  if constexpr (sizeof(F) < sizeof(double)) {
+    // A finite number that would round to infinity is out of range, as for integers; the bound is
+    // the largest finite value plus half its ulp, so what rounds to the largest value is kept.
+    using limits = std::numeric_limits<F>;
+    const double beyond = std::ldexp(1.0, limits::max_exponent) -
+                          std::ldexp(1.0, limits::max_exponent - limits::digits - 1);
+    if (std::isfinite(d) && (d >= beyond || d <= -beyond))
+      fail(p, "expected number in the range of " + std::string(type_name<F>()) + ", found " +
+                  std::to_string(d));
+  }
+  return static_cast<F>(d);
 }
 
 template <class S>
@@ -208,20 +221,90 @@ void read_struct(S& src, const path& p, context* ctx, T& out) {
   for (std::size_t i = 0; i < member_count<T>; ++i) {
     if (seen & (std::uint64_t{1} << i)) continue;
     visit_member<T>(i, [&](auto I) {
-      if constexpr (!is_optional<member_type<T, decltype(I)::value>>::value)
+      if constexpr (!may_be_absent<member_type<T, decltype(I)::value>>)
         fail_missing<T>(p, decltype(I)::value);
     });
   }
 }
 
+/// Calls f(member index, element source, element path) for each element of the array form of an
+/// `as_array` struct, and rejects an array whose length is not the member count.
+template <class T, class S, class F>
+void walk_array_members(S& src, const path& p, F&& f) {
+  std::size_t n = 0;
+  src.for_each_element(p, [&](S& element, std::size_t i) {
+    n = i + 1;
+    if (i < member_count<T>) f(i, element, p.element(i));
+  });
+  if (n != member_count<T>)
+    fail(p, "expected an array of " + std::to_string(member_count<T>) + " elements (" +
+                std::string(type_name<T>()) + "), found " + std::to_string(n));
+}
+
+template <class T, class S>
+void read_array_struct(S& src, const path& p, context* ctx, T& out) {
+  walk_array_members<T>(src, p, [&](std::size_t i, S& element, const path& here) {
+    visit_member<T>(
+        i, [&](auto I) { read_into(element, here, ctx, member<decltype(I)::value>(out)); });
+  });
+}
+
+/// Whether the value fits T beyond its JSON kind `k`: an `as_array` struct takes only an array of
+/// its member count whose elements each have a kind its matching member accepts; a vector takes any
+/// array. Peeking walks the array once more, which every source allows.
+template <class T, class S>
+bool fits(S& src, const path& p, json_kind k) {
+  if (!accepts<T>(k)) return false;
+  if constexpr (is_optional<T>::value || is_nullable<T>::value) {
+    return k == json_kind::null || fits<typename T::value_type>(src, p, k);
+  } else if constexpr (is_shared_const<T>::value) {
+    return fits<std::remove_const_t<typename T::element_type>>(src, p, k);
+  } else if constexpr (as_array<T>) {
+    if (k != json_kind::array) return true;
+    std::size_t n = 0;
+    bool ok = true;
+    src.for_each_element(p, [&](S& element, std::size_t i) {
+      n = i + 1;
+      if (i >= member_count<T> || !ok) return;
+      visit_member<T>(i, [&](auto I) {
+        ok = accepts<member_type<T, decltype(I)::value>>(element.kind(p.element(i)));
+      });
+    });
+    return ok && n == member_count<T>;
+  } else {
+    return true;
+  }
+}
+
+/// The alternative of variant V a value is read as: the first, in declared order, that accepts
+/// its JSON kind and whose shape fits (see `fits`). Reading and keying both choose through here,
+/// so a value's key always names the alternative it is built as.
+template <class V, class S>
+std::size_t choose_alternative(S& src, const path& p) {
+  json_kind k = src.kind(p);
+  std::size_t chosen = std::variant_npos;
+  [&]<class... A>(std::type_identity<std::variant<A...>>) {
+    std::size_t index = 0;
+    ((chosen == std::variant_npos && fits<A>(src, p, k) ? chosen = index : 0, ++index), ...);
+  }(std::type_identity<V>{});
+  if (chosen == std::variant_npos) fail_kind(p, expected_name<V>(), kind_name(k));
+  return chosen;
+}
+
+/// Calls f(std::integral_constant<size_t, i>) for a variant alternative known only at run time.
+template <class V, class F>
+void visit_alternative(std::size_t i, F&& f) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (void)((i == I ? (f(std::integral_constant<std::size_t, I>{}), true) : false) || ...);
+  }
+  (std::make_index_sequence<std::variant_size_v<V>>{});
+}
+
 template <class V, class S>
 void read_variant(S& src, const path& p, context* ctx, V& out) {
-  json_kind k = src.kind(p);
-  bool done = [&]<class... A>(std::type_identity<std::variant<A...>>) {
-    return ((accepts<A>(k) ? (read_into(src, p, ctx, out.template emplace<A>()), true) : false) ||
-            ...);
-  }(std::type_identity<V>{});
-  if (!done) fail_kind(p, expected_name<V>(), kind_name(k));
+  visit_alternative<V>(choose_alternative<V>(src, p), [&](auto I) {
+    read_into(src, p, ctx, out.template emplace<decltype(I)::value>());
+  });
 }
 
 template <class T, class S>
@@ -251,6 +334,11 @@ void read_into(S& src, const path& p, context* ctx, T& out) {
       out.reset();
     else
       read_into(src, p, ctx, out.emplace());
+  } else if constexpr (is_nullable<T>::value) {
+    if (src.kind(p) == json_kind::null)
+      out.set_null();
+    else
+      read_into(src, p, ctx, out.emplace());
   } else if constexpr (is_vector<T>::value) {
     expect(src, p, json_kind::array, "array");
     out.clear();
@@ -272,6 +360,11 @@ void read_into(S& src, const path& p, context* ctx, T& out) {
     read_variant(src, p, ctx, out);
   } else if constexpr (is_shared_const<T>::value) {
     out = read_shared<std::remove_const_t<typename T::element_type>>(src, p, ctx);
+  } else if constexpr (as_array<T>) {
+    if (src.kind(p) == json_kind::array)
+      read_array_struct(src, p, ctx, out);
+    else
+      read_struct(src, p, ctx, out);
   } else {
     static_assert(described<T>, "dedup: no simple form for this type (see dedup/reflect.hpp)");
     read_struct(src, p, ctx, out);
@@ -346,7 +439,10 @@ void encode_fields(S& src, const path& p, std::string& out) {
     if (seen & (std::uint64_t{1} << Slots[k].member)) continue;
     start[k] = static_cast<std::uint32_t>(out.size());
     visit_member<T>(Slots[k].member, [&](auto I) {
-      if constexpr (is_optional<member_type<T, decltype(I)::value>>::value)
+      using M = member_type<T, decltype(I)::value>;
+      if constexpr (is_nullable<M>::value)  // absent is not null for a nullable
+        out += Slots[k].presence_only ? '0' : 'a';
+      else if constexpr (is_optional<M>::value)
         out += Slots[k].presence_only ? '0' : 'n';
       else
         fail_missing<T>(p, decltype(I)::value);
@@ -392,14 +488,20 @@ void encode_map(S& src, const path& p, std::string& out) {
 
 template <class V, class S>
 void encode_variant(S& src, const path& p, std::string& out) {
-  json_kind k = src.kind(p);
-  bool done = [&]<class... A>(std::type_identity<std::variant<A...>>) {
-    std::uint8_t index = 0;
-    return ((accepts<A>(k) ? (out += static_cast<char>(index), encode<A>(src, p, out), true)
-                           : (++index, false)) ||
-            ...);
-  }(std::type_identity<V>{});
-  if (!done) fail_kind(p, expected_name<V>(), kind_name(k));
+  std::size_t index = choose_alternative<V>(src, p);
+  out += static_cast<char>(index);
+  visit_alternative<V>(index, [&](auto I) {
+    encode<std::variant_alternative_t<decltype(I)::value, V>>(src, p, out);
+  });
+}
+
+/// The key of an `as_array` struct in either form: the same bytes as its object form.
+template <class T, class S>
+void encode_array_struct(S& src, const path& p, std::string& out) {
+  walk_array_members<T>(src, p, [&](std::size_t i, S& element, const path& here) {
+    visit_member<T>(
+        i, [&](auto I) { encode<member_type<T, decltype(I)::value>>(element, here, out); });
+  });
 }
 
 template <class T, class S>
@@ -424,7 +526,7 @@ void encode(S& src, const path& p, std::string& out) {
     out += 's';
     put_u32(out, static_cast<std::uint32_t>(s.size()));
     out += s;
-  } else if constexpr (is_optional<T>::value) {
+  } else if constexpr (is_optional<T>::value || is_nullable<T>::value) {
     if (src.kind(p) == json_kind::null) {
       out += 'n';
     } else {
@@ -448,6 +550,12 @@ void encode(S& src, const path& p, std::string& out) {
     encode_variant<T>(src, p, out);
   } else if constexpr (is_shared_const<T>::value) {
     encode_key<std::remove_const_t<typename T::element_type>>(src, p, out);
+  } else if constexpr (as_array<T>) {
+    out += 'o';
+    if (src.kind(p) == json_kind::array)
+      encode_array_struct<T>(src, p, out);
+    else
+      encode_fields<T, key_slots<T>()>(src, p, out);
   } else {
     static_assert(described<T>, "dedup: no simple form for this type (see dedup/reflect.hpp)");
     out += 'o';
@@ -528,6 +636,7 @@ struct simple_result<T> {
 /// Reads a whole document as T in the current context; on failure the tables are left as they were.
 template <class T, class S>
 typename simple_result<T>::type read_document(S& src, const path& root) {
+  check_scope_order();
   transaction tx;
   context* ctx = current_context;
   typename simple_result<T>::type out;

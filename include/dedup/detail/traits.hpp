@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dedup/istring.hpp"
+#include "dedup/nullable.hpp"
 #include "dedup/reflect.hpp"
 
 namespace dedup::detail {
@@ -20,6 +21,13 @@ template <class T>
 struct is_optional : std::false_type {};
 template <class T>
 struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_nullable : std::false_type {};
+template <class T>
+struct is_nullable<nullable<T>> : std::true_type {};
+/// A member that may be left out of its object: `std::optional` or `dedup::nullable`.
+template <class T>
+inline constexpr bool may_be_absent = is_optional<T>::value || is_nullable<T>::value;
 template <class T>
 struct is_vector : std::false_type {};
 template <class T, class A>
@@ -41,6 +49,20 @@ template <class T>
 concept whole_number = std::is_integral_v<T> && !std::is_same_v<T, bool>;
 template <class T>
 concept text = std::is_same_v<T, std::string> || std::is_same_v<T, istring> || string_coded<T>;
+
+/// A struct whose options say `static constexpr bool as_array = true;`: its simple form is the
+/// array of its members in declared order (`[begin, end]`), and it is read from that array or from
+/// the object form.
+///
+/// ```
+/// template <> struct dedup::options<butler::Timespan> : dedup::default_options {
+///   static constexpr bool as_array = true;
+/// };
+/// ```
+template <class T>
+concept as_array = described<T> && requires {
+  requires options<T>::as_array;
+};
 
 /// The JSON kinds a reader distinguishes: integers apart from other numbers.
 enum class json_kind : std::uint8_t { null, boolean, integer, number, string, array, object };
@@ -79,10 +101,12 @@ constexpr bool accepts(json_kind k) {
     return k == integer || k == number;
   else if constexpr (text<T>)
     return k == string;
-  else if constexpr (is_optional<T>::value)
+  else if constexpr (is_optional<T>::value || is_nullable<T>::value)
     return k == null || accepts<typename T::value_type>(k);
   else if constexpr (is_vector<T>::value)
     return k == array;
+  else if constexpr (as_array<T>)
+    return k == array || k == object;
   else if constexpr (is_string_map<T>::value || described<T>)
     return k == object;
   else if constexpr (is_shared_const<T>::value)
@@ -104,7 +128,7 @@ std::string expected_name() {
     return "number";
   else if constexpr (text<T>)
     return "string";
-  else if constexpr (is_optional<T>::value)
+  else if constexpr (is_optional<T>::value || is_nullable<T>::value)
     return expected_name<typename T::value_type>() + " or null";
   else if constexpr (is_vector<T>::value)
     return "array";
@@ -116,7 +140,9 @@ std::string expected_name() {
       ((out += (out.empty() ? "" : " or ") + expected_name<A>()), ...);
       return out;
     }(std::type_identity<T>{});
-  } else
+  } else if constexpr (as_array<T>)
+    return "array or object";
+  else
     return "object";
 }
 
