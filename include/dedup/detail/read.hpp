@@ -227,77 +227,12 @@ void read_struct(S& src, const path& p, context* ctx, T& out) {
   }
 }
 
-/// Calls f(member index, element source, element path) for each element of the array form of an
-/// `as_array` struct, and rejects an array whose length is not the member count.
-template <class T, class S, class F>
-void walk_array_members(S& src, const path& p, F&& f) {
-  std::size_t n = 0;
-  src.for_each_element(p, [&](S& element, std::size_t i) {
-    n = i + 1;
-    if (i < member_count<T>) f(i, element, p.element(i));
-  });
-  if (n != member_count<T>)
-    fail(p, "expected an array of " + std::to_string(member_count<T>) + " elements (" +
-                std::string(type_name<T>()) + "), found " + std::to_string(n));
-}
-
 template <class T, class S>
 void read_array_struct(S& src, const path& p, context* ctx, T& out) {
   walk_array_members<T>(src, p, [&](std::size_t i, S& element, const path& here) {
     visit_member<T>(
         i, [&](auto I) { read_into(element, here, ctx, member<decltype(I)::value>(out)); });
   });
-}
-
-/// Whether the value fits T beyond its JSON kind `k`: an `as_array` struct takes only an array of
-/// its member count whose elements each have a kind its matching member accepts; a vector takes any
-/// array. Peeking walks the array once more, which every source allows.
-template <class T, class S>
-bool fits(S& src, const path& p, json_kind k) {
-  if (!accepts<T>(k)) return false;
-  if constexpr (is_optional<T>::value || is_nullable<T>::value) {
-    return k == json_kind::null || fits<typename T::value_type>(src, p, k);
-  } else if constexpr (is_shared_const<T>::value) {
-    return fits<std::remove_const_t<typename T::element_type>>(src, p, k);
-  } else if constexpr (as_array<T>) {
-    if (k != json_kind::array) return true;
-    std::size_t n = 0;
-    bool ok = true;
-    src.for_each_element(p, [&](S& element, std::size_t i) {
-      n = i + 1;
-      if (i >= member_count<T> || !ok) return;
-      visit_member<T>(i, [&](auto I) {
-        ok = accepts<member_type<T, decltype(I)::value>>(element.kind(p.element(i)));
-      });
-    });
-    return ok && n == member_count<T>;
-  } else {
-    return true;
-  }
-}
-
-/// The alternative of variant V a value is read as: the first, in declared order, that accepts
-/// its JSON kind and whose shape fits (see `fits`). Reading and keying both choose through here,
-/// so a value's key always names the alternative it is built as.
-template <class V, class S>
-std::size_t choose_alternative(S& src, const path& p) {
-  json_kind k = src.kind(p);
-  std::size_t chosen = std::variant_npos;
-  [&]<class... A>(std::type_identity<std::variant<A...>>) {
-    std::size_t index = 0;
-    ((chosen == std::variant_npos && fits<A>(src, p, k) ? chosen = index : 0, ++index), ...);
-  }(std::type_identity<V>{});
-  if (chosen == std::variant_npos) fail_kind(p, expected_name<V>(), kind_name(k));
-  return chosen;
-}
-
-/// Calls f(std::integral_constant<size_t, i>) for a variant alternative known only at run time.
-template <class V, class F>
-void visit_alternative(std::size_t i, F&& f) {
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (void)((i == I ? (f(std::integral_constant<std::size_t, I>{}), true) : false) || ...);
-  }
-  (std::make_index_sequence<std::variant_size_v<V>>{});
 }
 
 template <class V, class S>
