@@ -86,6 +86,8 @@ std::uint64_t content(const T& v, census& c) {
         std::string_view(reinterpret_cast<const char*>(v.bytes.data()), v.bytes.size()));
   } else if constexpr (is_optional<T>::value) {
     return v ? combine(3, content(*v, c)) : 4;
+  } else if constexpr (is_nullable<T>::value) {
+    return v ? combine(3, content(*v, c)) : v.is_null() ? 7 : 4;
   } else if constexpr (is_vector<T>::value) {
     std::uint64_t h = 5;
     for (const auto& e : v) h = combine(h, content(e, c));

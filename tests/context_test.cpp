@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -106,4 +107,63 @@ TEST_CASE("two threads joined to one context get the same instance for one key")
   CHECK(a == b);
   CHECK(dedup::from_simple<butler::DatasetType>(calexp) == a);
   CHECK(ctx->stats<butler::DatasetType>().entries == 1);
+}
+
+TEST_CASE("a scope closed out of order is unlinked and reported once", "[scope_order]") {
+  REQUIRE(dedup::current() == nullptr);
+  {
+    std::optional<dedup::scope> a;
+    a.emplace();
+    dedup::scope b;
+    auto inner = dedup::current();
+    a.reset();  // out of order: b is still open
+    CHECK(&b.get() == inner.get());
+    CHECK(dedup::detail::current_context == inner.get());  // b stays current
+    // The misuse is reported by the next current() on this thread, once.
+    CHECK_THROWS_WITH(dedup::current(), Catch::Contains("dedup::scope closed out of order"));
+    CHECK(dedup::current() == inner);
+    (void)dedup::from_simple<butler::DatasetType>(calexp);  // b's tables still work
+  }
+  // b's end does not bring back a's freed context (ASan: no use after free).
+  CHECK(dedup::detail::current_context == nullptr);
+  CHECK(dedup::current() == nullptr);
+}
+
+TEST_CASE("a scope closed out of order is reported by the next scope, run and read",
+          "[scope_order]") {
+  auto close_out_of_order = [] {
+    auto a = std::make_unique<dedup::scope>();
+    dedup::scope b;
+    a.reset();
+  };
+  close_out_of_order();
+  CHECK(dedup::detail::current_context == nullptr);
+  CHECK_THROWS_AS(dedup::scope(), dedup::usage_error);
+  CHECK(dedup::current() == nullptr);  // reported once
+
+  close_out_of_order();
+  CHECK_THROWS_AS(dedup::run([] { return 1; }), dedup::usage_error);
+  CHECK(dedup::run([] { return 1; }) == 1);
+
+  close_out_of_order();
+  CHECK_THROWS_AS(dedup::from_simple<butler::DatasetType>(calexp), dedup::usage_error);
+  CHECK(dedup::from_simple<butler::DatasetType>(calexp)->name == "calexp");
+}
+
+TEST_CASE("a middle scope closed out of order leaves the outer and inner ones linked",
+          "[scope_order]") {
+  dedup::scope outer;
+  auto outer_context = dedup::current();
+  {
+    auto middle = std::make_unique<dedup::scope>();
+    {
+      dedup::scope inner;
+      middle.reset();
+      CHECK(dedup::detail::current_context == &inner.get());
+    }
+    // inner's end makes the outer context current, never the closed middle one.
+    CHECK(dedup::detail::current_context == outer_context.get());
+    CHECK_THROWS_AS(dedup::current(), dedup::usage_error);
+  }
+  CHECK(dedup::current() == outer_context);
 }

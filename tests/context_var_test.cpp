@@ -1,6 +1,7 @@
 // context_var: Python's ContextVar rules.
 #include <catch2/catch.hpp>
 
+#include <new>
 #include <string>
 #include <thread>
 
@@ -78,4 +79,33 @@ TEST_CASE("threads joined to one context see its values; other threads do not") 
   std::thread([&] { alone = v.get(); }).join();
   CHECK(joined == 42);
   CHECK(alone == 0);
+}
+
+namespace {
+/// Room for one context_var of either type, so that a new variable can be made exactly where a
+/// destroyed one lived.
+union var_storage {
+  var_storage() {}
+  ~var_storage() {}
+  dedup::context_var<int> as_int;
+  dedup::context_var<std::string> as_string;
+};
+}  // namespace
+
+TEST_CASE("a variable made where a destroyed one lived does not see its value",
+          "[context_var_identity]") {
+  var_storage storage;
+  auto* first = new (&storage.as_int) dedup::context_var<int>("first");
+  auto token = first->set(42);
+  first->~context_var();
+
+  auto* same_type = new (&storage.as_int) dedup::context_var<int>("same_type");
+  CHECK(same_type->get(-1) == -1);
+  CHECK_THROWS_WITH(same_type->reset(token), Catch::Contains("another variable"));
+  same_type->~context_var();
+
+  auto* other_type = new (&storage.as_string) dedup::context_var<std::string>("other_type");
+  CHECK(other_type->get("fallback") == "fallback");
+  CHECK_THROWS_AS(other_type->get(), dedup::usage_error);
+  other_type->~context_var();
 }

@@ -45,7 +45,10 @@ TEST_CASE("round trip of the reference model is identity") {
   }
   SECTION("a hand-written fixture with a component and a calibration type") {
     json ref = json::parse(fixture("ref.json"));
-    CHECK(dedup::to_simple(*dedup::from_simple<butler::DatasetRef>(ref)) == ref);
+    json expected = ref;  // the fixture's object-form timespan is written in the array form
+    json& span = expected["dataId"]["records"]["visit"]["record"]["timespan"];
+    span = json::array({span["begin"], span["end"]});
+    CHECK(dedup::to_simple(*dedup::from_simple<butler::DatasetRef>(ref)) == expected);
   }
 }
 

@@ -23,7 +23,9 @@ struct uuid {
   friend auto operator<=>(const uuid&, const uuid&) = default;
 };
 
-/// A time interval in TAI nanoseconds, as the reference system writes it: `{"begin":…,"end":…}`.
+/// A time interval in TAI nanoseconds. The reference system writes it as the array
+/// `[begin, end]`, which is what `to_simple` writes; the object form `{"begin":…,"end":…}` is read
+/// too (see `dedup::options<butler::Timespan>`).
 struct Timespan {
   BOOST_HANA_DEFINE_STRUCT(Timespan, (std::int64_t, begin), (std::int64_t, end));
   friend bool operator==(const Timespan&, const Timespan&) = default;
@@ -31,9 +33,11 @@ struct Timespan {
 
 /// A scalar inside a dimension record's array value.
 using Scalar = std::variant<std::monostate, bool, std::int64_t, double, std::string>;
-/// One value of a dimension record: a scalar, an array of scalars or a timespan.
-using RecordValue = std::variant<std::monostate, bool, std::int64_t, double, std::string,
-                                 std::vector<Scalar>, Timespan>;
+/// One value of a dimension record: a scalar, a timespan or an array of scalars. Timespan comes
+/// before the vector so that a two-integer array, the reference system's timespan, is one; any
+/// other array is a vector (see the README on variant selection).
+using RecordValue = std::variant<std::monostate, bool, std::int64_t, double, std::string, Timespan,
+                                 std::vector<Scalar>>;
 
 /// A row of a dimension table (an instrument, a detector, a visit, ...).
 struct DimensionRecord {
@@ -42,31 +46,35 @@ struct DimensionRecord {
   friend bool operator==(const DimensionRecord&, const DimensionRecord&) = default;
 };
 
-/// The named kind of a dataset and the Python type (storage class) it is read as.
+/// The named kind of a dataset and the Python type (storage class) it is read as. The optional
+/// members are `dedup::nullable`: the reference system writes `"parentStorageClass": null` for a
+/// type that is not a component, and a round trip keeps it.
 struct DatasetType {
   BOOST_HANA_DEFINE_STRUCT(DatasetType, (std::string, name), (std::string, storage_class),
                            (std::vector<std::string>, dimensions),
-                           (std::optional<std::string>, parent_storage_class),
-                           (std::optional<bool>, is_calibration));
+                           (dedup::nullable<std::string>, parent_storage_class),
+                           (dedup::nullable<bool>, is_calibration));
   friend bool operator==(const DatasetType&, const DatasetType&) = default;
 };
 
 /// A data id value: an integer or a string.
 using DataIdValue = std::variant<std::int64_t, std::string>;
 
-/// The dimension values that identify a dataset, optionally with the full dimension records.
+/// The dimension values that identify a dataset, optionally with the full dimension records (the
+/// reference system writes `"records": null` for a coordinate without them).
 struct DataCoordinate {
   BOOST_HANA_DEFINE_STRUCT(
       DataCoordinate, (std::map<std::string, DataIdValue>, data_id),
-      (std::optional<std::map<std::string, std::shared_ptr<const DimensionRecord>>>, records));
+      (dedup::nullable<std::map<std::string, std::shared_ptr<const DimensionRecord>>>, records));
 };
 
-/// A reference to one dataset: its id, type, data coordinate and the run that wrote it.
+/// A reference to one dataset: its id, type, data coordinate and the run that wrote it; the
+/// reference system writes `"component": null` for a ref that is not a component.
 struct DatasetRef {
   BOOST_HANA_DEFINE_STRUCT(DatasetRef, (uuid, id),
                            (std::shared_ptr<const DatasetType>, dataset_type),
                            (std::shared_ptr<const DataCoordinate>, data_id), (dedup::istring, run),
-                           (std::optional<std::string>, component));
+                           (dedup::nullable<std::string>, component));
 };
 
 /// The document `dedup demo --write` produces: `{"refs": [...]}`.
@@ -86,23 +94,29 @@ struct dedup::string_codec<butler::uuid> {
   static std::string format(const butler::uuid& id) { return butler::format_uuid(id); }
 };
 
+/// Timespan: written `[begin, end]` as the reference system does, read from that or
+/// `{"begin":…,"end":…}`.
+template <>
+struct dedup::options<butler::Timespan> : dedup::default_options {
+  static constexpr bool as_array = true;
+};
+
 /// Camel-case wire names, as the reference system's JSON has them.
 struct butler_options : dedup::default_options {
   static std::string wire_name(std::string_view m) { return dedup::camel_case(m); }
 };
 
-/// Dataset type: keyed by the exact bytes of its JSON on the simdjson backend (by its whole value
-/// on nlohmann), never by a subset such as (name, storageClass) alone, the kind of key whose
-/// omission of storageClass was the reference system's production bug. dedup-bench measured the
-/// exact-bytes key at about 12% more throughput on the reference workload than the member key
-/// (name, storageClass) (bench/RESULTS.md); its price, two entries for two spellings of one value,
-/// does not arise with one writer.
+/// Dataset type: keyed by its whole value, with its exact bytes as a fast alias on the simdjson
+/// backend, never by a subset such as (name, storageClass) alone, the kind of key whose omission of
+/// storageClass was the reference system's production bug. dedup-bench measured the exact-bytes
+/// hit at about 12% more throughput on the reference workload than the member key (name,
+/// storageClass) (bench/RESULTS.md); other spellings of one value share its entry.
 template <>
 struct dedup::options<butler::DatasetType> : butler_options {
   static constexpr auto key = dedup::raw_bytes;
 };
 
-/// Dimension record: keyed by its exact bytes (its whole value on nlohmann), for the same reason.
+/// Dimension record: keyed by its whole value behind its exact bytes, for the same reason.
 template <>
 struct dedup::options<butler::DimensionRecord> : butler_options {
   static constexpr auto key = dedup::raw_bytes;

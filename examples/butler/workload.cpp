@@ -77,9 +77,8 @@ void append_dataset_type(std::string& out, std::size_t t) {
   out += component ? (name.ends_with("wcs") ? "SkyWcs" : "StructuredDataDict")
                    : storage_classes[t % storage_classes.size()];
   out += R"(","dimensions":["instrument","detector","visit"])";
-  if (component) {
-    out += R"(,"parentStorageClass":"ExposureF")";
-  }
+  // Explicit nulls where the reference system writes them (pydantic dumps None as null).
+  out += component ? R"(,"parentStorageClass":"ExposureF")" : R"(,"parentStorageClass":null)";
   if (t % 5 == 0) out += R"(,"isCalibration":false)";
   out += '}';
 }
@@ -134,9 +133,8 @@ void append_records(std::string& out, std::size_t visit, std::size_t detector) {
           R"(00","exposure_time":30.0,"target_name":"STRIPE82L","observation_reason":"science",)"
           R"("science_program":"o15426","zenith_angle":)" +
           std::to_string(20 + visit % 40) + ".5" + R"(,"seq_num":[)" + std::to_string(visit * 2) +
-          "," + std::to_string(visit * 2 + 1) + R"(],"timespan":{"begin":)" +
-          std::to_string(begin) + R"(,"end":)" + std::to_string(begin + 30'000'000'000ULL) +
-          R"(},"region":")" + region + '"');
+          "," + std::to_string(visit * 2 + 1) + R"(],"timespan":[)" + std::to_string(begin) + "," +
+          std::to_string(begin + 30'000'000'000ULL) + R"(],"region":")" + region + '"');
   out += '}';
 }
 
@@ -190,6 +188,8 @@ void append_ref(std::string& out, const workload& w, std::size_t index) {
     out += R"(,"component":")";
     out += name.substr(dot + 1);
     out += '"';
+  } else {
+    out += R"(,"component":null)";
   }
   out += '}';
 }

@@ -19,6 +19,7 @@
 namespace dedup {
 
 class context;
+class scope;
 
 namespace detail {
 
@@ -35,9 +36,37 @@ std::size_t type_slot() {
   return slot;
 }
 
+/// The innermost open scope's context on this thread; kept equal to the top of `scope_stack`.
 inline thread_local context* current_context = nullptr;
 
+/// The open scopes of one thread, innermost first (linked through `scope::below_`), and a misuse
+/// waiting to be reported: a destructor cannot throw, so a scope closed out of order is unlinked at
+/// once and reported by the next scope, `run`, `current()` or read on the thread.
+struct scope_stack {
+  dedup::scope* top = nullptr;
+  bool closed_out_of_order = false;
+};
+inline thread_local scope_stack open_scopes;
+
+/// Throws, once, the `usage_error` of a scope closed out of order on this thread since the last
+/// check.
+inline void check_scope_order() {
+  if (!open_scopes.closed_out_of_order) [[likely]]
+    return;
+  open_scopes.closed_out_of_order = false;
+  throw usage_error(
+      "dedup::scope closed out of order: a scope was destroyed while a scope opened after it on "
+      "the same thread was still open; it was unlinked, and the innermost scope still open is "
+      "current");
+}
+
 inline std::uint64_t next_context_id() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// A number no other context_var of this process has had (64 bits: never wraps in practice).
+inline std::uint64_t next_var_id() {
   static std::atomic<std::uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
 }
@@ -123,7 +152,9 @@ class context : public std::enable_shared_from_this<context> {
     return tables_[checked_slot<T>()];
   }
 
-  using var_map = std::unordered_map<const void*, std::shared_ptr<const void>>;
+  // Keyed by the variable's id, never by its address: a variable made where a destroyed one lived
+  // must not see the old value (nor read it as another type).
+  using var_map = std::unordered_map<std::uint64_t, std::shared_ptr<const void>>;
   var_map vars() const {
     std::lock_guard lock(vars_mutex_);
     return vars_;
@@ -136,8 +167,16 @@ class context : public std::enable_shared_from_this<context> {
 };
 
 /// The context current on this thread, or null outside every scope. Hand it to another thread and
-/// open `dedup::scope s{ctx};` there to share its tables.
+/// open `dedup::scope s{ctx};` there to share its tables. Throws `usage_error` (once) if a scope
+/// was closed out of order on this thread since the last check (see `scope`).
+///
+/// ```
+/// dedup::scope s;
+/// std::shared_ptr<dedup::context> ctx = dedup::current();
+/// std::thread([ctx] { dedup::scope joined{ctx}; /* shares s's tables */ }).join();
+/// ```
 inline std::shared_ptr<context> current() {
+  detail::check_scope_order();
   context* c = detail::current_context;
   return c ? c->shared_from_this() : nullptr;
 }
@@ -147,6 +186,13 @@ inline std::shared_ptr<context> current() {
 /// with the values current when it opened. `scope s{ctx};` joins an existing context instead, the
 /// way a worker thread shares its parent's tables. On destruction the previous context is current
 /// again; a fresh context's tables are released once no scope or `current()` holder keeps it.
+///
+/// The scopes of a thread form a stack and must close innermost first, on the thread that opened
+/// them. One closed out of order (`std::optional<scope> a; a.emplace(); scope b; a.reset();`) is
+/// unlinked at once, so the innermost scope still open stays current and no closed context can
+/// ever become current again; since a destructor must not throw, the misuse is reported as a
+/// `usage_error` ("dedup::scope closed out of order ...") by the next scope construction, `run`,
+/// `current()` or `from_simple` on that thread, once.
 ///
 /// ```
 /// {
@@ -159,21 +205,47 @@ inline std::shared_ptr<context> current() {
 class scope {
  public:
   scope();
-  explicit scope(std::shared_ptr<context> joined)
-      : ctx_(std::move(joined)), previous_(detail::current_context) {
-    if (!ctx_) throw usage_error("dedup::scope: cannot join a null context");
-    detail::current_context = ctx_.get();
+  explicit scope(std::shared_ptr<context> joined) {
+    detail::check_scope_order();
+    if (!joined) throw usage_error("dedup::scope: cannot join a null context");
+    ctx_ = std::move(joined);
+    push();
   }
   scope(const scope&) = delete;
   scope& operator=(const scope&) = delete;
-  ~scope() { detail::current_context = previous_; }
+  ~scope() { pop(); }
 
   /// The context this scope made current.
   context& get() const noexcept { return *ctx_; }
 
  private:
+  void push() noexcept {
+    detail::scope_stack& stack = detail::open_scopes;
+    below_ = stack.top;
+    stack.top = this;
+    detail::current_context = ctx_.get();
+  }
+
+  void pop() noexcept {
+    detail::scope_stack& stack = detail::open_scopes;
+    if (stack.top == this) {
+      stack.top = below_;
+      detail::current_context = below_ ? below_->ctx_.get() : nullptr;
+      return;
+    }
+    // Out of order: the scopes opened after this one stay open and current; the one just above
+    // inherits what was below this one, so this context is never made current again.
+    for (scope* s = stack.top; s; s = s->below_) {
+      if (s->below_ == this) {
+        s->below_ = below_;
+        break;
+      }
+    }
+    stack.closed_out_of_order = true;
+  }
+
   std::shared_ptr<context> ctx_;
-  context* previous_;
+  scope* below_ = nullptr;
 };
 
 namespace detail {
@@ -186,14 +258,17 @@ inline context& var_context() {
 }
 }  // namespace detail
 
-inline scope::scope() : ctx_(std::make_shared<context>()), previous_(detail::current_context) {
+inline scope::scope() {
+  detail::check_scope_order();
+  ctx_ = std::make_shared<context>();
   ctx_->vars_ = detail::var_context().vars();
-  detail::current_context = ctx_.get();
+  push();
 }
 
 /// Calls `fn(args...)` with a fresh context current on this thread and returns its result; on
 /// return or exception the previous context is current again. The functional form of `scope`, like
-/// the reference system's `run(fn, *args)`.
+/// the reference system's `run(fn, *args)`. Like `scope`, it first reports (as `usage_error`) a
+/// scope closed out of order on this thread.
 ///
 /// ```
 /// auto refs = dedup::run([&] { return dedup::from_simple<std::vector<butler::DatasetRef>>(j); });

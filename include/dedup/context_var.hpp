@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,7 +43,7 @@ class context_var {
    private:
     friend class context_var;
     struct state {
-      const context_var* var;
+      std::uint64_t var_id;
       std::uint64_t context_id;
       std::shared_ptr<const void> old;
       std::atomic<bool> used{false};
@@ -50,6 +51,8 @@ class context_var {
     std::shared_ptr<state> state_;
   };
 
+  /// Each variable gets an identity of its own, never reused, even by a variable constructed later
+  /// in the same storage.
   explicit context_var(std::string name) : name_(std::move(name)) {}
   context_var(std::string name, T default_value)
       : name_(std::move(name)), default_(std::move(default_value)) {}
@@ -77,17 +80,17 @@ class context_var {
     auto fresh = std::make_shared<const T>(std::move(value));
     token t;
     t.state_ = std::make_shared<typename token::state>();
-    t.state_->var = this;
+    t.state_->var_id = id_;
     t.state_->context_id = ctx.id();
     std::lock_guard lock(ctx.vars_mutex_);
-    auto& slot = ctx.vars_[this];
+    auto& slot = ctx.vars_[id_];
     t.state_->old = std::exchange(slot, std::move(fresh));
     return t;
   }
 
   /// Restores the value from before the `set` that made `t`.
   void reset(const token& t) {
-    if (!t.state_ || t.state_->var != this)
+    if (!t.state_ || t.state_->var_id != id_)
       throw usage_error("dedup::context_var '" + name_ + "': token was made by another variable");
     context& ctx = detail::var_context();
     if (t.state_->context_id != ctx.id())
@@ -96,21 +99,22 @@ class context_var {
       throw usage_error("dedup::context_var '" + name_ + "': token has already been used");
     std::lock_guard lock(ctx.vars_mutex_);
     if (t.state_->old)
-      ctx.vars_[this] = t.state_->old;
+      ctx.vars_[id_] = t.state_->old;
     else
-      ctx.vars_.erase(this);
+      ctx.vars_.erase(id_);
   }
 
  private:
   std::shared_ptr<const T> lookup() const {
     context& ctx = detail::var_context();
     std::lock_guard lock(ctx.vars_mutex_);
-    auto it = ctx.vars_.find(this);
+    auto it = ctx.vars_.find(id_);
     return it == ctx.vars_.end() ? nullptr : std::static_pointer_cast<const T>(it->second);
   }
 
   std::string name_;
   std::optional<T> default_;
+  std::uint64_t id_ = detail::next_var_id();
 };
 
 }  // namespace dedup

@@ -7,6 +7,7 @@
 #include "dedup/error.hpp"
 #include "dedup/intern_table.hpp"
 #include "dedup/istring.hpp"
+#include "dedup/nullable.hpp"
 #include "dedup/policy.hpp"
 #include "dedup/reflect.hpp"
 #include "dedup/simple.hpp"

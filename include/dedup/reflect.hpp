@@ -33,15 +33,17 @@ struct key_field {
 };
 
 /// A key element that is only the presence of an optional member, as in the reference system's
-/// data coordinate key `(dataId, has_records)`.
+/// data coordinate key `(dataId, has_records)`. For a `dedup::nullable` member, which writes back
+/// the `null` it read, an explicit null is a third state of its own.
 constexpr key_field has(const char* member) {
   return {member, true};
 }
 
 /// How instances of a type are identified. `none`: not interned, built by value. `members`: by the
-/// listed members. `whole_value`: by every member (a structural key). `raw_bytes`: by the exact
-/// bytes of its JSON text, the fastest key on the simdjson backend, at the price of two entries for
-/// two spellings of one value (the nlohmann backend, having no bytes, keys such types by value).
+/// listed members. `whole_value`: by every member (a structural key). `raw_bytes`: by every member
+/// too, with the exact bytes of its JSON text as a fast alias in front of that key on the simdjson
+/// backend: a hit on the bytes skips the object unparsed, and another spelling of the same value
+/// becomes another alias of its one entry.
 enum class key_kind { none, members, whole_value, raw_bytes };
 
 /// A key declaration: its kind and, for `members`, the fields in key order.

@@ -239,7 +239,7 @@ class simdjson_source {
 
   template <class F>
   void for_each_element(const path& p, F&& f) {
-    od::array array = on_cursor([](auto& c) { return c.get_array(); }, p);
+    od::array& array = open_array(p);
     std::size_t i = 0;
     for (auto element : array) {  // an error here is the array's structure: report the array
       simdjson_source s(take(std::move(element), p));
@@ -321,6 +321,17 @@ class simdjson_source {
     }
   }
 
+  /// The array, opened on first use and rewound on every later use: choosing a variant's
+  /// alternative peeks at the elements before they are read.
+  od::array& open_array(const path& p) {
+    if (!array_) {
+      array_ = on_cursor([](auto& c) { return c.get_array(); }, p);
+    } else if (auto e = array_->reset().error()) {
+      fail_malformed(p, e);
+    }
+    return *array_;
+  }
+
   /// The object, opened on first use and rewound on every later use.
   od::object& open_object(const path& p) {
     if (!object_) {
@@ -349,6 +360,7 @@ class simdjson_source {
   od::value value_{};
   od::document* doc_ = nullptr;
   std::optional<od::object> object_;
+  std::optional<od::array> array_;
   std::optional<json_kind> kind_;
   bool unsigned_only_ = false;                  // an integer above INT64_MAX
   std::optional<std::int64_t> parsed_integer_;  // the value, when it is an integer in int64

@@ -170,6 +170,7 @@ struct simple_result<T> {
 /// Reads a whole document as T in the current context; on failure the tables are left as they were.
 template <class T, class S>
 typename simple_result<T>::type read_document(S& src, const path& root) {
+  check_scope_order();
   transaction tx;
   context* ctx = current_context;
   typename simple_result<T>::type out;

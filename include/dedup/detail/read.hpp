@@ -12,11 +12,13 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "dedup/context.hpp"
@@ -154,7 +156,18 @@ template <class F, class S>
 F read_floating(S& src, const path& p) {
   json_kind k = src.kind(p);
   if (k != json_kind::number && k != json_kind::integer) fail_kind(p, "number", kind_name(k));
-  return static_cast<F>(src.get_double(p));
+  double d = src.get_double(p);
+  if constexpr (sizeof(F) < sizeof(double)) {
+    // A finite number that would round to infinity is out of range, as for integers; the bound is
+    // the largest finite value plus half its ulp, so what rounds to the largest value is kept.
+    using limits = std::numeric_limits<F>;
+    const double beyond = std::ldexp(1.0, limits::max_exponent) -
+                          std::ldexp(1.0, limits::max_exponent - limits::digits - 1);
+    if (std::isfinite(d) && (d >= beyond || d <= -beyond))
+      fail(p, "expected number in the range of " + std::string(type_name<F>()) + ", found " +
+                  std::to_string(d));
+  }
+  return static_cast<F>(d);
 }
 
 template <class S>
@@ -298,20 +311,25 @@ void read_struct(S& src, const path& p, context* ctx, T& out) {
   for (std::size_t i = 0; i < member_count<T>; ++i) {
     if (seen & (std::uint64_t{1} << i)) continue;
     visit_member<T>(i, [&](auto I) {
-      if constexpr (!is_optional<member_type<T, decltype(I)::value>>::value)
+      if constexpr (!may_be_absent<member_type<T, decltype(I)::value>>)
         fail_missing<T>(p, decltype(I)::value);
     });
   }
 }
 
+template <class T, class S>
+void read_array_struct(S& src, const path& p, context* ctx, T& out) {
+  walk_array_members<T>(src, p, [&](std::size_t i, S& element, const path& here) {
+    visit_member<T>(
+        i, [&](auto I) { read_into(element, here, ctx, member<decltype(I)::value>(out)); });
+  });
+}
+
 template <class V, class S>
 void read_variant(S& src, const path& p, context* ctx, V& out) {
-  json_kind k = src.kind(p);
-  bool done = [&]<class... A>(std::type_identity<std::variant<A...>>) {
-    return ((accepts<A>(k) ? (read_into(src, p, ctx, out.template emplace<A>()), true) : false) ||
-            ...);
-  }(std::type_identity<V>{});
-  if (!done) fail_kind(p, expected_name<V>(), kind_name(k));
+  visit_alternative<V>(choose_alternative<V>(src, p), [&](auto I) {
+    read_into(src, p, ctx, out.template emplace<decltype(I)::value>());
+  });
 }
 
 template <class T, class S>
@@ -341,6 +359,11 @@ void read_into(S& src, const path& p, context* ctx, T& out) {
       out.reset();
     else
       read_into(src, p, ctx, out.emplace());
+  } else if constexpr (is_nullable<T>::value) {
+    if (src.kind(p) == json_kind::null)
+      out.set_null();
+    else
+      read_into(src, p, ctx, out.emplace());
   } else if constexpr (is_vector<T>::value) {
     expect(src, p, json_kind::array, "array");
     out.clear();
@@ -362,6 +385,11 @@ void read_into(S& src, const path& p, context* ctx, T& out) {
     read_variant(src, p, ctx, out);
   } else if constexpr (is_shared_const<T>::value) {
     out = read_shared<std::remove_const_t<typename T::element_type>>(src, p, ctx);
+  } else if constexpr (as_array<T>) {
+    if (src.kind(p) == json_kind::array)
+      read_array_struct(src, p, ctx, out);
+    else
+      read_struct(src, p, ctx, out);
   } else {
     static_assert(described<T>, "dedup: no simple form for this type (see dedup/reflect.hpp)");
     read_struct(src, p, ctx, out);
@@ -424,19 +452,25 @@ void encode_fields(S& src, const path& p, std::string& out) {
     std::size_t k = position[i];
     if (k == no_member) return;
     start[k] = static_cast<std::uint32_t>(out.size());
-    if (Slots[k].presence_only) {
-      out += value.kind(here) == json_kind::null ? '0' : '1';
-    } else {
-      visit_member<T>(
-          i, [&](auto I) { encode<member_type<T, decltype(I)::value>>(value, here, out); });
-    }
+    visit_member<T>(i, [&](auto I) {
+      using M = member_type<T, decltype(I)::value>;
+      if (!Slots[k].presence_only)
+        encode<M>(value, here, out);
+      else if (value.kind(here) != json_kind::null)
+        out += '1';
+      else  // a nullable writes back the null it read, so null is not absent in its key either
+        out += is_nullable<M>::value ? 'N' : '0';
+    });
     end[k] = static_cast<std::uint32_t>(out.size());
   });
   for (std::size_t k = 0; k < n; ++k) {
     if (seen & (std::uint64_t{1} << Slots[k].member)) continue;
     start[k] = static_cast<std::uint32_t>(out.size());
     visit_member<T>(Slots[k].member, [&](auto I) {
-      if constexpr (is_optional<member_type<T, decltype(I)::value>>::value)
+      using M = member_type<T, decltype(I)::value>;
+      if constexpr (is_nullable<M>::value)  // absent is not null for a nullable
+        out += Slots[k].presence_only ? '0' : 'a';
+      else if constexpr (is_optional<M>::value)
         out += Slots[k].presence_only ? '0' : 'n';
       else
         fail_missing<T>(p, decltype(I)::value);
@@ -482,14 +516,20 @@ void encode_map(S& src, const path& p, std::string& out) {
 
 template <class V, class S>
 void encode_variant(S& src, const path& p, std::string& out) {
-  json_kind k = src.kind(p);
-  bool done = [&]<class... A>(std::type_identity<std::variant<A...>>) {
-    std::uint8_t index = 0;
-    return ((accepts<A>(k) ? (out += static_cast<char>(index), encode<A>(src, p, out), true)
-                           : (++index, false)) ||
-            ...);
-  }(std::type_identity<V>{});
-  if (!done) fail_kind(p, expected_name<V>(), kind_name(k));
+  std::size_t index = choose_alternative<V>(src, p);
+  out += static_cast<char>(index);
+  visit_alternative<V>(index, [&](auto I) {
+    encode<std::variant_alternative_t<decltype(I)::value, V>>(src, p, out);
+  });
+}
+
+/// The key of an `as_array` struct in either form: the same bytes as its object form.
+template <class T, class S>
+void encode_array_struct(S& src, const path& p, std::string& out) {
+  walk_array_members<T>(src, p, [&](std::size_t i, S& element, const path& here) {
+    visit_member<T>(
+        i, [&](auto I) { encode<member_type<T, decltype(I)::value>>(element, here, out); });
+  });
 }
 
 template <class T, class S>
@@ -514,7 +554,7 @@ void encode(S& src, const path& p, std::string& out) {
     out += 's';
     put_u32(out, static_cast<std::uint32_t>(s.size()));
     out += s;
-  } else if constexpr (is_optional<T>::value) {
+  } else if constexpr (is_optional<T>::value || is_nullable<T>::value) {
     if (src.kind(p) == json_kind::null) {
       out += 'n';
     } else {
@@ -538,6 +578,12 @@ void encode(S& src, const path& p, std::string& out) {
     encode_variant<T>(src, p, out);
   } else if constexpr (is_shared_const<T>::value) {
     encode_key<std::remove_const_t<typename T::element_type>>(src, p, out);
+  } else if constexpr (as_array<T>) {
+    out += 'o';
+    if (src.kind(p) == json_kind::array)
+      encode_array_struct<T>(src, p, out);
+    else
+      encode_fields<T, key_slots<T>()>(src, p, out);
   } else {
     static_assert(described<T>, "dedup: no simple form for this type (see dedup/reflect.hpp)");
     out += 'o';
