@@ -133,7 +133,9 @@ void append_records(std::string& out, std::size_t visit, std::size_t detector) {
           R"(00","exposure_time":30.0,"target_name":"STRIPE82L","observation_reason":"science",)"
           R"("science_program":"o15426","zenith_angle":)" +
           std::to_string(20 + visit % 40) + ".5" + R"(,"seq_num":[)" + std::to_string(visit * 2) +
-          "," + std::to_string(visit * 2 + 1) + R"(],"timespan":[)" + std::to_string(begin) + "," +
+          "," + std::to_string(visit * 2 + 1) + "," +
+          std::to_string(visit * 2 + 2) +  // not 2: a timespan
+          R"(],"timespan":[)" + std::to_string(begin) + "," +
           std::to_string(begin + 30'000'000'000ULL) + R"(],"region":")" + region + '"');
   out += '}';
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dedup/context.hpp"
+#include "dedup/detail/key.hpp"
 #include "dedup/detail/read.hpp"
 #include "dedup/detail/write.hpp"
 #include "dedup/error.hpp"

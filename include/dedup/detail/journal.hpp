@@ -1,0 +1,84 @@
+// The rollback journal: the table entries a read added, so that a read that fails takes them back
+// and leaves the tables as they were.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dedup/intern_table.hpp"
+
+namespace dedup::detail {
+
+// ---- undoing the entries of a failed read ------------------------------------------------------
+
+/// The entries a top-level read added, so that a read that fails leaves the tables as they were.
+struct journal {
+  int depth = 0;
+  // Keys as views of the tables' own key bytes: a node-based table never moves them, and an entry
+  // is only erased by the rollback of the read that added it, so no key is copied on a miss.
+  std::vector<std::pair<table_base*, std::string_view>> added;
+};
+inline thread_local journal current_journal;
+
+class transaction {
+ public:
+  transaction() : mark_(current_journal.added.size()) { ++current_journal.depth; }
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  ~transaction() {
+    journal& j = current_journal;
+    if (!committed_) {  // newest first, so an entry's parts are no longer held when they are tried
+      for (std::size_t i = j.added.size(); i > mark_; --i)
+        j.added[i - 1].first->erase_if_unused(j.added[i - 1].second);
+      j.added.resize(mark_);
+    }
+    if (--j.depth == 0) j.added.clear();
+  }
+  void commit() { committed_ = true; }
+
+ private:
+  std::size_t mark_;
+  bool committed_ = false;
+};
+
+/// Records a new entry of `table` in the journal of the read in progress, if any; `key` must be the
+/// table's own copy of the key (`ticket::key()`).
+inline void journal_entry(table_base& table, std::string_view key) {
+  if (current_journal.depth > 0) current_journal.added.emplace_back(&table, key);
+}
+
+/// Entries of the journal kept past the end of their read, with their keys copied: a read that may
+/// yet be discarded (a record the stream reader parsed ahead of its consumer) commits, keeps its
+/// entries, and takes them back with `take_back` if it is discarded. Copies, because an entry may
+/// be evicted, and its key bytes freed, while it waits.
+///
+/// ```
+/// std::size_t mark = current_journal.added.size();
+/// transaction outer;  // keeps the entries of the committed reads inside it in the journal
+/// auto value = read_document<T>(src, root);
+/// kept_entries mine = entries_since(mark);
+/// outer.commit();
+/// // ... if value is never delivered: value.reset(); take_back(mine);
+/// ```
+using kept_entries = std::vector<std::pair<table_base*, std::string>>;
+
+/// The entries this thread's journal gained since it held `mark` of them.
+inline kept_entries entries_since(std::size_t mark) {
+  kept_entries out;
+  const auto& added = current_journal.added;
+  for (std::size_t i = mark; i < added.size(); ++i)
+    out.emplace_back(added[i].first, std::string(added[i].second));
+  return out;
+}
+
+/// Removes kept entries that nothing outside their tables holds, newest first, so that an entry's
+/// parts are no longer held by it when they are tried.
+inline void take_back(const kept_entries& entries) {
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it)
+    it->first->erase_if_unused(it->second);
+}
+
+}  // namespace dedup::detail

@@ -1,0 +1,235 @@
+// Keys: a canonical byte string computed from the simple form without building anything,
+// type-directed, so equal values give equal bytes whatever the backend and the member order.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dedup/detail/read.hpp"
+
+namespace dedup::detail {
+
+// ---- scratch space for keys --------------------------------------------------------------------
+
+/// A region at the end of the thread's key buffer; nested keys stack above it, so computing a key
+/// allocates nothing once the buffer has grown to the deepest key.
+class key_scratch {
+ public:
+  key_scratch() : mark_(buffer().size()) {}
+  key_scratch(const key_scratch&) = delete;
+  key_scratch& operator=(const key_scratch&) = delete;
+  ~key_scratch() { buffer().resize(mark_); }
+  static std::string& buffer() {
+    thread_local std::string bytes;
+    return bytes;
+  }
+  std::string_view view() const { return std::string_view(buffer()).substr(mark_); }
+
+ private:
+  std::size_t mark_;
+};
+
+inline void put_u32(std::string& out, std::uint32_t v) {
+  out.append(reinterpret_cast<const char*>(&v), 4);
+}
+inline void put_u64(std::string& out, std::uint64_t v) {
+  out.append(reinterpret_cast<const char*>(&v), 8);
+}
+
+template <class T, class S>
+void encode(S& src, const path& p, std::string& out);
+
+template <class T, class S>
+void encode_key(S& src, const path& p, std::string& out);
+
+/// Where key segments are put in canonical order: one buffer per thread, used only after the
+/// nested keys of a segment are complete, so reordering allocates nothing once it has grown (maps
+/// written unsorted, as data ids are, reorder on every key).
+inline std::string& reorder_scratch() {
+  thread_local std::string bytes;
+  return bytes;
+}
+
+/// Re-orders the segments [starts[i], ends[i]) of `out` (beginning at `base`) into ascending
+/// `order[i]`; documents usually come in order, so this rarely copies.
+template <std::size_t N>
+void canonical_order(std::string& out, std::size_t base, const std::array<std::uint32_t, N>& start,
+                     const std::array<std::uint32_t, N>& end) {
+  bool sorted = true;
+  for (std::size_t k = 1; k < N; ++k) sorted = sorted && start[k - 1] <= start[k];
+  if (sorted) return;
+  std::string& ordered = reorder_scratch();
+  ordered.clear();
+  for (std::size_t k = 0; k < N; ++k) ordered.append(out, start[k], end[k] - start[k]);
+  out.replace(base, std::string::npos, ordered);
+}
+
+/// Appends the key fields `slots` of the object at `src`, in slot order.
+template <class T, auto Slots, class S>
+void encode_fields(S& src, const path& p, std::string& out) {
+  constexpr std::size_t n = Slots.size();
+  constexpr auto position = [] {  // member index -> key position
+    std::array<std::size_t, member_count<T>> pos{};
+    pos.fill(no_member);
+    for (std::size_t k = 0; k < Slots.size(); ++k) pos[Slots[k].member] = k;
+    return pos;
+  }();
+  std::size_t base = out.size();
+  std::array<std::uint32_t, n> start{}, end{};
+  std::uint64_t seen = walk_members<T>(src, p, [&](std::size_t i, S& value, const path& here) {
+    std::size_t k = position[i];
+    if (k == no_member) return;
+    start[k] = static_cast<std::uint32_t>(out.size());
+    visit_member<T>(i, [&](auto I) {
+      using M = member_type<T, decltype(I)::value>;
+      if (!Slots[k].presence_only)
+        encode<M>(value, here, out);
+      else if (value.kind(here) != json_kind::null)
+        out += '1';
+      else  // a nullable writes back the null it read, so null is not absent in its key either
+        out += is_nullable<M>::value ? 'N' : '0';
+    });
+    end[k] = static_cast<std::uint32_t>(out.size());
+  });
+  for (std::size_t k = 0; k < n; ++k) {
+    if (seen & (std::uint64_t{1} << Slots[k].member)) continue;
+    start[k] = static_cast<std::uint32_t>(out.size());
+    visit_member<T>(Slots[k].member, [&](auto I) {
+      using M = member_type<T, decltype(I)::value>;
+      if constexpr (is_nullable<M>::value)  // absent is not null for a nullable
+        out += Slots[k].presence_only ? '0' : 'a';
+      else if constexpr (is_optional<M>::value)
+        out += Slots[k].presence_only ? '0' : 'n';
+      else
+        fail_missing<T>(p, decltype(I)::value);
+    });
+    end[k] = static_cast<std::uint32_t>(out.size());
+  }
+  canonical_order(out, base, start, end);
+}
+
+/// Appends the entries of a string-keyed map sorted by key.
+template <class M, class S>
+void encode_map(S& src, const path& p, std::string& out) {
+  struct entry {
+    std::string_view key;
+    std::uint32_t start, end;
+  };
+  thread_local std::vector<entry> stack;  // shared by nested maps, each using its own top region
+  std::size_t mark = stack.size(), base = out.size();
+  src.for_each_member(p, [&](std::string_view key, S& value) {
+    auto start = static_cast<std::uint32_t>(out.size());
+    out += 's';
+    put_u32(out, static_cast<std::uint32_t>(key.size()));
+    out += key;
+    encode<typename M::mapped_type>(value, p.member(key), out);
+    stack.push_back({std::string_view(out).substr(start + 5, key.size()), start,
+                     static_cast<std::uint32_t>(out.size())});
+  });
+  auto first = stack.begin() + static_cast<std::ptrdiff_t>(mark);
+  auto by_key = [&](const entry& a, const entry& b) {
+    return std::string_view(out).substr(a.start + 5, a.key.size()) <
+           std::string_view(out).substr(b.start + 5, b.key.size());
+  };
+  if (!std::is_sorted(first, stack.end(), by_key)) {
+    std::sort(first, stack.end(), by_key);
+    std::string& ordered = reorder_scratch();
+    ordered.clear();
+    for (auto it = first; it != stack.end(); ++it)
+      ordered.append(out, it->start, it->end - it->start);
+    out.replace(base, std::string::npos, ordered);
+  }
+  stack.resize(mark);
+}
+
+template <class V, class S>
+void encode_variant(S& src, const path& p, std::string& out) {
+  std::size_t index = choose_alternative<V>(src, p);
+  out += static_cast<char>(index);
+  visit_alternative<V>(index, [&](auto I) {
+    encode<std::variant_alternative_t<decltype(I)::value, V>>(src, p, out);
+  });
+}
+
+/// The key of an `as_array` struct in either form: the same bytes as its object form.
+template <class T, class S>
+void encode_array_struct(S& src, const path& p, std::string& out) {
+  walk_array_members<T>(src, p, [&](std::size_t i, S& element, const path& here) {
+    visit_member<T>(
+        i, [&](auto I) { encode<member_type<T, decltype(I)::value>>(element, here, out); });
+  });
+}
+
+template <class T, class S>
+void encode(S& src, const path& p, std::string& out) {
+  if constexpr (std::is_same_v<T, std::monostate>) {
+    expect(src, p, json_kind::null, "null");
+    out += 'n';
+  } else if constexpr (std::is_same_v<T, bool>) {
+    expect(src, p, json_kind::boolean, "boolean");
+    out += src.get_bool(p) ? 'T' : 'F';
+  } else if constexpr (whole_number<T>) {
+    out += 'i';
+    put_u64(out, static_cast<std::uint64_t>(read_integer<T>(src, p)));
+  } else if constexpr (std::is_floating_point_v<T>) {
+    out += 'd';
+    double d = read_floating<double>(src, p);
+    std::uint64_t bits;
+    std::memcpy(&bits, &d, 8);
+    put_u64(out, bits);
+  } else if constexpr (text<T>) {
+    std::string_view s = read_text(src, p);
+    out += 's';
+    put_u32(out, static_cast<std::uint32_t>(s.size()));
+    out += s;
+  } else if constexpr (is_optional<T>::value || is_nullable<T>::value) {
+    if (src.kind(p) == json_kind::null) {
+      out += 'n';
+    } else {
+      out += '?';
+      encode<typename T::value_type>(src, p, out);
+    }
+  } else if constexpr (is_vector<T>::value) {
+    expect(src, p, json_kind::array, "array");
+    out += '[';
+    src.for_each_element(p, [&](S& element, std::size_t i) {
+      encode<typename T::value_type>(element, p.element(i), out);
+    });
+    out += ']';
+  } else if constexpr (is_string_map<T>::value) {
+    expect(src, p, json_kind::object, "object");
+    out += '{';
+    encode_map<T>(src, p, out);
+    out += '}';
+  } else if constexpr (is_variant<T>::value) {
+    out += 'v';
+    encode_variant<T>(src, p, out);
+  } else if constexpr (is_shared_const<T>::value) {
+    encode_key<std::remove_const_t<typename T::element_type>>(src, p, out);
+  } else if constexpr (as_array<T>) {
+    out += 'o';
+    if (src.kind(p) == json_kind::array)
+      encode_array_struct<T>(src, p, out);
+    else
+      encode_fields<T, key_slots<T>()>(src, p, out);
+  } else {
+    static_assert(described<T>, "dedup: no simple form for this type (see dedup/reflect.hpp)");
+    out += 'o';
+    encode_fields<T, key_slots<T>()>(src, p, out);  // a plain struct: all of its members
+  }
+}
+
+/// The canonical key of an object of type T: its declared key fields, or all of its members for a
+/// whole-value or exact-bytes key (the exact bytes are only an alias in front of this key, see
+/// detail/intern.hpp), so equal values give equal keys whatever their spelling and backend.
+template <class T, class S>
+void encode_key(S& src, const path& p, std::string& out) {
+  out += 'o';
+  encode_fields<T, key_slots<T>()>(src, p, out);
+}
+
+}  // namespace dedup::detail
