@@ -324,22 +324,24 @@ class simdjson_source {
   /// The array, opened on first use and rewound on every later use: choosing a variant's
   /// alternative peeks at the elements before they are read.
   od::array& open_array(const path& p) {
-    if (!array_) {
-      array_ = on_cursor([](auto& c) { return c.get_array(); }, p);
-    } else if (auto e = array_->reset().error()) {
-      fail_malformed(p, e);
-    }
-    return *array_;
+    return open_rewound(
+        array_, [](auto& c) { return c.get_array(); }, p);
   }
 
   /// The object, opened on first use and rewound on every later use.
   od::object& open_object(const path& p) {
-    if (!object_) {
-      object_ = on_cursor([](auto& c) { return c.get_object(); }, p);
-    } else if (auto e = object_->reset().error()) {
+    return open_rewound(
+        object_, [](auto& c) { return c.get_object(); }, p);
+  }
+
+  template <class Container, class Open>
+  Container& open_rewound(std::optional<Container>& held, Open open, const path& p) {
+    if (!held) {
+      held = on_cursor(open, p);
+    } else if (auto e = held->reset().error()) {
       fail_malformed(p, e);
     }
-    return *object_;
+    return *held;
   }
 
   /// The member's name, read from the input bytes. Its closing quote is found backwards from the
