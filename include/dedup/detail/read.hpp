@@ -125,6 +125,32 @@ inline std::size_t depth_of(const path& p) {
   return depth;
 }
 
+/// The member names met so far in one object, to reject a repeated one. Names live as long as the
+/// read (see the sources); nested objects stack their own region of one buffer per thread, so this
+/// allocates nothing once the buffer has grown.
+class seen_names {
+ public:
+  seen_names() : mark_(names().size()) {}
+  seen_names(const seen_names&) = delete;
+  seen_names& operator=(const seen_names&) = delete;
+  ~seen_names() { names().resize(mark_); }
+
+  /// Adds `key`, met at `here`; a `dedup::error` if it was met before.
+  void add(std::string_view key, const path& here) {
+    auto& all = names();
+    if (std::find(all.begin() + static_cast<std::ptrdiff_t>(mark_), all.end(), key) != all.end())
+      fail(here, "duplicate member '" + std::string(key) + "'");
+    all.push_back(key);
+  }
+
+ private:
+  static std::vector<std::string_view>& names() {
+    thread_local std::vector<std::string_view> all;
+    return all;
+  }
+  std::size_t mark_;
+};
+
 /// Checks that a value is well-formed JSON throughout without building anything (no object in it
 /// repeats a member name, its scalars parse, it nests at most `max_depth` deep): for a value the
 /// model ignores, and for the members a hit's key leaves unread (detail/intern.hpp). Sources built
@@ -137,12 +163,10 @@ void check_well_formed(S& src, const path& p, std::size_t depth) {
       fail(p, "nesting deeper than " + std::to_string(max_depth) + " levels");
     switch (kind) {
       case json_kind::object: {
-        std::vector<std::string_view> names;  // keys live as long as the read (see the sources)
+        seen_names names;
         src.for_each_member(p, [&](std::string_view key, S& value) {
           path here = p.member(key);
-          if (std::find(names.begin(), names.end(), key) != names.end())
-            fail(here, "duplicate member '" + std::string(key) + "'");
-          names.emplace_back(key);
+          names.add(key, here);
           check_well_formed(value, here, depth + 1);
         });
         break;
@@ -177,17 +201,15 @@ std::uint64_t walk_members(S& src, const path& p, F&& f) {
   std::uint64_t seen = 0;
   std::size_t hint = 0;
   // The names of unknown members, kept only for a type that allows them.
-  [[maybe_unused]] std::conditional_t<options<T>::ignore_unknown_members,
-                                      std::vector<std::string_view>, std::monostate>
+  [[maybe_unused]] std::conditional_t<options<T>::ignore_unknown_members, seen_names,
+                                      std::monostate>
       ignored;
   src.for_each_member(p, [&](std::string_view key, S& value) {
     path here = p.member(key);
     std::size_t i = find_member<T>(key, hint);
     if (i == no_member) {
       if constexpr (options<T>::ignore_unknown_members) {
-        if (std::find(ignored.begin(), ignored.end(), key) != ignored.end())
-          fail(here, "duplicate member '" + std::string(key) + "'");
-        ignored.emplace_back(key);
+        ignored.add(key, here);
         return check_well_formed(value, here, depth_of(here));
       } else
         fail(here,
