@@ -13,8 +13,8 @@ namespace dedup {
 /// value. `std::optional` folds absent and null into one empty state, which it writes as absent;
 /// `nullable` keeps the difference, so `to_simple(from_simple(j)) == j` holds for documents that
 /// write explicit nulls, as the reference system does (`"component": null`). Equality compares
-/// the state and then the value; keys see absent and null as different values, while a
-/// `dedup::has` presence key counts both as absent.
+/// the state and then the value; keys see absent and null as different values, and so does a
+/// `dedup::has` presence key (absent, null, present), since each is written back as it was read.
 ///
 /// ```
 /// dedup::nullable<std::string> c;          // absent: left out when written
