@@ -60,13 +60,9 @@ inline void check_scope_order() {
       "current");
 }
 
-inline std::uint64_t next_context_id() {
-  static std::atomic<std::uint64_t> next{1};
-  return next.fetch_add(1, std::memory_order_relaxed);
-}
-
-/// A number no other context_var of this process has had (64 bits: never wraps in practice).
-inline std::uint64_t next_var_id() {
+/// A number nothing else in this process (no context, no context_var) has had; 64 bits never wrap
+/// in practice, so an identity made from it is never reused.
+inline std::uint64_t next_unique_id() {
   static std::atomic<std::uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
 }
@@ -163,7 +159,7 @@ class context : public std::enable_shared_from_this<context> {
   std::unique_ptr<std::atomic<table_base*>[]> tables_;
   mutable std::mutex vars_mutex_;
   var_map vars_;
-  std::uint64_t id_ = detail::next_context_id();
+  std::uint64_t id_ = detail::next_unique_id();
 };
 
 /// The context current on this thread, or null outside every scope. Hand it to another thread and

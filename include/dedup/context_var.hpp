@@ -114,7 +114,7 @@ class context_var {
 
   std::string name_;
   std::optional<T> default_;
-  std::uint64_t id_ = detail::next_var_id();
+  std::uint64_t id_ = detail::next_unique_id();
 };
 
 }  // namespace dedup
