@@ -367,6 +367,7 @@ class simdjson_source {
   bool unsigned_only_ = false;                  // an integer above INT64_MAX
   std::optional<std::int64_t> parsed_integer_;  // the value, when it is an integer in int64
 };
+static_assert(json_source<simdjson_source>);
 
 /// Reads the whole of `doc` as T and rejects anything after its root value.
 template <class T>

@@ -86,6 +86,7 @@ class nlohmann_source {
  private:
   const nlohmann::json* j_;
 };
+static_assert(json_source<nlohmann_source>);
 
 /// Builds nlohmann's DOM from its SAX events, to see what the DOM cannot keep: nlohmann keeps the
 /// last of two members with one name, and a key computed from one occurrence with a value built

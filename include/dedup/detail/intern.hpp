@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "dedup/context.hpp"
+#include "dedup/detail/codecs_struct.hpp"
 #include "dedup/detail/key.hpp"
 #include "dedup/detail/read.hpp"
-#include "dedup/detail/write.hpp"
 #include "dedup/error.hpp"
 
 namespace dedup::detail {
@@ -66,11 +66,12 @@ template <class T>
               " but differs from it (the key leaves out an identity member)");
 }
 
-/// Verify mode's check of a hit: the value here, read in full, must equal the one in the table.
+/// Verify mode's check of a hit: the value here, read in full (outside any table, so its shared
+/// members are fresh), must equal the one in the table structurally, shared members by pointee.
 template <class T, class S>
 void verify_hit(S& src, const path& p, const policy& pol, const T& held,
                 const std::string& origin) {
-  if (pol.verify && write(read_value<T>(src, p, nullptr)) != write(held))
+  if (pol.verify && !equal_values<T>(read_value<T>(src, p, nullptr), held))
     report_collision<T>(p, origin);
 }
 
@@ -87,8 +88,8 @@ void build_entry(S& src, const path& p, context* ctx, intern_table<T>& table, co
     }
   }
   auto value = std::make_shared<const T>(read_value<T>(src, p, ctx));
-  journal_entry(table, found.reservation.key());
-  found.entry = found.reservation.publish(value, pol.verify ? origin_of(p) : std::string(), bytes);
+  found.entry = publish_entry(table, found.reservation, value,
+                              pol.verify ? origin_of(p) : std::string(), bytes);
   found.value = std::move(value);
 }
 

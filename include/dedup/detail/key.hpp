@@ -40,10 +40,13 @@ inline void put_u64(std::string& out, std::uint64_t v) {
   out.append(reinterpret_cast<const char*>(&v), 8);
 }
 
-template <class T, class S>
-void encode(S& src, const path& p, std::string& out);
+/// Appends the canonical key bytes of the value at `src` as T's codec encodes it.
+template <class T, json_source S>
+void encode(S& src, const path& p, std::string& out) {
+  codec<T>::encode(src, p, out);
+}
 
-template <class T, class S>
+template <class T, json_source S>
 void encode_key(S& src, const path& p, std::string& out);
 
 /// Where key segments are put in canonical order: one buffer per thread, used only after the
@@ -146,87 +149,10 @@ void encode_map(S& src, const path& p, std::string& out) {
   stack.resize(mark);
 }
 
-template <class V, class S>
-void encode_variant(S& src, const path& p, std::string& out) {
-  std::size_t index = choose_alternative<V>(src, p);
-  out += static_cast<char>(index);
-  visit_alternative<V>(index, [&](auto I) {
-    encode<std::variant_alternative_t<decltype(I)::value, V>>(src, p, out);
-  });
-}
-
-/// The key of an `as_array` struct in either form: the same bytes as its object form.
-template <class T, class S>
-void encode_array_struct(S& src, const path& p, std::string& out) {
-  walk_array_members<T>(src, p, [&](std::size_t i, S& element, const path& here) {
-    visit_member<T>(
-        i, [&](auto I) { encode<member_type<T, decltype(I)::value>>(element, here, out); });
-  });
-}
-
-template <class T, class S>
-void encode(S& src, const path& p, std::string& out) {
-  if constexpr (std::is_same_v<T, std::monostate>) {
-    expect(src, p, json_kind::null, "null");
-    out += 'n';
-  } else if constexpr (std::is_same_v<T, bool>) {
-    expect(src, p, json_kind::boolean, "boolean");
-    out += src.get_bool(p) ? 'T' : 'F';
-  } else if constexpr (whole_number<T>) {
-    out += 'i';
-    put_u64(out, static_cast<std::uint64_t>(read_integer<T>(src, p)));
-  } else if constexpr (std::is_floating_point_v<T>) {
-    out += 'd';
-    double d = read_floating<double>(src, p);
-    std::uint64_t bits;
-    std::memcpy(&bits, &d, 8);
-    put_u64(out, bits);
-  } else if constexpr (text<T>) {
-    std::string_view s = read_text(src, p);
-    out += 's';
-    put_u32(out, static_cast<std::uint32_t>(s.size()));
-    out += s;
-  } else if constexpr (is_optional<T>::value || is_nullable<T>::value) {
-    if (src.kind(p) == json_kind::null) {
-      out += 'n';
-    } else {
-      out += '?';
-      encode<typename T::value_type>(src, p, out);
-    }
-  } else if constexpr (is_vector<T>::value) {
-    expect(src, p, json_kind::array, "array");
-    out += '[';
-    src.for_each_element(p, [&](S& element, std::size_t i) {
-      encode<typename T::value_type>(element, p.element(i), out);
-    });
-    out += ']';
-  } else if constexpr (is_string_map<T>::value) {
-    expect(src, p, json_kind::object, "object");
-    out += '{';
-    encode_map<T>(src, p, out);
-    out += '}';
-  } else if constexpr (is_variant<T>::value) {
-    out += 'v';
-    encode_variant<T>(src, p, out);
-  } else if constexpr (is_shared_const<T>::value) {
-    encode_key<std::remove_const_t<typename T::element_type>>(src, p, out);
-  } else if constexpr (as_array<T>) {
-    out += 'o';
-    if (src.kind(p) == json_kind::array)
-      encode_array_struct<T>(src, p, out);
-    else
-      encode_fields<T, key_slots<T>()>(src, p, out);
-  } else {
-    static_assert(described<T>, "dedup: no simple form for this type (see dedup/reflect.hpp)");
-    out += 'o';
-    encode_fields<T, key_slots<T>()>(src, p, out);  // a plain struct: all of its members
-  }
-}
-
 /// The canonical key of an object of type T: its declared key fields, or all of its members for a
 /// whole-value or exact-bytes key (the exact bytes are only an alias in front of this key, see
 /// detail/intern.hpp), so equal values give equal keys whatever their spelling and backend.
-template <class T, class S>
+template <class T, json_source S>
 void encode_key(S& src, const path& p, std::string& out) {
   out += 'o';
   encode_fields<T, key_slots<T>()>(src, p, out);

@@ -1,14 +1,6 @@
 // The reader: a simple form to C++ values, interning inside a scope. It is written once over a
-// "source", a cursor on one JSON value of some backend (nlohmann_source in simple.hpp, the simdjson
-// one in simdjson.hpp), which provides:
-//   json_kind kind(const path&);
-//   bool get_bool(const path&);  int64_t get_int64(const path&);  uint64_t get_uint64(const path&);
-//   double get_double(const path&);  std::string_view get_string(const path&);
-//   void for_each_element(const path&, F f)   f(Source& element, size_t index)
-//   void for_each_member(const path&, F f)    f(std::string_view key, Source& value)
-//   std::string_view raw_view(const path&)   an object's exact bytes, where the backend keeps
-//                                            them (optional: see has_raw_bytes in intern.hpp)
-// for_each_member may be called twice on one object: once to compute the key, once to build.
+// source (detail/source.hpp): each kind's codec reads its values (dedup/codec.hpp, detail/codecs*),
+// and this header holds the pieces they share: scalars, member walks and well-formedness checks.
 #pragma once
 
 #include <algorithm>
@@ -81,6 +73,15 @@ std::string_view read_text(S& src, const path& p) {
   return src.get_string(p);
 }
 
+/// Publishes the value of a key reserved in `table`, journaled so that a failed read takes it back:
+/// the one way an entry enters a table while reading.
+template <class V>
+auto publish_entry(intern_table<V>& table, typename intern_table<V>::ticket& reservation,
+                   std::shared_ptr<const V> value, std::string origin = {}, spelling bytes = {}) {
+  journal_entry(table, reservation.key());
+  return reservation.publish(std::move(value), std::move(origin), bytes);
+}
+
 /// An istring, shared through the context's string table inside a scope.
 inline istring make_istring(std::string_view text, context* ctx) {
   if (!ctx) return istring(std::string(text));
@@ -90,16 +91,18 @@ inline istring make_istring(std::string_view text, context* ctx) {
   if (found.value) return istring(std::move(found.value));
   if (!found.reservation) return istring(std::string(text));
   auto made = std::make_shared<const std::string>(text);
-  journal_entry(table, found.reservation.key());
-  found.reservation.publish(made, {});
+  publish_entry(table, found.reservation, made);
   return istring(std::move(made));
 }
 
 // ---- reading
 // -------------------------------------------------------------------------------------
 
-template <class T, class S>
-void read_into(S& src, const path& p, context* ctx, T& out);
+/// Reads the value at `src` into `out` as T's codec says.
+template <class T, json_source S>
+void read_into(S& src, const path& p, context* ctx, T& out) {
+  codec<T>::read(src, p, ctx, out);
+}
 
 template <class T, class S>
 std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx);
@@ -252,78 +255,7 @@ void read_array_struct(S& src, const path& p, context* ctx, T& out) {
   });
 }
 
-template <class V, class S>
-void read_variant(S& src, const path& p, context* ctx, V& out) {
-  visit_alternative<V>(choose_alternative<V>(src, p), [&](auto I) {
-    read_into(src, p, ctx, out.template emplace<decltype(I)::value>());
-  });
-}
-
-template <class T, class S>
-void read_into(S& src, const path& p, context* ctx, T& out) {
-  if constexpr (std::is_same_v<T, std::monostate>) {
-    expect(src, p, json_kind::null, "null");
-  } else if constexpr (std::is_same_v<T, bool>) {
-    expect(src, p, json_kind::boolean, "boolean");
-    out = src.get_bool(p);
-  } else if constexpr (whole_number<T>) {
-    out = read_integer<T>(src, p);
-  } else if constexpr (std::is_floating_point_v<T>) {
-    out = read_floating<T>(src, p);
-  } else if constexpr (std::is_same_v<T, std::string>) {
-    out = read_text(src, p);
-  } else if constexpr (std::is_same_v<T, istring>) {
-    out = make_istring(read_text(src, p), ctx);
-  } else if constexpr (string_coded<T>) {
-    std::string_view s = read_text(src, p);
-    try {
-      out = string_codec<T>::parse(s);
-    } catch (const std::exception& e) {
-      fail(p, "invalid " + std::string(type_name<T>()) + " '" + std::string(s) + "': " + e.what());
-    }
-  } else if constexpr (is_optional<T>::value) {
-    if (src.kind(p) == json_kind::null)
-      out.reset();
-    else
-      read_into(src, p, ctx, out.emplace());
-  } else if constexpr (is_nullable<T>::value) {
-    if (src.kind(p) == json_kind::null)
-      out.set_null();
-    else
-      read_into(src, p, ctx, out.emplace());
-  } else if constexpr (is_vector<T>::value) {
-    expect(src, p, json_kind::array, "array");
-    out.clear();
-    src.for_each_element(p, [&](S& element, std::size_t i) {
-      typename T::value_type item{};
-      read_into(element, p.element(i), ctx, item);
-      out.push_back(std::move(item));
-    });
-  } else if constexpr (is_string_map<T>::value) {
-    expect(src, p, json_kind::object, "object");
-    out.clear();
-    src.for_each_member(p, [&](std::string_view key, S& value) {
-      path here = p.member(key);
-      auto [it, fresh] = out.try_emplace(std::string(key));
-      if (!fresh) fail(here, "duplicate member '" + std::string(key) + "'");
-      read_into(value, here, ctx, it->second);
-    });
-  } else if constexpr (is_variant<T>::value) {
-    read_variant(src, p, ctx, out);
-  } else if constexpr (is_shared_const<T>::value) {
-    out = read_shared<std::remove_const_t<typename T::element_type>>(src, p, ctx);
-  } else if constexpr (as_array<T>) {
-    if (src.kind(p) == json_kind::array)
-      read_array_struct(src, p, ctx, out);
-    else
-      read_struct(src, p, ctx, out);
-  } else {
-    static_assert(described<T>, "dedup: no simple form for this type (see dedup/reflect.hpp)");
-    read_struct(src, p, ctx, out);
-  }
-}
-
-template <class T, class S>
+template <class T, json_source S>
 T read_value(S& src, const path& p, context* ctx) {
   T out{};
   read_into(src, p, ctx, out);

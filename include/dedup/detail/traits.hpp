@@ -1,6 +1,8 @@
-// Type categories shared by the readers, the key encoder and the writer.
+// Type categories, and the entry points that dispatch to a kind's codec (dedup/codec.hpp).
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -8,10 +10,13 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "dedup/codec.hpp"
+#include "dedup/detail/source.hpp"
 #include "dedup/error.hpp"
 #include "dedup/istring.hpp"
 #include "dedup/nullable.hpp"
@@ -38,6 +43,18 @@ template <class T>
 struct is_string_map : std::false_type {};
 template <class V, class C, class A>
 struct is_string_map<std::map<std::string, V, C, A>> : std::true_type {};
+template <class T>
+struct is_unordered_string_map : std::false_type {};
+template <class V, class H, class E, class A>
+struct is_unordered_string_map<std::unordered_map<std::string, V, H, E, A>> : std::true_type {};
+template <class T>
+struct is_std_array : std::false_type {};
+template <class T, std::size_t N>
+struct is_std_array<std::array<T, N>> : std::true_type {};
+template <class T>
+struct is_time_point : std::false_type {};
+template <class C, class D>
+struct is_time_point<std::chrono::time_point<C, D>> : std::true_type {};
 template <class T>
 struct is_variant : std::false_type {};
 template <class... T>
@@ -66,90 +83,44 @@ concept as_array = described<T> && requires {
   requires options<T>::as_array;
 };
 
-/// The JSON kinds a reader distinguishes: integers apart from other numbers.
-enum class json_kind : std::uint8_t { null, boolean, integer, number, string, array, object };
-
-constexpr std::string_view kind_name(json_kind k) {
-  switch (k) {
-    case json_kind::null:
-      return "null";
-    case json_kind::boolean:
-      return "boolean";
-    case json_kind::integer:
-      return "integer";
-    case json_kind::number:
-      return "number";
-    case json_kind::string:
-      return "string";
-    case json_kind::array:
-      return "array";
-    case json_kind::object:
-      return "object";
-  }
-  return "unknown";
-}
+// ---- dispatch to a kind's codec (see dedup/codec.hpp) -------------------------------------------
 
 /// Whether a value of JSON kind `k` can be read as T; used to pick a variant's alternative.
 template <class T>
 constexpr bool accepts(json_kind k) {
-  using enum json_kind;
-  if constexpr (std::is_same_v<T, std::monostate>)
-    return k == null;
-  else if constexpr (std::is_same_v<T, bool>)
-    return k == boolean;
-  else if constexpr (whole_number<T>)
-    return k == integer;
-  else if constexpr (std::is_floating_point_v<T>)
-    return k == integer || k == number;
-  else if constexpr (text<T>)
-    return k == string;
-  else if constexpr (is_optional<T>::value || is_nullable<T>::value)
-    return k == null || accepts<typename T::value_type>(k);
-  else if constexpr (is_vector<T>::value)
-    return k == array;
-  else if constexpr (as_array<T>)
-    return k == array || k == object;
-  else if constexpr (is_string_map<T>::value || described<T>)
-    return k == object;
-  else if constexpr (is_shared_const<T>::value)
-    return accepts<std::remove_const_t<typename T::element_type>>(k);
-  else
-    return false;
+  return codec<T>::accepts(k);
 }
 
 /// What a reader of T expects, for messages.
 template <class T>
 std::string expected_name() {
-  if constexpr (std::is_same_v<T, std::monostate>)
-    return "null";
-  else if constexpr (std::is_same_v<T, bool>)
-    return "boolean";
-  else if constexpr (whole_number<T>)
-    return "integer";
-  else if constexpr (std::is_floating_point_v<T>)
-    return "number";
-  else if constexpr (text<T>)
-    return "string";
-  else if constexpr (is_optional<T>::value || is_nullable<T>::value)
-    return expected_name<typename T::value_type>() + " or null";
-  else if constexpr (is_vector<T>::value)
-    return "array";
-  else if constexpr (is_shared_const<T>::value)
-    return expected_name<std::remove_const_t<typename T::element_type>>();
-  else if constexpr (is_variant<T>::value) {
-    return []<class... A>(std::type_identity<std::variant<A...>>) {
-      std::string out;
-      ((out += (out.empty() ? "" : " or ") + expected_name<A>()), ...);
-      return out;
-    }(std::type_identity<T>{});
-  } else if constexpr (as_array<T>)
-    return "array or object";
+  return codec<T>::expected_name();
+}
+
+/// Whether the value fits T beyond its JSON kind `k`: kinds with a shape (an `as_array` struct, a
+/// `std::array`) say so in their codec's `fits`; for the others the kind decides.
+template <class T, class S>
+bool fits(S& src, const path& p, json_kind k) {
+  if constexpr (requires { codec<T>::fits(src, p, k); })
+    return codec<T>::fits(src, p, k);
   else
-    return "object";
+    return codec<T>::accepts(k);
+}
+
+/// Writes v to `sink` as T's codec says.
+template <class T, json_sink K>
+void write_to(K& sink, const T& v) {
+  codec<T>::write(sink, v);
+}
+
+/// Structural equality as T's codec says: what verify mode compares a hit with.
+template <class T>
+bool equal_values(const T& a, const T& b) {
+  return codec<T>::equal(a, b);
 }
 
 // ---- shapes: which alternative of a variant a value is ------------------------------------------
-// Written over a reader's "source" (see read.hpp) and used by the reader and the key encoder alike.
+// Written over a source (detail/source.hpp) and used by the reader and the key encoder alike.
 
 /// Calls f(member index, element source, element path) for each element of the array form of an
 /// `as_array` struct, and rejects an array whose length is not the member count.
@@ -163,33 +134,6 @@ void walk_array_members(S& src, const path& p, F&& f) {
   if (n != member_count<T>)
     fail(p, "expected an array of " + std::to_string(member_count<T>) + " elements (" +
                 std::string(type_name<T>()) + "), found " + std::to_string(n));
-}
-
-/// Whether the value fits T beyond its JSON kind `k`: an `as_array` struct takes only an array of
-/// its member count whose elements each have a kind its matching member accepts; a vector takes any
-/// array. Peeking walks the array once more, which every source allows.
-template <class T, class S>
-bool fits(S& src, const path& p, json_kind k) {
-  if (!accepts<T>(k)) return false;
-  if constexpr (is_optional<T>::value || is_nullable<T>::value) {
-    return k == json_kind::null || fits<typename T::value_type>(src, p, k);
-  } else if constexpr (is_shared_const<T>::value) {
-    return fits<std::remove_const_t<typename T::element_type>>(src, p, k);
-  } else if constexpr (as_array<T>) {
-    if (k != json_kind::array) return true;
-    std::size_t n = 0;
-    bool ok = true;
-    src.for_each_element(p, [&](S& element, std::size_t i) {
-      n = i + 1;
-      if (i >= member_count<T> || !ok) return;
-      visit_member<T>(i, [&](auto I) {
-        ok = accepts<member_type<T, decltype(I)::value>>(element.kind(p.element(i)));
-      });
-    });
-    return ok && n == member_count<T>;
-  } else {
-    return true;
-  }
 }
 
 /// The alternative of variant V a value is read as: the first, in declared order, that accepts

@@ -1,77 +1,60 @@
-// The writer: C++ values to their simple form (nlohmann::json).
+// The nlohmann backend's sink: the codecs write a value event by event (detail/source.hpp) and this
+// builds the nlohmann::json DOM that `to_simple` returns. Only dedup/simple.hpp includes it.
 #pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "dedup/detail/codecs_struct.hpp"
 #include "dedup/detail/traits.hpp"
 
 namespace dedup::detail {
 
-template <class T>
-nlohmann::json write(const T& v);
+/// Builds one nlohmann::json value from the events of a codec's `write`.
+class nlohmann_sink {
+ public:
+  using json = nlohmann::json;
 
-template <class T>
-nlohmann::json write_struct(const T& v) {
-  nlohmann::json out = nlohmann::json::object();
-  const auto& names = wire_names<T>();
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    auto one = [&](auto index) {
-      const auto& m = member<decltype(index)::value>(v);
-      using M = std::remove_cvref_t<decltype(m)>;
-      if constexpr (is_optional<M>::value) {
-        if (!m) return;  // an empty optional is written as absent, whether it was read from null
-      } else if constexpr (is_nullable<M>::value) {
-        if (m.is_absent()) return;  // a nullable writes back what it read: absent, null or a value
-      }
-      out[names[decltype(index)::value]] = write(m);
-    };
-    (one(std::integral_constant<std::size_t, I>{}), ...);
+  void null() { put(nullptr); }
+  void boolean(bool v) { put(v); }
+  void integer(std::int64_t v) { put(v); }
+  void integer(std::uint64_t v) { put(v); }
+  void number(double v) { put(v); }
+  void string(std::string_view v) { put(std::string(v)); }
+  void begin_array() { open_.push_back(put(json::array())); }
+  void begin_object() { open_.push_back(put(json::object())); }
+  void end_array() { open_.pop_back(); }
+  void end_object() { open_.pop_back(); }
+  void key(std::string_view name) { key_.assign(name); }
+
+  /// The value written; the sink is empty afterwards.
+  json take() { return std::move(root_); }
+
+ private:
+  json* put(json v) {
+    if (open_.empty()) return &(root_ = std::move(v));
+    json& parent = *open_.back();
+    if (parent.is_array()) return &parent.emplace_back(std::move(v));
+    return &(parent[key_] = std::move(v));
   }
-  (std::make_index_sequence<member_count<T>>{});
-  return out;
-}
 
-/// An `as_array` struct: the array of its members in declared order.
-template <class T>
-nlohmann::json write_array_struct(const T& v) {
-  nlohmann::json out = nlohmann::json::array();
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (out.push_back(write(member<I>(v))), ...);
-  }
-  (std::make_index_sequence<member_count<T>>{});
-  return out;
-}
+  json root_;
+  std::vector<json*> open_;
+  std::string key_;
+};
+static_assert(json_sink<nlohmann_sink>);
 
+/// The simple form of v as a DOM.
 template <class T>
 nlohmann::json write(const T& v) {
-  if constexpr (std::is_same_v<T, std::monostate>)
-    return nullptr;
-  else if constexpr (std::is_same_v<T, istring>)
-    return v.str();
-  else if constexpr (string_coded<T>)
-    return std::string(string_codec<T>::format(v));
-  else if constexpr (std::is_arithmetic_v<T> || std::is_same_v<T, std::string>)
-    return v;
-  else if constexpr (is_optional<T>::value || is_nullable<T>::value)
-    return v ? write(*v) : nlohmann::json(nullptr);
-  else if constexpr (is_shared_const<T>::value)
-    return v ? write(*v) : nlohmann::json(nullptr);
-  else if constexpr (is_vector<T>::value) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& e : v) out.push_back(write(static_cast<const typename T::value_type&>(e)));
-    return out;
-  } else if constexpr (is_string_map<T>::value) {
-    nlohmann::json out = nlohmann::json::object();
-    for (const auto& [k, e] : v) out[k] = write(e);
-    return out;
-  } else if constexpr (is_variant<T>::value) {
-    return std::visit([](const auto& alt) { return write(alt); }, v);
-  } else if constexpr (as_array<T>) {
-    return write_array_struct(v);
-  } else {
-    static_assert(described<T>, "dedup: no simple form for this type (see dedup/reflect.hpp)");
-    return write_struct(v);
-  }
+  nlohmann_sink sink;
+  write_to<T>(sink, v);
+  return sink.take();
 }
 
 }  // namespace dedup::detail

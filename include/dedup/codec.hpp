@@ -1,0 +1,95 @@
+// dedup/codec.hpp: how one kind of C++ value travels as JSON, and the extension point for user
+// types that are not Hana structs.
+#pragma once
+
+#include <concepts>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "dedup/context.hpp"
+#include "dedup/detail/source.hpp"
+#include "dedup/error.hpp"
+#include "dedup/reflect.hpp"
+
+namespace dedup {
+
+/// Everything dedup knows about one kind of value, in one place: which JSON kinds it takes, its
+/// name in messages, how to read it from a source, how to encode it into a key, how to write it to
+/// a sink and when two values are equal (what verify mode compares). dedup specializes it for
+/// scalars, strings, `istring`, enums (their underlying integer), `std::chrono::time_point` (the
+/// integer count of its duration's ticks since its clock's epoch), optionals, `nullable`,
+/// `std::vector`, `std::array` (exactly N elements), string-keyed `std::map` and
+/// `std::unordered_map` (written and keyed sorted by key), variants, `std::shared_ptr<const T>`,
+/// Hana structs and types with a `string_codec`.
+///
+/// Specialize it for a type of yours that is not a Hana struct. The easy way is a representation
+/// dedup already knows: derive from `codec_via<T, R>` and give `to` (T to R) and `from` (R to T,
+/// throwing any `std::exception` on a bad value, which becomes a `dedup::error` at its pointer).
+/// Keys, reading on both backends, writing and verify mode then all follow R.
+///
+/// ```
+/// struct rgb { std::uint8_t r, g, b; };
+/// template <> struct dedup::codec<rgb> : dedup::codec_via<rgb, std::string> {
+///   static std::string to(const rgb& c) { return hex(c); }    // "#ff8000"
+///   static rgb from(const std::string& s) { return parse_hex(s); }
+/// };
+/// ```
+///
+/// A full codec gives the static members of `codec_via` below itself, over any
+/// `detail::json_source` and `detail::json_sink`.
+template <class T>
+struct codec;
+
+namespace detail {
+template <class T, class S>
+bool fits(S& src, const path& p, json_kind k);
+}  // namespace detail
+
+/// A codec for T through a representation R that has a codec: T travels, is keyed and compares
+/// as `codec<T>::to(value)`. `Conv` gives `to` and `from`; it is T's codec itself by default.
+///
+/// ```
+/// template <> struct dedup::codec<port> : dedup::codec_via<port, std::uint16_t> {
+///   static std::uint16_t to(port p) { return p.number; }
+///   static port from(std::uint16_t n) { return port{n}; }
+/// };
+/// ```
+template <class T, class R, class Conv = codec<T>>
+struct codec_via {
+  static constexpr bool accepts(detail::json_kind k) { return codec<R>::accepts(k); }
+  template <class S>
+  static bool fits(S& src, const detail::path& p, detail::json_kind k) {
+    return detail::fits<R>(src, p, k);
+  }
+  static std::string expected_name() { return codec<R>::expected_name(); }
+
+  template <class S>
+  static void read(S& src, const detail::path& p, context* ctx, T& out) {
+    R repr{};
+    codec<R>::read(src, p, ctx, repr);
+    try {
+      out = Conv::from(std::move(repr));
+    } catch (const error&) {
+      throw;
+    } catch (const std::exception& e) {
+      detail::fail(p, "invalid " + std::string(type_name<T>()) + ": " + e.what());
+    }
+  }
+  template <class S>
+  static void encode(S& src, const detail::path& p, std::string& out) {
+    codec<R>::encode(src, p, out);
+  }
+  template <class K>
+  static void write(K& sink, const T& v) {
+    codec<R>::write(sink, static_cast<const R&>(Conv::to(v)));
+  }
+  static bool equal(const T& a, const T& b) {
+    if constexpr (std::equality_comparable<T>)
+      return a == b;
+    else
+      return codec<R>::equal(Conv::to(a), Conv::to(b));
+  }
+};
+
+}  // namespace dedup
