@@ -29,10 +29,16 @@ namespace dedup {
 /// Keys, reading on both backends, writing and verify mode then all follow R.
 ///
 /// ```
-/// struct rgb { std::uint8_t r, g, b; };
-/// template <> struct dedup::codec<rgb> : dedup::codec_via<rgb, std::string> {
-///   static std::string to(const rgb& c) { return hex(c); }    // "#ff8000"
-///   static rgb from(const std::string& s) { return parse_hex(s); }
+/// struct version { int release = 0, patch = 0; };
+/// template <> struct dedup::codec<version> : dedup::codec_via<version, std::string> {
+///   static std::string to(const version& v) {
+///     return std::to_string(v.release) + "." + std::to_string(v.patch);
+///   }
+///   static version from(const std::string& s) {  // "2.1"; std::stoi throws on bad text
+///     std::size_t dot = s.find('.');
+///     if (dot == std::string::npos) throw std::invalid_argument("no '.'");
+///     return {std::stoi(s.substr(0, dot)), std::stoi(s.substr(dot + 1))};
+///   }
 /// };
 /// ```
 ///
@@ -50,6 +56,7 @@ bool fits(S& src, const path& p, json_kind k);
 /// as `codec<T>::to(value)`. `Conv` gives `to` and `from`; it is T's codec itself by default.
 ///
 /// ```
+/// struct port { std::uint16_t number = 0; };
 /// template <> struct dedup::codec<port> : dedup::codec_via<port, std::uint16_t> {
 ///   static std::uint16_t to(port p) { return p.number; }
 ///   static port from(std::uint16_t n) { return port{n}; }

@@ -108,7 +108,15 @@ struct options : default_options {};
 
 /// Specialize for a type that travels as a JSON string (a UUID, a date): `static T parse(std::
 /// string_view)` throwing `std::invalid_argument` on bad text, and `static std::string format(const
-/// T&)`.
+/// T&)`. dedup builds the type's `dedup::codec` from it (dedup/codec.hpp), parsing the string in
+/// place without a copy; `codec_via<T, R>` is the general form for other representations.
+///
+/// ```
+/// template <> struct dedup::string_codec<butler::uuid> {
+///   static butler::uuid parse(std::string_view s) { return butler::parse_uuid(s); }
+///   static std::string format(const butler::uuid& u) { return butler::format_uuid(u); }
+/// };
+/// ```
 template <class T>
 struct string_codec;
 

@@ -36,6 +36,12 @@ void encode_text(S& src, const path& p, std::string& out) {
   out += s;
 }
 
+/// Enums and time points without a `string_codec` (which takes precedence).
+template <class T>
+concept plain_enum = std::is_enum_v<T> && !string_coded<T>;
+template <class T>
+concept plain_time_point = is_time_point<T>::value && !string_coded<T>;
+
 /// An enum travels as its underlying integer.
 template <class E>
 struct enum_conversion {
@@ -49,6 +55,16 @@ struct time_point_conversion {
   using rep = typename T::duration::rep;
   static rep to(const T& v) { return v.time_since_epoch().count(); }
   static T from(rep v) { return T(typename T::duration(v)); }
+};
+
+/// What every kind that travels as a JSON string shares.
+struct text_codec {
+  static constexpr bool accepts(json_kind k) { return k == json_kind::string; }
+  static std::string expected_name() { return "string"; }
+  template <class S>
+  static void encode(S& src, const path& p, std::string& out) {
+    encode_text(src, p, out);
+  }
 };
 
 }  // namespace detail
@@ -141,18 +157,8 @@ struct codec<T> : detail::equal_by_operator {
   }
 };
 
-/// What every kind that travels as a JSON string shares.
-struct text_codec {
-  static constexpr bool accepts(detail::json_kind k) { return k == detail::json_kind::string; }
-  static std::string expected_name() { return "string"; }
-  template <class S>
-  static void encode(S& src, const detail::path& p, std::string& out) {
-    detail::encode_text(src, p, out);
-  }
-};
-
 template <>
-struct codec<std::string> : text_codec, detail::equal_by_operator {
+struct codec<std::string> : detail::text_codec, detail::equal_by_operator {
   template <class S>
   static void read(S& src, const detail::path& p, context*, std::string& out) {
     out = detail::read_text(src, p);
@@ -165,7 +171,7 @@ struct codec<std::string> : text_codec, detail::equal_by_operator {
 
 /// An istring is shared through the context's string table inside a scope.
 template <>
-struct codec<istring> : text_codec, detail::equal_by_operator {
+struct codec<istring> : detail::text_codec, detail::equal_by_operator {
   template <class S>
   static void read(S& src, const detail::path& p, context* ctx, istring& out) {
     out = detail::make_istring(detail::read_text(src, p), ctx);
@@ -178,7 +184,7 @@ struct codec<istring> : text_codec, detail::equal_by_operator {
 
 /// A type with a `string_codec`: parsed from the string's view, without a copy.
 template <string_coded T>
-struct codec<T> : text_codec {
+struct codec<T> : detail::text_codec {
   template <class S>
   static void read(S& src, const detail::path& p, context*, T& out) {
     std::string_view s = detail::read_text(src, p);
@@ -203,16 +209,12 @@ struct codec<T> : text_codec {
 
 /// An enum, as its underlying integer (range-checked against that type; any value in range is
 /// taken, as a C++ enum may hold it).
-template <class T>
-requires std::is_enum_v<T> &&(!string_coded<T>)struct codec<T>
-    : codec_via<T, std::underlying_type_t<T>, detail::enum_conversion<T>> {
-};
+template <detail::plain_enum T>
+struct codec<T> : codec_via<T, std::underlying_type_t<T>, detail::enum_conversion<T>> {};
 
 /// A `std::chrono::time_point<Clock, Duration>`, as the integer count of Duration ticks since
 /// Clock's epoch (`system_clock` with `std::chrono::seconds`: Unix time in seconds).
-template <class T>
-requires detail::is_time_point<T>::value &&(!string_coded<T>)struct codec<T>
-    : codec_via<T, typename T::duration::rep, detail::time_point_conversion<T>> {
-};
+template <detail::plain_time_point T>
+struct codec<T> : codec_via<T, typename T::duration::rep, detail::time_point_conversion<T>> {};
 
 }  // namespace dedup

@@ -66,8 +66,6 @@ struct is_shared_const<std::shared_ptr<const T>> : std::true_type {};
 
 template <class T>
 concept whole_number = std::is_integral_v<T> && !std::is_same_v<T, bool>;
-template <class T>
-concept text = std::is_same_v<T, std::string> || std::is_same_v<T, istring> || string_coded<T>;
 
 /// A struct whose options say `static constexpr bool as_array = true;`: its simple form is the
 /// array of its members in declared order (`[begin, end]`), and it is read from that array or from
