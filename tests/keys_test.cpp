@@ -4,14 +4,36 @@
 // key without the storage class): the suite must be the first to catch it.
 #include <catch2/catch.hpp>
 
+#include <array>
+#include <chrono>
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "../bench/models.hpp"
 #include "butler/model.hpp"
 #include "dedup/dedup.hpp"
 #include "dedup/simdjson.hpp"
+
+namespace keys_test {
+
+enum class phase : std::int8_t { early = -1, late = 1 };
+
+/// A whole-value key over the member kinds added with the codecs.
+struct reading {
+  BOOST_HANA_DEFINE_STRUCT(
+      reading, (phase, when), (std::array<std::int64_t, 2>, pixel),
+      (std::unordered_map<std::string, double>, levels),
+      (std::chrono::time_point<std::chrono::system_clock, std::chrono::seconds>, at));
+};
+
+}  // namespace keys_test
+
+template <>
+struct dedup::options<keys_test::reading> : dedup::default_options {
+  static constexpr auto key = dedup::whole_value;
+};
 
 namespace {
 
@@ -190,4 +212,14 @@ TEST_CASE("the bench models' keys keep every identity field", "[keys]") {
     variants.push_back(with(base, "/time_zone", nullptr));
     require_distinct<bench::twitter::user_profile>(base, variants);
   }
+}
+
+TEST_CASE("values of the codec kinds differing in any one leaf are distinct", "[keys]") {
+  json base =
+      json::parse(R"({"when":-1,"pixel":[3,4],"levels":{"b":0.5,"a":1.5},"at":1700000000})");
+  auto variants = leaf_variants(base);
+  variants.push_back(with(base, "/pixel", {4, 3}));
+  variants.push_back(with(base, "/levels/c", 2.0));
+  variants.push_back(without(base, "/levels", "a"));
+  require_distinct<keys_test::reading>(base, variants);
 }
