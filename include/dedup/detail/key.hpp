@@ -43,6 +43,7 @@ inline void put_u64(std::string& out, std::uint64_t v) {
 /// Appends the canonical key bytes of the value at `src` as T's codec encodes it.
 template <class T, json_source S>
 void encode(S& src, const path& p, std::string& out) {
+  static_assert(has_codec<T>, "dedup: no codec for this type: see dedup/codec.hpp");
   codec<T>::encode(src, p, out);
 }
 

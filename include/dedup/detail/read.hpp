@@ -101,6 +101,7 @@ inline istring make_istring(std::string_view text, context* ctx) {
 /// Reads the value at `src` into `out` as T's codec says.
 template <class T, json_source S>
 void read_into(S& src, const path& p, context* ctx, T& out) {
+  static_assert(has_codec<T>, "dedup: no codec for this type: see dedup/codec.hpp");
   codec<T>::read(src, p, ctx, out);
 }
 

@@ -83,6 +83,12 @@ concept as_array = described<T> && requires {
 
 // ---- dispatch to a kind's codec (see dedup/codec.hpp) -------------------------------------------
 
+/// Whether T has a codec: a kind dedup knows, a Hana struct, or a user's `dedup::codec`.
+template <class T>
+concept has_codec = requires(json_kind k) {
+  codec<T>::accepts(k);
+};
+
 /// Whether a value of JSON kind `k` can be read as T; used to pick a variant's alternative.
 template <class T>
 constexpr bool accepts(json_kind k) {
@@ -108,6 +114,7 @@ bool fits(S& src, const path& p, json_kind k) {
 /// Writes v to `sink` as T's codec says.
 template <class T, json_sink K>
 void write_to(K& sink, const T& v) {
+  static_assert(has_codec<T>, "dedup: no codec for this type: see dedup/codec.hpp");
   codec<T>::write(sink, v);
 }
 
