@@ -18,6 +18,7 @@
 #include "butler/model.hpp"
 #include "butler/workload.hpp"
 #include "dedup/simdjson.hpp"
+#include "dedup/simple.hpp"
 #include "dedup/stream.hpp"
 
 namespace {

@@ -353,7 +353,7 @@ template <class T>
 simple_result_t<T> parse_fast(simdjson::ondemand::parser& parser,
                               const simdjson::padded_string& json) {
   // simdjson skips a byte-order mark; dedup::parse and the reader reject one, and so does this.
-  if (std::string_view(json.data(), json.size()).starts_with("\xEF\xBB\xBF"))
+  if (std::string_view(json.data(), json.size()).starts_with(detail::byte_order_mark))
     detail::fail(detail::path{}, "byte-order mark before the document");
   simdjson::ondemand::document doc = detail::take(parser.iterate(json), detail::path{});
   return detail::read_simdjson_document<T>(doc, std::string_view(json.data(), json.size()));

@@ -14,6 +14,7 @@
 
 #include "dedup/context.hpp"
 #include "dedup/detail/intern.hpp"
+#include "dedup/detail/json_text.hpp"
 #include "dedup/detail/read.hpp"
 #include "dedup/detail/result.hpp"
 #include "dedup/detail/write.hpp"
@@ -170,7 +171,7 @@ class checked_dom_builder {
 
 /// JSON text to nlohmann's DOM, read by its length and checked as `dedup::parse` documents.
 inline nlohmann::json parse_checked(std::string_view text) {
-  if (text.starts_with("\xEF\xBB\xBF")) fail(path{}, "byte-order mark before the document");
+  if (text.starts_with(byte_order_mark)) fail(path{}, "byte-order mark before the document");
   // nlohmann's lexer takes a NUL byte for the end of the input, whatever the input's length.
   if (const void* nul = std::memchr(text.data(), '\0', text.size())) {
     auto at = static_cast<const char*>(nul) - text.data();

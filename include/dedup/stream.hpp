@@ -354,7 +354,7 @@ class reader {
   /// the records are the elements of an array.
   error relocate(const error& e, const detail::raw_record& rec) const {
     if (lines_) return e.in_record(rec.index, rec.offset);
-    std::string prefix = options_.pointer + "/" + std::to_string(rec.index);
+    std::string prefix = detail::pointer_to(options_.pointer, std::to_string(rec.index));
     return error(prefix + e.pointer(), e.detail()).in_record(rec.index, rec.offset);
   }
 

@@ -8,6 +8,14 @@
 
 namespace dedup::detail {
 
+/// The UTF-8 byte-order mark, which RFC 8259 forbids before a document and every reader path
+/// rejects alike, rather than have one backend skip it and another fail on it.
+///
+/// ```
+/// if (text.starts_with(dedup::detail::byte_order_mark)) reject();
+/// ```
+inline constexpr std::string_view byte_order_mark = "\xEF\xBB\xBF";
+
 /// Whether `c` is JSON white space (RFC 8259: space, tab, line feed, carriage return); takes a
 /// byte as `char` or as the `int` of a stream, whose -1 (the end) is not blank.
 ///

@@ -147,12 +147,11 @@ class splitter {
     throw error(where, what).in_record(count_, base_ + (capturing_ ? keep_ : pos_));
   }
 
-  /// RFC 8259 forbids a byte-order mark and the project rejects it on every path alike, rather
-  /// than have one backend skip it and another fail on it.
+  /// Rejected on every path alike (see `byte_order_mark`).
   void reject_byte_order_mark() {
     while (buf_.size() - pos_ < 3 && fill()) {
     }
-    if (buf_.compare(pos_, 3, "\xEF\xBB\xBF") == 0)
+    if (std::string_view(buf_).substr(pos_).starts_with(byte_order_mark))
       structural("", "byte-order mark before the document");
   }
 
