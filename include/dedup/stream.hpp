@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "dedup/context.hpp"
+#include "dedup/detail/layout.hpp"
 #include "dedup/detail/splitter.hpp"
 #include "dedup/error.hpp"
 #include "dedup/simdjson.hpp"
@@ -84,35 +85,6 @@ namespace detail {
 
 static_assert(splitter::padding >= simdjson::SIMDJSON_PADDING,
               "records must carry simdjson's padding");
-
-/// Where an input's records are, as its start shows them.
-struct sniffed_layout {
-  splitter::mode mode = splitter::mode::lines;
-  std::string pointer{};  // the array's pointer, when a named member holds the records
-  bool empty = false;     // nothing but blanks
-};
-
-/// The one rule that finds an input's layout from its start, behind the reader's `automatic`
-/// format and `dedup load`: an object with the member `member` (when one is named) holds its
-/// records in the array there; a file named `*.ndjson` or `*.jsonl` is lines, when `by_name`; an
-/// input that starts with `[` is that array; an empty `*.json` file is an empty document (which
-/// array mode rejects); anything else is lines. Reads no more than it must, and consumes nothing.
-///
-/// ```
-/// auto found = dedup::detail::sniff_layout(in, ".json", "refs", false);  // {"refs": [...]}
-/// assert(found.pointer == "/refs");
-/// ```
-inline sniffed_layout sniff_layout(splitter& in, std::string_view extension,
-                                   std::string_view member, bool by_name) {
-  using mode = splitter::mode;
-  if (!member.empty() && in.starts_object_with(member))
-    return {mode::array, pointer_to("", member), false};
-  if (by_name && (extension == ".ndjson" || extension == ".jsonl")) return {};
-  int first = in.first_byte();
-  if (first == '[') return {mode::array};
-  if (first < 0 && extension == ".json") return {mode::array, "", true};
-  return {mode::lines, "", first < 0};
-}
 
 /// Parses one record; the one place that knows which backend the reader uses: simdjson On-Demand,
 /// straight from the record's buffer (its spare capacity is the padding simdjson reads past the
