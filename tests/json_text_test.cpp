@@ -43,6 +43,7 @@ TEST_CASE("pointer tokens round-trip through append_token", "[json_text][rooms]"
   CHECK(dedup::detail::pointer_tokens("")->empty());
   CHECK_FALSE(dedup::detail::pointer_tokens("refs"));
   dedup::detail::path root;
-  auto leaf = root.member("x/y").element(3);
+  auto mid = root.member("x/y");  // each step links to its parent: keep it alive
+  auto leaf = mid.element(3);
   CHECK(leaf.render() == "/x~1y/3");
 }

@@ -264,7 +264,7 @@ class simdjson_source {
     do --end;
     while (is_blank(*end));  // now at the closing quote
     std::string_view raw(start, static_cast<std::size_t>(end - start));
-    return std::memchr(raw.data(), '\\', raw.size()) ? unescape(raw, p) : raw;
+    return string_text(raw, p);
   }
 
   od::value value_{};
