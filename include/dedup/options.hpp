@@ -133,7 +133,8 @@ struct default_options {
 
 /// The one extension point for a Hana struct: specialize it, deriving from `default_options`, to
 /// declare a key, rename members on the wire, set the default policy or accept unknown members
-/// (and, with `static constexpr bool as_array = true;`, write a struct as the array of its members).
+/// (and, with `static constexpr bool as_array = true;`, write a struct as the array of its
+/// members).
 ///
 /// ```
 /// template <> struct dedup::options<butler::DatasetType> : dedup::default_options {
