@@ -105,7 +105,7 @@ std::uint64_t content(const T& v, census& c) {
     return h;
   } else {
     ++c.built;
-    std::uint64_t h = std::hash<std::string_view>{}(dedup::type_name<T>());
+    std::uint64_t h = std::hash<std::string_view>{}(dedup::detail::type_name<T>());
     boost::hana::for_each(boost::hana::accessors<T>(), [&](auto pair) {
       h = combine(h, content(boost::hana::second(pair)(v), c));
     });

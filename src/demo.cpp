@@ -46,7 +46,7 @@ class census {
   std::size_t add(const T* p, Content&& content) {
     auto [it, fresh] = hash_of_.try_emplace(p, 0);
     if (fresh) {
-      it->second = mix(std::hash<std::string_view>{}(type_name<T>()), content());
+      it->second = mix(std::hash<std::string_view>{}(detail::type_name<T>()), content());
       distinct_.insert(it->second);
     }
     return it->second;

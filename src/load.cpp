@@ -6,8 +6,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "butler/model.hpp"
 #include "cli.hpp"
@@ -40,97 +43,26 @@ is larger than 16 MB.
   --json        print the figures as JSON
 )";
 
-/// A forward-only view of a file's bytes, enough to look at the members of its first value.
-class byte_scanner {
- public:
-  explicit byte_scanner(std::streambuf& in) : in_(in) {}
-
-  int peek() { return in_.sgetc(); }
-  int get() { return in_.sbumpc(); }
-  void blanks() {
-    while (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r') get();
-  }
-
-  /// Reads a string whose quote is next, escapes kept as written; false if the input ends first.
-  bool string(std::string& text) {
-    get();
-    for (int c = get(); c != '"'; c = get()) {
-      if (c < 0) return false;
-      text += static_cast<char>(c);
-      if (c == '\\') {
-        if ((c = get()) < 0) return false;
-        text += static_cast<char>(c);
-      }
-    }
-    return true;
-  }
-
-  /// Skips one value; false if the input ends first.
-  bool value() {
-    blanks();
-    std::string ignored;
-    int c = peek();
-    if (c == '"') return string(ignored);
-    if (c != '{' && c != '[') {
-      for (; c >= 0 && std::string_view(" \t\r\n,]}").find(char(c)) == std::string_view::npos;
-           c = peek())
-        get();
-      return c >= 0;
-    }
-    for (std::size_t depth = 0;;) {
-      c = peek();
-      if (c < 0) return false;
-      if (c == '"') {
-        if (!string(ignored)) return false;
-        continue;
-      }
-      get();
-      if ((c == '{' || c == '[') && ++depth == 0) return false;
-      if ((c == '}' || c == ']') && --depth == 0) return true;
-    }
-  }
-
- private:
-  std::streambuf& in_;
-};
-
-/// Whether the object about to be read has a member named "refs" among its members.
-bool has_refs_member(byte_scanner& in) {
-  in.get();
-  for (;;) {
-    in.blanks();
-    std::string key;
-    if (in.peek() != '"' || !in.string(key)) return false;
-    in.blanks();
-    if (in.get() != ':') return false;
-    if (key == "refs") return true;
-    if (!in.value()) return false;
-    in.blanks();
-    if (in.get() != ',') return false;
-  }
-}
-
 /// How `load` reads a file, and the name of that format for messages.
 struct layout {
   reader_options options;
   std::string name;
 };
 
-/// Finds the format from the content: the reader and the writer then agree whatever the name. An
-/// NDJSON line is an object without "refs", so looking at the first object's members is enough,
-/// and costs at most its first line.
+/// Finds the format from the content, with the reader's own rule, so that the reader and the
+/// writer agree whatever the name. An NDJSON line is an object without "refs", so looking at the
+/// first object's members is enough, and costs at most its first line.
 layout layout_of(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  byte_scanner scan(*in.rdbuf());
-  scan.blanks();
+  detail::splitter in(std::make_unique<std::ifstream>(file, std::ios::binary),
+                      detail::splitter::mode::lines, "");
+  auto found = detail::sniff_layout(in, file.extension().string(), "refs", false);
   layout out;
-  int first = scan.peek();
-  if (first == '{' && has_refs_member(scan)) {
-    out.options.pointer = "/refs";
-    out.name = "a JSON document, array at /refs";
-  } else if (first == '[' || (first < 0 && file.extension() == ".json")) {
+  if (!found.pointer.empty()) {
+    out.options.pointer = found.pointer;
+    out.name = "a JSON document, array at " + found.pointer;
+  } else if (found.mode == detail::splitter::mode::array) {
     out.options.format = stream_format::array;
-    out.name = first < 0 ? "a JSON document" : "a JSON document, top-level array";
+    out.name = found.empty ? "a JSON document" : "a JSON document, top-level array";
   } else {
     out.options.format = stream_format::ndjson;
     out.name = "NDJSON";

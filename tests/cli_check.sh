@@ -83,7 +83,9 @@ assert r["distinct_objects"] == 0 and r["in_scope"]["objects_built"] == 0, r
 "$dedup" demo --refs 30 --write "$dir/small.json" > /dev/null
 sed 's/^{"refs"/{"version":1,"refs"/' "$dir/small.json" > "$dir/versioned.txt"
 cp "$dir/small.json" "$dir/document.ndjson"
-for file in refs.jsonl versioned.txt document.ndjson; do
+# The member name is decoded as the reader decodes it: an escaped "refs" is "refs".
+sed 's/^{"refs"/{"meta":{"refs":"no"},"r\\u0065fs"/' "$dir/small.json" > "$dir/escaped.json"
+for file in refs.jsonl versioned.txt document.ndjson escaped.json; do
   "$dedup" load "$dir/$file" --json | /usr/bin/python3 -c '
 import json, sys
 r = json.load(sys.stdin)

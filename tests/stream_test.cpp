@@ -18,6 +18,7 @@
 #include "butler/model.hpp"
 #include "butler/workload.hpp"
 #include "dedup/simdjson.hpp"
+#include "dedup/simple.hpp"
 #include "dedup/stream.hpp"
 
 namespace {
@@ -512,4 +513,56 @@ TEST_CASE("the reader bounds its thread count", "[stream][item19]") {
   CHECK_THROWS_AS(dedup::reader<item>(f.path(), {.threads = dedup::max_reader_threads + 1}),
                   dedup::usage_error);
   CHECK_THROWS_AS(dedup::reader<item>(f.path(), {.threads = 99999999999}), dedup::usage_error);
+}
+
+TEST_CASE("a member name on the way to the array is decoded, \\u escapes too", "[stream][rooms]") {
+  temp_file f("escaped.json", R"({"caf\u00e9": 1, "r\u00e9fs": )" + items_array(5) + "}");
+  CHECK(read_all(f.path(), {.pointer = "/r\xC3\xA9"
+                                       "fs"}) == iota(5));
+  temp_file bad("bad_escape.json", R"({"a\x": 1, "refs": [1]})");
+  CHECK_THROWS_WITH(read_all(bad.path(), {.pointer = "/refs"}),
+                    Catch::Contains("invalid escape in string"));
+}
+
+TEST_CASE("a pointer on the way to the array escapes '/' and '~' in member names",
+          "[stream][rooms]") {
+  temp_file f("slash.json", R"({"a/b~": [1, 2)");
+  try {
+    read_all(f.path(), {.pointer = "/refs"});
+    FAIL("no error");
+  } catch (const dedup::error& e) {
+    CHECK(e.pointer() == "/a~1b~0");
+    CHECK_THAT(e.detail(), Catch::Contains("the input ends inside a value"));
+  }
+}
+
+TEST_CASE("sniff_layout finds a named member's array and consumes nothing", "[stream][rooms]") {
+  using mode = dedup::detail::splitter::mode;
+  auto splitter_of = [](std::string text, std::string pointer = "") {
+    return dedup::detail::splitter(std::make_unique<std::istringstream>(std::move(text)),
+                                   mode::lines, std::move(pointer));
+  };
+  auto doc = splitter_of(R"({"version": {"x": [1, "}"]}, "refs": [7, 8]})", "/refs");
+  auto found = dedup::detail::sniff_layout(doc, ".ndjson", "refs", false);
+  CHECK(found.mode == mode::array);
+  CHECK(found.pointer == "/refs");
+  doc.set_mode(found.mode);
+  dedup::detail::raw_record rec;
+  REQUIRE(doc.next(rec));
+  CHECK(rec.bytes == "7");
+
+  auto lines = splitter_of("{\"n\": 1}\n{\"n\": 2}\n");
+  CHECK(dedup::detail::sniff_layout(lines, ".txt", "refs", false).mode == mode::lines);
+  REQUIRE(lines.next(rec));
+  CHECK(rec.bytes == R"({"n": 1})");
+
+  auto array = splitter_of(" [1]");
+  CHECK(dedup::detail::sniff_layout(array, ".jsonl", "refs", false).mode == mode::array);
+  auto named = splitter_of(" [1]");
+  CHECK(dedup::detail::sniff_layout(named, ".jsonl", {}, true).mode == mode::lines);
+  auto empty = splitter_of("  ");
+  auto blank = dedup::detail::sniff_layout(empty, ".json", "refs", false);
+  CHECK((blank.mode == mode::array && blank.empty));
+  auto cut = splitter_of(R"({"version": [1, )");
+  CHECK(dedup::detail::sniff_layout(cut, ".json", "refs", false).mode == mode::lines);
 }

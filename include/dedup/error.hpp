@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "dedup/detail/json_pointer.hpp"
+
 namespace dedup {
 
 /// The error every input failure is reported with: a malformed document, a member of the wrong
@@ -103,15 +105,7 @@ struct path {
       out += '/';
       out += std::to_string(p.index);
     } else {
-      out += '/';
-      for (char c : p.key) {  // RFC 6901 escaping
-        if (c == '~')
-          out += "~0";
-        else if (c == '/')
-          out += "~1";
-        else
-          out += c;
-      }
+      append_token(out, p.key);
     }
   }
 };

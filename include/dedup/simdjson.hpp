@@ -15,10 +15,11 @@
 
 #include "dedup/context.hpp"
 #include "dedup/detail/intern.hpp"
+#include "dedup/detail/json_text.hpp"
 #include "dedup/detail/read.hpp"
+#include "dedup/detail/result.hpp"
 #include "dedup/error.hpp"
 #include "dedup/reflect.hpp"
-#include "dedup/simple.hpp"
 
 namespace dedup {
 
@@ -40,13 +41,6 @@ T take(simdjson::simdjson_result<T>&& r, const path& p) {
 template <class T>
 T take(T&& v, const path&) {
   return std::forward<T>(v);
-}
-
-inline std::string_view trim_right(std::string_view s) {
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
 }
 
 /// Where unescaped strings live while a document is read. Strings are read straight from the input
@@ -85,96 +79,11 @@ class string_arena {
   std::size_t capacity_ = 0, used_ = 0;
 };
 
-inline int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/// The code unit of `\uXXXX` starting at s[i] (the 'u'), or -1.
-inline long utf16_unit(std::string_view s, std::size_t i) {
-  if (s.size() < i + 5) return -1;
-  long v = 0;
-  for (std::size_t k = 1; k <= 4; ++k) {
-    int d = hex_digit(s[i + k]);
-    if (d < 0) return -1;
-    v = v * 16 + d;
-  }
-  return v;
-}
-
-/// The text of a JSON string body with escapes, decoded into the thread's arena (a decoded string
-/// is never longer than its escaped form).
+/// The text of a JSON string body with escapes, decoded into the thread's arena.
 inline std::string_view unescape(std::string_view body, const path& p) {
   char* out = string_arena::of_this_thread().allocate(body.size());
-  std::size_t n = 0;
-  auto bad = [&] { fail(p, "malformed JSON: invalid escape in string"); };
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    char c = body[i];
-    if (c != '\\') {
-      out[n++] = c;
-      continue;
-    }
-    if (++i == body.size()) bad();
-    switch (body[i]) {
-      case '"':
-        out[n++] = '"';
-        break;
-      case '\\':
-        out[n++] = '\\';
-        break;
-      case '/':
-        out[n++] = '/';
-        break;
-      case 'b':
-        out[n++] = '\b';
-        break;
-      case 'f':
-        out[n++] = '\f';
-        break;
-      case 'n':
-        out[n++] = '\n';
-        break;
-      case 'r':
-        out[n++] = '\r';
-        break;
-      case 't':
-        out[n++] = '\t';
-        break;
-      case 'u': {
-        long cp = utf16_unit(body, i);
-        if (cp < 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) bad();
-        i += 4;
-        if (cp >= 0xD800 && cp <= 0xDBFF) {  // a surrogate pair: the low half must follow
-          if (i + 2 >= body.size() || body[i + 1] != '\\' || body[i + 2] != 'u') bad();
-          long low = utf16_unit(body, i + 2);
-          if (low < 0xDC00 || low > 0xDFFF) bad();
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          i += 6;
-        }
-        auto put = [&](long byte) { out[n++] = static_cast<char>(byte); };
-        if (cp < 0x80) {
-          put(cp);
-        } else if (cp < 0x800) {
-          put(0xC0 | (cp >> 6));
-          put(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-          put(0xE0 | (cp >> 12));
-          put(0x80 | ((cp >> 6) & 0x3F));
-          put(0x80 | (cp & 0x3F));
-        } else {
-          put(0xF0 | (cp >> 18));
-          put(0x80 | ((cp >> 12) & 0x3F));
-          put(0x80 | ((cp >> 6) & 0x3F));
-          put(0x80 | (cp & 0x3F));
-        }
-        break;
-      }
-      default:
-        bad();
-    }
-  }
+  std::size_t n = unescape_to(body, out);
+  if (n == std::string_view::npos) fail(p, "malformed JSON: invalid escape in string");
   return {out, n};
 }
 
@@ -350,13 +259,12 @@ class simdjson_source {
   static std::string_view member_key(od::field& field, const path& p) {
     const char* start = field.key().raw();
     const char* end = field.value().raw_json_token().data();
-    auto blank = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
     do --end;
-    while (blank(*end));  // now at the colon
+    while (is_blank(*end));  // now at the colon
     do --end;
-    while (blank(*end));  // now at the closing quote
+    while (is_blank(*end));  // now at the closing quote
     std::string_view raw(start, static_cast<std::size_t>(end - start));
-    return std::memchr(raw.data(), '\\', raw.size()) ? unescape(raw, p) : raw;
+    return string_text(raw, p);
   }
 
   od::value value_{};
@@ -446,7 +354,7 @@ template <class T>
 simple_result_t<T> parse_fast(simdjson::ondemand::parser& parser,
                               const simdjson::padded_string& json) {
   // simdjson skips a byte-order mark; dedup::parse and the reader reject one, and so does this.
-  if (std::string_view(json.data(), json.size()).starts_with("\xEF\xBB\xBF"))
+  if (std::string_view(json.data(), json.size()).starts_with(detail::byte_order_mark))
     detail::fail(detail::path{}, "byte-order mark before the document");
   simdjson::ondemand::document doc = detail::take(parser.iterate(json), detail::path{});
   return detail::read_simdjson_document<T>(doc, std::string_view(json.data(), json.size()));

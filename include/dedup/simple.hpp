@@ -14,7 +14,9 @@
 
 #include "dedup/context.hpp"
 #include "dedup/detail/intern.hpp"
+#include "dedup/detail/json_text.hpp"
 #include "dedup/detail/read.hpp"
+#include "dedup/detail/result.hpp"
 #include "dedup/detail/write.hpp"
 #include "dedup/error.hpp"
 #include "dedup/reflect.hpp"
@@ -149,14 +151,10 @@ class checked_dom_builder {
   /// Throws at the pointer of the value `name` in the innermost open container. The pointer is
   /// found only now, from the DOM: the hot path keeps no names.
   [[noreturn]] void report(const std::string& name, std::string detail) const {
-    std::vector<std::string> steps;
-    for (std::size_t i = 1; i < stack_.size(); ++i) steps.push_back(step_to(i));
-    std::vector<path> chain;
-    chain.reserve(steps.size() + 2);
-    chain.emplace_back();
-    for (const std::string& s : steps) chain.push_back(chain.back().member(s));
-    if (!stack_.empty()) chain.push_back(chain.back().member(name));
-    fail(chain.back(), std::move(detail));
+    std::string pointer;
+    for (std::size_t i = 1; i < stack_.size(); ++i) append_token(pointer, step_to(i));
+    if (!stack_.empty()) append_token(pointer, name);
+    throw error(std::move(pointer), std::move(detail));
   }
   /// The pointer step from open container i - 1 to open container i.
   std::string step_to(std::size_t i) const {
@@ -174,7 +172,7 @@ class checked_dom_builder {
 
 /// JSON text to nlohmann's DOM, read by its length and checked as `dedup::parse` documents.
 inline nlohmann::json parse_checked(std::string_view text) {
-  if (text.starts_with("\xEF\xBB\xBF")) fail(path{}, "byte-order mark before the document");
+  if (text.starts_with(byte_order_mark)) fail(path{}, "byte-order mark before the document");
   // nlohmann's lexer takes a NUL byte for the end of the input, whatever the input's length.
   if (const void* nul = std::memchr(text.data(), '\0', text.size())) {
     auto at = static_cast<const char*>(nul) - text.data();
@@ -188,11 +186,6 @@ inline nlohmann::json parse_checked(std::string_view text) {
 }
 
 }  // namespace detail
-
-/// What `from_simple<T>` returns: `std::shared_ptr<const T>` for a type that declares a key,
-/// T itself otherwise (and `std::shared_ptr<const U>` when T is that).
-template <class T>
-using simple_result_t = typename detail::simple_result<T>::type;
 
 /// Builds a T from its simple form. Inside a scope, interned types (and every
 /// `std::shared_ptr<const U>` member of an interned U) come from the context's tables, so repeats

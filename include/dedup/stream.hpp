@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "dedup/context.hpp"
+#include "dedup/detail/layout.hpp"
 #include "dedup/detail/splitter.hpp"
 #include "dedup/error.hpp"
 #include "dedup/simdjson.hpp"
@@ -253,9 +254,7 @@ class reader {
         break;
     }
     if (!options_.pointer.empty()) return mode::array;
-    if (extension == ".ndjson" || extension == ".jsonl") return mode::lines;
-    int first = splitter_.first_byte();  // an empty `.json` file is an empty document: an error
-    return first == '[' || (first < 0 && extension == ".json") ? mode::array : mode::lines;
+    return detail::sniff_layout(splitter_, extension, {}, true).mode;
   }
 
   // ---- workers: they take records in batches and the consumer gives back room in batches, so
@@ -327,7 +326,7 @@ class reader {
   /// the records are the elements of an array.
   error relocate(const error& e, const detail::raw_record& rec) const {
     if (lines_) return e.in_record(rec.index, rec.offset);
-    std::string prefix = options_.pointer + "/" + std::to_string(rec.index);
+    std::string prefix = detail::pointer_to(options_.pointer, std::to_string(rec.index));
     return error(prefix + e.pointer(), e.detail()).in_record(rec.index, rec.offset);
   }
 

@@ -17,6 +17,7 @@
 #include "dedup/detail/codecs_struct.hpp"
 #include "dedup/detail/key.hpp"
 #include "dedup/detail/read.hpp"
+#include "dedup/detail/result.hpp"
 #include "dedup/error.hpp"
 
 namespace dedup::detail {
@@ -158,16 +159,6 @@ std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx) {
       return std::move(intern_by_key<T>(src, p, ctx, table, pol).value);
   }
 }
-
-/// What `from_simple<T>` returns: a shared instance for an interned T, else T itself.
-template <class T>
-struct simple_result {
-  using type = T;
-};
-template <interned T>
-struct simple_result<T> {
-  using type = std::shared_ptr<const T>;
-};
 
 /// Reads a whole document as T in the current context; on failure the tables are left as they were.
 template <class T, class S>

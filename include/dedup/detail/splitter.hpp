@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "dedup/detail/json_pointer.hpp"
+#include "dedup/detail/json_text.hpp"
 #include "dedup/error.hpp"
 
 namespace dedup::detail {
@@ -63,8 +65,26 @@ class splitter {
   int first_byte() {
     for (std::size_t i = pos_;; ++i) {
       if (i == buf_.size() && !fill()) return -1;
-      if (!space(static_cast<unsigned char>(buf_[i]))) return static_cast<unsigned char>(buf_[i]);
+      if (!is_blank(static_cast<unsigned char>(buf_[i])))
+        return static_cast<unsigned char>(buf_[i]);
     }
+  }
+
+  /// Whether the input is an object with a member `name` (decoded) among its first members,
+  /// without consuming anything: the bytes scanned stay buffered for `next`. A start that is not
+  /// an object, or is malformed before that member, is "no": the records decide the rest.
+  bool starts_object_with(std::string_view name) {
+    if (first_byte() != '{') return false;
+    keep_ = pos_;  // fill() keeps the bytes from here on, as for an element being cut
+    capturing_ = true;
+    bool found = false;
+    try {
+      found = scan_members_for(name);
+    } catch (const error&) {
+    }
+    pos_ = keep_;
+    capturing_ = false;
+    return found;
   }
 
   /// Chooses how records are found; call before the first `next`.
@@ -103,7 +123,6 @@ class splitter {
     return static_cast<unsigned char>(buf_[pos_]);
   }
 
-  static bool space(int c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
   // A scalar also ends where a string or container starts, so that a missing comma before one
   // (`[1"a"]`) is found here rather than passed on as one odd record.
   static bool delimiter(int c) {
@@ -111,7 +130,7 @@ class splitter {
   }
 
   void skip_space() {
-    for (int c = peek_byte(); space(c); c = peek_byte()) ++pos_;
+    for (int c = peek_byte(); is_blank(c); c = peek_byte()) ++pos_;
   }
 
   void emit(raw_record& out, std::size_t start, std::size_t stop) {
@@ -128,12 +147,11 @@ class splitter {
     throw error(where, what).in_record(count_, base_ + (capturing_ ? keep_ : pos_));
   }
 
-  /// RFC 8259 forbids a byte-order mark and the project rejects it on every path alike, rather
-  /// than have one backend skip it and another fail on it.
+  /// Rejected on every path alike (see `byte_order_mark`).
   void reject_byte_order_mark() {
     while (buf_.size() - pos_ < 3 && fill()) {
     }
-    if (buf_.compare(pos_, 3, "\xEF\xBB\xBF") == 0)
+    if (std::string_view(buf_).substr(pos_).starts_with(byte_order_mark))
       structural("", "byte-order mark before the document");
   }
 
@@ -158,8 +176,8 @@ class splitter {
       std::size_t stop = newline == std::string::npos ? buf_.size() : newline;
       std::size_t start = pos_;
       pos_ = newline == std::string::npos ? stop : stop + 1;
-      while (start < stop && space(static_cast<unsigned char>(buf_[start]))) ++start;
-      while (stop > start && space(static_cast<unsigned char>(buf_[stop - 1]))) --stop;
+      while (start < stop && is_blank(static_cast<unsigned char>(buf_[start]))) ++start;
+      while (stop > start && is_blank(static_cast<unsigned char>(buf_[stop - 1]))) --stop;
       if (start < stop) {  // blank lines separate nothing and are not records
         emit(out, start, stop);
         return true;
@@ -172,48 +190,30 @@ class splitter {
   // ---------------------------------------------------------------------------------------
 
   /// The pointer of element `i` of the target array, for messages.
-  std::string element_pointer() const { return pointer_ + "/" + std::to_string(count_); }
+  std::string element_pointer() const { return pointer_to(pointer_, std::to_string(count_)); }
 
   /// Skips a string whose opening quote is at the scan position; returns its decoded text when
   /// `decode` (only for member names on the way to the array).
   std::string skip_string(const std::string& where, bool decode) {
-    std::string text;
+    std::string text;  // as written, escapes included, then decoded in place
     ++pos_;
     for (;;) {
       int c = peek_byte();
       if (c < 0) structural(where, "the input ends inside a string");
       ++pos_;
-      if (c == '"') return text;
+      if (c == '"') break;
+      if (decode) text += static_cast<char>(c);
       if (c == '\\') {
         int e = peek_byte();
         if (e < 0) structural(where, "the input ends inside a string");
         ++pos_;
-        if (decode) text += unescape(e);
-      } else if (decode) {
-        text += static_cast<char>(c);
+        if (decode) text += static_cast<char>(e);
       }
     }
-  }
-
-  /// The character an escape stands for; `\u` escapes are kept verbatim, which only matters for a
-  /// pointer that names a member spelled with them.
-  static std::string unescape(int e) {
-    switch (e) {
-      case 'b':
-        return "\b";
-      case 'f':
-        return "\f";
-      case 'n':
-        return "\n";
-      case 'r':
-        return "\r";
-      case 't':
-        return "\t";
-      case 'u':
-        return "\\u";
-      default:
-        return std::string(1, static_cast<char>(e));
-    }
+    std::size_t n = unescape_to(text, text.data());
+    if (n == std::string::npos) structural(where, "malformed JSON: invalid escape in string");
+    text.resize(n);
+    return text;
   }
 
   /// Skips one value at the scan position, counting brackets outside strings; the record parser
@@ -228,7 +228,7 @@ class splitter {
     }
     if (c != '{' && c != '[') {  // a scalar runs to the next delimiter
       std::size_t from = base_ + pos_;
-      for (; c >= 0 && !space(c) && !delimiter(c); c = peek_byte()) ++pos_;
+      for (; c >= 0 && !is_blank(c) && !delimiter(c); c = peek_byte()) ++pos_;
       // Nothing at all is a missing value (`[,1]`, `[1,,2]`): the structure is broken, not a
       // record.
       if (base_ + pos_ == from) structural(where, "expected a value, found " + shown(c));
@@ -250,24 +250,11 @@ class splitter {
     }
   }
 
-  /// Decodes the reference tokens of the pointer (RFC 6901: `~1` is `/`, `~0` is `~`).
+  /// The decoded reference tokens of the pointer.
   std::vector<std::string> tokens() const {
-    std::vector<std::string> out;
-    if (pointer_.empty()) return out;
-    if (pointer_[0] != '/') throw error(pointer_, "a JSON pointer starts with '/'");
-    for (std::size_t i = 1; i <= pointer_.size(); ++i) {
-      if (i == 1 || pointer_[i - 1] == '/') out.emplace_back();
-      if (i == pointer_.size()) break;
-      char c = pointer_[i];
-      if (c == '/') continue;
-      if (c == '~' && i + 1 < pointer_.size() &&
-          (pointer_[i + 1] == '0' || pointer_[i + 1] == '1')) {
-        out.back() += pointer_[++i] == '0' ? '~' : '/';
-      } else {
-        out.back() += c;
-      }
-    }
-    return out;
+    auto out = pointer_tokens(pointer_);
+    if (!out) throw error(pointer_, "a JSON pointer starts with '/'");
+    return *std::move(out);
   }
 
   /// Moves the scan position to the value the pointer names.
@@ -283,7 +270,7 @@ class splitter {
       else
         structural(here, "expected an object or array on the way to " + pointer_);
       enclosing_.push_back({static_cast<char>(c), here});
-      here += "/" + token;
+      append_token(here, token);
     }
   }
 
@@ -310,8 +297,28 @@ class splitter {
       if (peek_byte() != ':') structural(here, "expected ':' after member name");
       ++pos_;
       if (key == name) return;
-      skip_value(here + "/" + key);
+      skip_value(pointer_to(here, key));
       separator('}', here);
+    }
+  }
+
+  /// Walks the members of the object at the scan position up to one named `name`; false at its
+  /// end or at anything malformed.
+  bool scan_members_for(std::string_view name) {
+    skip_space();
+    ++pos_;
+    for (;;) {
+      skip_space();
+      if (peek_byte() != '"') return false;
+      std::string key = skip_string("", true);
+      skip_space();
+      if (peek_byte() != ':') return false;
+      ++pos_;
+      if (key == name) return true;
+      skip_value("");
+      skip_space();
+      if (peek_byte() != ',') return false;
+      ++pos_;
     }
   }
 
@@ -326,7 +333,7 @@ class splitter {
       skip_space();
       if (peek_byte() == ']')
         structural(here, "no element " + token + " (looking for " + pointer_ + ")");
-      skip_value(here + "/" + std::to_string(i));
+      skip_value(pointer_to(here, std::to_string(i)));
       separator(']', here);
     }
   }
@@ -401,7 +408,7 @@ class splitter {
       skip_space();
       if (peek_byte() != ':') structural(here, "expected ':' after member name");
       ++pos_;
-      skip_value(here + "/" + key);
+      skip_value(pointer_to(here, key));
     }
   }
 

@@ -1,0 +1,173 @@
+// The primitives of JSON text that every reader of bytes shares: what counts as white space, and
+// how a string's escapes decode. One copy of each, so that the backends and the record splitter
+// cannot come to disagree on what a name or a blank is.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace dedup::detail {
+
+/// The UTF-8 byte-order mark, which RFC 8259 forbids before a document and every reader path
+/// rejects alike, rather than have one backend skip it and another fail on it.
+///
+/// ```
+/// if (text.starts_with(dedup::detail::byte_order_mark)) reject();
+/// ```
+inline constexpr std::string_view byte_order_mark = "\xEF\xBB\xBF";
+
+/// Whether `c` is JSON white space (RFC 8259: space, tab, line feed, carriage return); takes a
+/// byte as `char` or as the `int` of a stream, whose -1 (the end) is not blank.
+///
+/// ```
+/// assert(dedup::detail::is_blank('\t') && !dedup::detail::is_blank(-1));
+/// ```
+constexpr bool is_blank(int c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/// `s` without its trailing white space.
+///
+/// ```
+/// assert(dedup::detail::trim_right("{} \n") == "{}");
+/// ```
+constexpr std::string_view trim_right(std::string_view s) {
+  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+/// `s` without its leading and trailing white space.
+///
+/// ```
+/// assert(dedup::detail::trim(" 1 ") == "1");
+/// ```
+constexpr std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
+  return trim_right(s);
+}
+
+/// The value of a hex digit, or -1.
+///
+/// ```
+/// assert(dedup::detail::hex_digit('b') == 11);
+/// ```
+constexpr int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// The code unit of `\uXXXX` starting at s[i] (the 'u'), or -1.
+///
+/// ```
+/// assert(dedup::detail::utf16_unit("u00e9", 0) == 0xE9);
+/// ```
+constexpr long utf16_unit(std::string_view s, std::size_t i) {
+  if (s.size() < i + 5) return -1;
+  long v = 0;
+  for (std::size_t k = 1; k <= 4; ++k) {
+    int d = hex_digit(s[i + k]);
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/// Writes code point `cp` as UTF-8 at `out`; returns the bytes written (at most 4).
+///
+/// ```
+/// char b[4]; assert(dedup::detail::put_utf8(0xE9, b) == 2);
+/// ```
+constexpr std::size_t put_utf8(long cp, char* out) {
+  auto put = [&](std::size_t at, long byte) { out[at] = static_cast<char>(byte); };
+  if (cp < 0x80) {
+    put(0, cp);
+    return 1;
+  }
+  if (cp < 0x800) {
+    put(0, 0xC0 | (cp >> 6));
+    put(1, 0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    put(0, 0xE0 | (cp >> 12));
+    put(1, 0x80 | ((cp >> 6) & 0x3F));
+    put(2, 0x80 | (cp & 0x3F));
+    return 3;
+  }
+  put(0, 0xF0 | (cp >> 18));
+  put(1, 0x80 | ((cp >> 12) & 0x3F));
+  put(2, 0x80 | ((cp >> 6) & 0x3F));
+  put(3, 0x80 | (cp & 0x3F));
+  return 4;
+}
+
+/// The character a one-letter escape stands for (`n` for `\n`), or -1 for none.
+constexpr int simple_escape(char e) {
+  switch (e) {
+    case '"':
+    case '\\':
+    case '/':
+      return e;
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    default:
+      return -1;
+  }
+}
+
+/// The code point of the `\u` escape at body[i] (the 'u'), a surrogate pair taken whole; advances
+/// `i` to its last byte. -1 for a malformed one or a lone surrogate.
+constexpr long unicode_escape(std::string_view body, std::size_t& i) {
+  long cp = utf16_unit(body, i);
+  if (cp < 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) return -1;
+  i += 4;
+  if (cp < 0xD800 || cp > 0xDBFF) return cp;
+  // A high surrogate: the low half must follow.
+  if (i + 2 >= body.size() || body[i + 1] != '\\' || body[i + 2] != 'u') return -1;
+  long low = utf16_unit(body, i + 2);
+  if (low < 0xDC00 || low > 0xDFFF) return -1;
+  i += 6;
+  return 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+}
+
+/// Decodes the escapes of a JSON string body (the text between its quotes) into `out`, which has
+/// room for `body.size()` bytes (a decoded string is never longer) and may be `body.data()` itself:
+/// each byte is written only after every byte it stands for was read. Returns the decoded length,
+/// or `npos` for an invalid escape.
+///
+/// ```
+/// char b[8]; assert(dedup::detail::unescape_to(R"(a\nb)", b) == 3);
+/// ```
+constexpr std::size_t unescape_to(std::string_view body, char* out) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (c != '\\') {
+      out[n++] = c;
+      continue;
+    }
+    if (++i == body.size()) return std::string_view::npos;
+    if (int simple = simple_escape(body[i]); simple >= 0) {
+      out[n++] = static_cast<char>(simple);
+    } else if (body[i] != 'u') {
+      return std::string_view::npos;
+    } else if (long cp = unicode_escape(body, i); cp >= 0) {
+      n += put_utf8(cp, out + n);
+    } else {
+      return std::string_view::npos;
+    }
+  }
+  return n;
+}
+
+}  // namespace dedup::detail
