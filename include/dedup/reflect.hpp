@@ -97,8 +97,11 @@ struct default_options {
 /// The one extension point for a Hana struct: specialize it, deriving from `default_options`, to
 /// declare a key, rename members on the wire, set the default policy or accept unknown members.
 ///
-/// ```
-/// template <> struct dedup::options<butler::DatasetType> : dedup::default_options {
+/// ```namespace
+/// struct Calib {
+///   BOOST_HANA_DEFINE_STRUCT(Calib, (std::string, name), (std::string, storage_class));
+/// };
+/// template <> struct dedup::options<Calib> : dedup::default_options {
 ///   static constexpr auto key = dedup::key_members("name", "storage_class");
 ///   static std::string wire_name(std::string_view m) { return dedup::camel_case(m); }
 /// };
