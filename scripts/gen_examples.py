@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Generates a Catch2 test from the examples in the doc comments of dedup's public headers.
 
-Usage: gen_examples.py --out FILE --prelude HEADER HEADER...   (the build runs it; see tests/CMakeLists.txt)
+Usage: gen_examples.py --out FILE --prelude HEADER HEADER...
+(the build runs it on include/dedup/*.hpp, public headers only; see tests/CMakeLists.txt)
 
 Every ``` block inside `///` comments becomes one TEST_CASE named for its header and the entity
 documented below the comment ("example: context.hpp scope"; a second block on one entity adds
-" #2"). The generated file includes every header given, then the prelude (tests/examples_prelude.hpp), which
-provides what the examples use (`j`, `text`, `json`, `parser`, `o`, `n`, `use`, a refs.json in
-the current directory), so the examples stay short.
+" #2"). The generated file includes every header given, then the prelude
+(tests/examples_prelude.hpp), which provides what the examples use (`j`, `text`, `json`,
+`parser`, `o`, `n`, `use`, a refs.json in the current directory), so the examples stay short.
 
 The fence rule (the word after the opening ```):
   ```            statements: run inside the test case's body; `assert(x)` becomes CHECK((x)).

@@ -42,14 +42,20 @@ inline void use(const auto&) {}
 class example_dir {
  public:
   example_dir() : previous_(std::filesystem::current_path()) {
-    static const std::filesystem::path dir = [] {
-      auto d =
+    // One directory per test process, removed when the process exits.
+    static const struct temp_dir {
+      std::filesystem::path path =
           std::filesystem::temp_directory_path() / ("dedup_examples_" + std::to_string(::getpid()));
-      std::filesystem::create_directories(d);
-      std::ofstream(d / "refs.json") << refs_text();
-      return d;
-    }();
-    std::filesystem::current_path(dir);
+      temp_dir() {
+        std::filesystem::create_directories(path);
+        std::ofstream(path / "refs.json") << refs_text();
+      }
+      ~temp_dir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+      }
+    } dir;
+    std::filesystem::current_path(dir.path);
   }
   ~example_dir() { std::filesystem::current_path(previous_); }
   example_dir(const example_dir&) = delete;
