@@ -267,7 +267,8 @@ inline scope::scope() {
 /// scope closed out of order on this thread.
 ///
 /// ```
-/// auto refs = dedup::run([&] { return dedup::from_simple<std::vector<butler::DatasetRef>>(j); });
+/// auto type = dedup::run([&] { return dedup::from_simple<butler::DatasetType>(j); });
+/// assert(type->name == "calexp");
 /// ```
 template <class F, class... Args>
 decltype(auto) run(F&& fn, Args&&... args) {

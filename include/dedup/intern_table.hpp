@@ -17,22 +17,10 @@
 #include <utility>
 #include <vector>
 
+#include "dedup/detail/hash.hpp"
 #include "dedup/detail/pending_build.hpp"
 #include "dedup/detail/stripe_lock.hpp"
 #include "dedup/policy.hpp"
-
-// xxHash, inlined (header-only, nothing to link): XXH3 hashes key bytes several times faster than
-// std::hash's murmur, which matters for exact-bytes keys (whole JSON objects) and every lookup.
-// Keys are short (a record is a few hundred bytes), where XXH3 is scalar anyway; pinning the long
-// input kernel to SSE2 (x86-64's baseline) keeps the hash identical whatever -march says and
-// avoids g++ 12's false -Wmaybe-uninitialized in its AVX-512 intrinsics under -march=native.
-#if defined(__x86_64__) && !defined(XXH_VECTOR)
-#define XXH_VECTOR XXH_SSE2
-#endif
-#ifndef XXH_INLINE_ALL
-#define XXH_INLINE_ALL
-#endif
-#include <xxhash.h>
 
 namespace dedup {
 
@@ -43,11 +31,6 @@ struct table_stats {
   std::uint64_t hits = 0;
   std::size_t entries = 0;
 };
-
-/// The hash dedup uses for key bytes (XXH3, 64 bits).
-inline std::size_t hash_key(std::string_view key) noexcept {
-  return static_cast<std::size_t>(XXH3_64bits(key.data(), key.size()));
-}
 
 namespace detail {
 /// The size and hash of the bytes an entry was built from, so that a hit on the same bytes can be
@@ -93,7 +76,7 @@ class intern_table final : public table_base {
   /// on a miss.
   template <class Make>
   std::shared_ptr<const T> intern(std::string_view key, Make&& make) {
-    std::size_t h = hash_key(key);
+    std::size_t h = detail::hash_key(key);
     auto found = find_or_reserve(key, h);
     if (found.value) return std::move(found.value);
     auto value = to_shared(make());
@@ -103,7 +86,7 @@ class intern_table final : public table_base {
 
   /// The instance for `key`, or null; counts as a lookup.
   std::shared_ptr<const T> find(std::string_view key) const {
-    std::size_t h = hash_key(key);
+    std::size_t h = detail::hash_key(key);
     const stripe& s = stripe_of(h);
     std::shared_lock lock(s.mutex);
     auto it = s.map.find(probe{key, h});
@@ -131,7 +114,7 @@ class intern_table final : public table_base {
   void set_policy(dedup::policy p) { policy_.store(p, std::memory_order_relaxed); }
 
   void erase_if_unused(std::string_view key) override {
-    std::size_t h = hash_key(key);
+    std::size_t h = detail::hash_key(key);
     stripe& s = stripe_of(h);
     std::shared_ptr<const T> doomed;  // destroyed after the lock is released
     node* canonical = nullptr;

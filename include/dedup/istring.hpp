@@ -15,8 +15,9 @@ namespace dedup {
 ///
 /// ```
 /// struct Ref { BOOST_HANA_DEFINE_STRUCT(Ref, (dedup::istring, run)); };
+/// nlohmann::json r = {{"run", "HSC/runs/RC2"}};
 /// dedup::scope s;
-/// auto a = dedup::from_simple<Ref>(j), b = dedup::from_simple<Ref>(j);
+/// auto a = dedup::from_simple<Ref>(r), b = dedup::from_simple<Ref>(r);
 /// assert(a.run.shares_storage_with(b.run));
 /// ```
 class istring {

@@ -346,7 +346,7 @@ simple_result_t<T> from_simple(simdjson::ondemand::document& doc) {
 ///
 /// ```
 /// simdjson::ondemand::parser parser;
-/// auto json = simdjson::padded_string::load("refs.json");
+/// simdjson::padded_string json = simdjson::padded_string::load("refs.json");
 /// dedup::scope s;
 /// auto list = dedup::parse_fast<butler::RefList>(parser, json);
 /// ```

@@ -225,6 +225,7 @@ simple_result_t<T> parse(std::string_view text) {
 /// names, absent optionals left out, shared members written in full.
 ///
 /// ```
+/// auto type = dedup::parse<butler::DatasetType>(text);
 /// nlohmann::json j = dedup::to_simple(*type);
 /// assert(*dedup::from_simple<butler::DatasetType>(j) == *type);
 /// ```
