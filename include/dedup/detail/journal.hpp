@@ -32,7 +32,7 @@ class transaction {
     journal& j = current_journal;
     if (!committed_) {  // newest first, so an entry's parts are no longer held when they are tried
       for (std::size_t i = j.added.size(); i > mark_; --i)
-        j.added[i - 1].first->erase_if_unused(j.added[i - 1].second);
+        table_access::erase_if_unused(*j.added[i - 1].first, j.added[i - 1].second);
       j.added.resize(mark_);
     }
     if (--j.depth == 0) j.added.clear();
@@ -78,7 +78,7 @@ inline kept_entries entries_since(std::size_t mark) {
 /// parts are no longer held by it when they are tried.
 inline void take_back(const kept_entries& entries) {
   for (auto it = entries.rbegin(); it != entries.rend(); ++it)
-    it->first->erase_if_unused(it->second);
+    table_access::erase_if_unused(*it->first, it->second);
 }
 
 }  // namespace dedup::detail
