@@ -52,11 +52,21 @@ TEST_CASE("an entry no one holds can be erased, one still held cannot") {
 namespace {
 // The build protocol is not part of the table's public face: a user cannot reach it.
 template <class Table>
-concept exposes_build_protocol =
-    requires(Table& t, std::string_view k) { t.find_or_reserve(k, std::size_t{}); } ||
-    requires(Table& t, std::string_view k) { t.find_alias(k, std::size_t{}); } ||
-    requires(Table& t, std::string_view k) { t.erase_if_unused(k); } ||
-    requires { typename Table::ticket; } || requires { typename Table::lookup; };
+concept exposes_build_protocol = requires(Table& t, std::string_view k) {
+  t.find_or_reserve(k, std::size_t{});
+}
+|| requires(Table& t, std::string_view k) {
+  t.find_alias(k, std::size_t{});
+}
+|| requires(Table& t, std::string_view k) {
+  t.erase_if_unused(k);
+}
+|| requires {
+  typename Table::ticket;
+}
+|| requires {
+  typename Table::lookup;
+};
 }  // namespace
 
 TEST_CASE("the table's public face is intern, find, stats and policy", "[intern_table]") {

@@ -262,7 +262,7 @@ class intern_table final : public table_base {
     typename map_type::value_type* entry_ = nullptr;
   };
 
-  // ---- the pieces the deserializers use, through detail::table_access ----------------------------
+  // ---- the pieces the deserializers use, through detail::table_access --------------------------
 
   /// Result of `find_or_reserve`: the instance on a hit (with its entry, for where it was first
   /// read and from which bytes), or a ticket obliging the caller to build it on a miss, or neither

@@ -96,8 +96,8 @@ void build_entry(S& src, const path& p, context* ctx, intern_table<T>& table, co
 /// value. With a source that keeps bytes, a hit whose key leaves members unread checks those
 /// members, unless its bytes are those the entry was built from or the input is trusted.
 template <class T, class S>
-table_access::lookup<T> intern_by_key(S& src, const path& p, context* ctx,
-                                               intern_table<T>& table, const policy& pol) {
+table_access::lookup<T> intern_by_key(S& src, const path& p, context* ctx, intern_table<T>& table,
+                                      const policy& pol) {
   constexpr bool check_skipped = key_skips_members<T>() && has_raw_bytes<S>;
   table_access::lookup<T> found;
   {

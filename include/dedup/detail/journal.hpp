@@ -3,12 +3,25 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "dedup/intern_table.hpp"
+
+/// Marks the process-wide state (the current context, the scope stack, the type registry, the id
+/// counter, the journal) as exported: a library built with `-fvisibility=hidden` then shares the
+/// program's copy instead of keeping one of its own, so a scope opened in one module is current in
+/// all of them and a type has one table slot everywhere.
+///
+/// ```
+/// DEDUP_API inline thread_local int shared_by_every_module = 0;
+/// ```
+#ifndef DEDUP_API
+#define DEDUP_API __attribute__((visibility("default")))
+#endif
 
 namespace dedup::detail {
 
@@ -21,7 +34,29 @@ struct journal {
   // is only erased by the rollback of the read that added it, so no key is copied on a miss.
   std::vector<std::pair<table_base*, std::string_view>> added;
 };
-inline thread_local journal current_journal;
+DEDUP_API inline thread_local journal current_journal;
+
+/// Opens a fresh journal frame for a scope and returns the frame it hides, so that the reads of a
+/// scope opened in the middle of a read (a codec that parses with a scope of its own) never journal
+/// into the outer read, whose rollback would otherwise touch the inner context's tables after that
+/// context is gone. An idle frame (no read in progress, so no entries) is left in place, keeping
+/// its capacity: `saved` stays empty and `leave_journal_frame` leaves the thread's frame alone.
+///
+/// ```
+/// std::optional<journal> saved = enter_journal_frame();
+/// // ... reads of the inner scope ...
+/// leave_journal_frame(std::move(saved));
+/// ```
+inline std::optional<journal> enter_journal_frame() noexcept {
+  if (current_journal.depth == 0) [[likely]]
+    return std::nullopt;
+  return std::exchange(current_journal, journal{});
+}
+
+/// Closes a scope's journal frame: the frame `enter_journal_frame` hid is current again.
+inline void leave_journal_frame(std::optional<journal>&& saved) noexcept {
+  if (saved) current_journal = std::move(*saved);
+}
 
 class transaction {
  public:
