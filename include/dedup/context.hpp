@@ -32,6 +32,10 @@ namespace detail {
 /// library has its own copy of every header static, so a per-library counter would give two types
 /// one slot (a table used as the wrong type). Keyed by `std::type_info`, compared with `==`, which
 /// matches one type across libraries by name and keeps types local to a translation unit apart.
+///
+/// ```
+/// std::size_t given = dedup::detail::type_registry::of_process().count.load();
+/// ```
 struct DEDUP_API type_registry {
   std::mutex mutex;
   std::vector<const std::type_info*> types;
