@@ -77,8 +77,11 @@ TEST_CASE("the table's public face is intern, find, stats and policy", "[intern_
   auto a = t.intern("HSC", [] { return std::string("HSC"); });
   CHECK(t.find("HSC") == a);
   CHECK(t.stats().entries == 1);
-  // The deserializers reach the protocol through detail::table_access.
-  auto found = dedup::detail::table_access::find_or_reserve(t, "LSST", dedup::hash_key("LSST"));
+  // The deserializers reach the protocol through detail::table_access. (hash_key is found in
+  // dedup or dedup::detail, wherever it lives.)
+  using namespace dedup;
+  using namespace dedup::detail;
+  auto found = table_access::find_or_reserve(t, "LSST", hash_key("LSST"));
   REQUIRE(found.reservation);
   found.reservation.publish(std::make_shared<const std::string>("LSST"), {});
   CHECK(*t.find("LSST") == "LSST");

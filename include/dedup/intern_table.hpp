@@ -358,8 +358,11 @@ namespace detail {
 /// face: reserve a key, build, publish (through the returned ticket), alias, and take back.
 ///
 /// ```
-/// auto found = detail::table_access::find_or_reserve(table, key, dedup::hash_key(key));
-/// if (!found.value && found.reservation) found.reservation.publish(make(), {});
+/// dedup::intern_table<std::string> table;
+/// std::string_view key = "HSC";
+/// auto found = dedup::detail::table_access::find_or_reserve(table, key, dedup::hash_key(key));
+/// if (!found.value && found.reservation)
+///   found.reservation.publish(std::make_shared<const std::string>(key), {});
 /// ```
 struct table_access {
   /// What `find_or_reserve` and `find_alias` return: value and entry on a hit, else a ticket.

@@ -43,9 +43,9 @@ DEDUP_API inline thread_local journal current_journal;
 /// its capacity: `saved` stays empty and `leave_journal_frame` leaves the thread's frame alone.
 ///
 /// ```
-/// std::optional<journal> saved = enter_journal_frame();
+/// auto saved = dedup::detail::enter_journal_frame();
 /// // ... reads of the inner scope ...
-/// leave_journal_frame(std::move(saved));
+/// dedup::detail::leave_journal_frame(std::move(saved));
 /// ```
 inline std::optional<journal> enter_journal_frame() noexcept {
   if (current_journal.depth == 0) [[likely]]

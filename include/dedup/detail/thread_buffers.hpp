@@ -20,7 +20,7 @@ namespace dedup::detail {
 ///
 /// ```
 /// auto& arena = dedup::detail::string_arena::of_this_thread();
-/// char* out = arena.allocate(n);
+/// char* out = arena.allocate(16);
 /// arena.clear();
 /// assert(arena.bytes_held() <= dedup::detail::string_arena::retained_bound);
 /// ```
@@ -80,8 +80,9 @@ inline constexpr std::size_t parser_retained_bound = std::size_t{16} << 20;
 ///
 /// ```
 /// thread_local simdjson::ondemand::parser parser;
-/// detail::thread_buffers_bound bound(parser);
-/// auto doc = parser.iterate(json);  // ... read it before `bound` goes
+/// simdjson::padded_string json(std::string_view("[1]"));
+/// dedup::detail::thread_buffers_bound bound(parser);
+/// auto doc = parser.iterate(json);  // read before `bound` goes
 /// ```
 class thread_buffers_bound {
  public:
