@@ -12,6 +12,7 @@
 
 #include "butler/model.hpp"
 #include "dedup/dedup.hpp"
+#include "dedup/simdjson.hpp"
 
 namespace {
 
@@ -151,4 +152,29 @@ TEST_CASE("a failing read on one thread leaves a shared context usable by the ot
   CHECK(ctx->stats<butler::DatasetType>().entries <= 10);
   auto again = dedup::parse<butler::DatasetType>(dataset_type(3));
   CHECK(dedup::parse<butler::DatasetType>(dataset_type(3)) == again);
+}
+
+TEST_CASE("a thread that read a huge document keeps bounded buffers afterwards", "[buffers]") {
+  using dedup::detail::string_arena;
+  // A name with escapes is unescaped into the arena; its length grows the parser past its bound.
+  std::string name(dedup::detail::parser_retained_bound + 1024, 'a');
+  for (std::size_t i = 0; i < name.size(); i += 4096) name[i] = '\n';
+  nlohmann::json big = {{"name", name}, {"storageClass", "ExposureF"}, {"dimensions", {"visit"}}};
+  std::string big_text = big.dump();
+  std::size_t arena_after = 0, parser_after_big = 0, parser_after_small = 0;
+  std::string read_name;
+  std::thread([&] {
+    dedup::scope s;
+    read_name = dedup::parse_fast<butler::DatasetType>(simdjson::padded_string(big_text))->name;
+    arena_after = string_arena::of_this_thread().bytes_held();
+    parser_after_big = dedup::detail::thread_parser().capacity();
+    (void)dedup::parse_fast<butler::DatasetType>(simdjson::padded_string(std::string_view(
+        R"({"name":"bias","storageClass":"ExposureF","dimensions":["detector"]})")));
+    parser_after_small = dedup::detail::thread_parser().capacity();
+  }).join();
+  CHECK(read_name == name);
+  CHECK(arena_after <= string_arena::retained_bound);
+  CHECK(parser_after_big <= dedup::detail::parser_retained_bound);
+  CHECK(parser_after_small > 0);  // a small document keeps its parser's buffers for the next one
+  CHECK(parser_after_small <= dedup::detail::parser_retained_bound);
 }

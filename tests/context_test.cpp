@@ -4,10 +4,15 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <typeinfo>
+#include <utility>
 
 #include "butler/model.hpp"
 #include "dedup/dedup.hpp"
+#include "dedup/simdjson.hpp"
 
 namespace {
 
@@ -15,8 +20,73 @@ const nlohmann::json calexp = {{"name", "calexp"},
                                {"storageClass", "ExposureF"},
                                {"dimensions", {"instrument", "detector", "visit"}}};
 
+/// A member read from a string that is itself a JSON document, parsed in a scope of its own: the
+/// context named by `inner_context` if set, else a fresh one (`run`) destroyed before the outer
+/// read goes on.
+struct embedded_type {
+  std::shared_ptr<const butler::DatasetType> type;
+};
+std::shared_ptr<dedup::context> inner_context;
+
+struct with_embedded {
+  BOOST_HANA_DEFINE_STRUCT(with_embedded, (std::shared_ptr<const butler::DatasetType>, first),
+                           (embedded_type, embedded), (int, last));
+};
+
 }  // namespace
 
+template <>
+struct dedup::string_codec<embedded_type> {
+  static embedded_type parse(std::string_view text) {
+    auto read_twice = [&] {
+      auto a = dedup::parse<butler::DatasetType>(text);
+      CHECK(dedup::parse<butler::DatasetType>(text) == a);  // interned in the inner scope
+      return embedded_type{a};
+    };
+    if (!inner_context) return dedup::run(read_twice);
+    dedup::scope joined{inner_context};
+    return read_twice();
+  }
+  static std::string format(const embedded_type& e) { return dedup::to_simple(e.type).dump(); }
+};
+
+namespace {
+nlohmann::json failing_outer_document() {
+  nlohmann::json bias = calexp;
+  bias["name"] = "bias";
+  // "last" is not an int: the read fails after the inner scope has read and closed.
+  return {{"first", calexp}, {"embedded", bias.dump()}, {"last", "not a number"}};
+}
+}  // namespace
+
+TEST_CASE("a failing read undoes its own entries, never those of a scope opened inside it",
+          "[journal]") {
+  dedup::scope outer;
+  inner_context = std::make_shared<dedup::context>();
+  CHECK_THROWS_AS(dedup::from_simple<with_embedded>(failing_outer_document()), dedup::error);
+  auto inner = std::exchange(inner_context, nullptr);
+  // The inner reads committed in their own scope and stay; the outer read's entry is undone.
+  CHECK(inner->stats<butler::DatasetType>().entries == 1);
+  CHECK(dedup::stats<butler::DatasetType>().entries == 0);
+  CHECK(dedup::from_simple<butler::DatasetType>(calexp)->name == "calexp");
+  CHECK(dedup::stats<butler::DatasetType>().entries == 1);
+}
+
+TEST_CASE("a failing read whose inner scope's context is gone touches only its own tables",
+          "[journal]") {
+  dedup::scope outer;
+  auto kept = dedup::from_simple<butler::DatasetType>(calexp);  // an entry from before the read
+  // The inner context is destroyed before the outer read fails (ASan: no use after free).
+  CHECK_THROWS_AS(dedup::from_simple<with_embedded>(failing_outer_document()), dedup::error);
+  CHECK(dedup::stats<butler::DatasetType>().entries == 1);
+  CHECK(dedup::from_simple<butler::DatasetType>(calexp) == kept);
+  nlohmann::json good = failing_outer_document();
+  good["last"] = 3;
+  auto read = dedup::from_simple<with_embedded>(good);
+  CHECK(read.first == kept);
+  CHECK(read.embedded.type->name == "bias");
+  CHECK(dedup::stats<butler::DatasetType>().entries == 1);  // bias was interned in its own scope
+}
 TEST_CASE("outside a scope nothing is shared and no table is made") {
   REQUIRE(dedup::current() == nullptr);
   auto a = dedup::from_simple<butler::DatasetType>(calexp);
@@ -148,6 +218,56 @@ TEST_CASE("a scope closed out of order is reported by the next scope, run and re
   close_out_of_order();
   CHECK_THROWS_AS(dedup::from_simple<butler::DatasetType>(calexp), dedup::usage_error);
   CHECK(dedup::from_simple<butler::DatasetType>(calexp)->name == "calexp");
+}
+
+TEST_CASE("a scope closed out of order is reported by joining a context and by every reader",
+          "[scope_order]") {
+  auto close_out_of_order = [] {
+    auto a = std::make_unique<dedup::scope>();
+    dedup::scope b;
+    a.reset();
+  };
+  auto ctx = std::make_shared<dedup::context>();
+  close_out_of_order();
+  CHECK_THROWS_AS(dedup::scope(ctx), dedup::usage_error);
+  CHECK(dedup::current() == nullptr);
+
+  const std::string text = calexp.dump();
+  close_out_of_order();
+  CHECK_THROWS_AS(dedup::parse<butler::DatasetType>(text), dedup::usage_error);
+  CHECK(dedup::parse<butler::DatasetType>(text)->name == "calexp");
+
+  close_out_of_order();
+  CHECK_THROWS_AS(dedup::parse_fast<butler::DatasetType>(simdjson::padded_string(text)),
+                  dedup::usage_error);
+  CHECK(dedup::parse_fast<butler::DatasetType>(simdjson::padded_string(text))->name == "calexp");
+
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(text);
+  close_out_of_order();
+  simdjson::ondemand::document doc = parser.iterate(padded);
+  CHECK_THROWS_AS(dedup::from_simple<butler::DatasetType>(doc.get_value().value()),
+                  dedup::usage_error);
+  CHECK(dedup::current() == nullptr);  // reported once
+}
+
+TEST_CASE("an empty scope makes no table slots; the first table makes them", "[scope_cost]") {
+  dedup::scope s;
+  CHECK_FALSE(s.get().has_tables());
+  CHECK(s.get().stats<butler::DatasetType>().entries == 0);  // asking makes nothing
+  CHECK_FALSE(s.get().has_tables());
+  (void)dedup::from_simple<butler::DatasetType>(calexp);
+  CHECK(s.get().has_tables());
+  CHECK(s.get().stats<butler::DatasetType>().entries == 1);
+}
+
+TEST_CASE("type slots come from one registry keyed by type_info", "[scope_cost]") {
+  struct local_a {};
+  struct local_b {};
+  std::size_t a = dedup::detail::type_slot<local_a>();
+  CHECK(dedup::detail::slot_of_type(typeid(local_a)) == a);
+  CHECK(dedup::detail::type_slot<local_b>() != a);
+  CHECK(dedup::detail::type_registry::of_process().count.load() > a);
 }
 
 TEST_CASE("a middle scope closed out of order leaves the outer and inner ones linked",

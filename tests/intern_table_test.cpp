@@ -2,8 +2,10 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -40,9 +42,47 @@ TEST_CASE("an entry no one holds can be erased, one still held cannot") {
   dedup::intern_table<std::string> table;
   auto held = table.intern("a", [] { return std::string("a"); });
   (void)table.intern("b", [] { return std::string("b"); });
-  table.erase_if_unused("a");
-  table.erase_if_unused("b");
+  dedup::detail::table_access::erase_if_unused(table, "a");
+  dedup::detail::table_access::erase_if_unused(table, "b");
   CHECK(table.find("a") == held);
   CHECK(table.find("b") == nullptr);
   CHECK(table.size() == 1);
+}
+
+namespace {
+// The build protocol is not part of the table's public face: a user cannot reach it.
+template <class Table>
+concept exposes_build_protocol = requires(Table& t, std::string_view k) {
+  t.find_or_reserve(k, std::size_t{});
+}
+|| requires(Table& t, std::string_view k) {
+  t.find_alias(k, std::size_t{});
+}
+|| requires(Table& t, std::string_view k) {
+  t.erase_if_unused(k);
+}
+|| requires {
+  typename Table::ticket;
+}
+|| requires {
+  typename Table::lookup;
+};
+}  // namespace
+
+TEST_CASE("the table's public face is intern, find, stats and policy", "[intern_table]") {
+  using table = dedup::intern_table<std::string>;
+  STATIC_REQUIRE_FALSE(exposes_build_protocol<table>);
+  STATIC_REQUIRE_FALSE(exposes_build_protocol<dedup::table_base>);
+  table t;
+  auto a = t.intern("HSC", [] { return std::string("HSC"); });
+  CHECK(t.find("HSC") == a);
+  CHECK(t.stats().entries == 1);
+  // The deserializers reach the protocol through detail::table_access. (hash_key is found in
+  // dedup or dedup::detail, wherever it lives.)
+  using namespace dedup;
+  using namespace dedup::detail;
+  auto found = table_access::find_or_reserve(t, "LSST", hash_key("LSST"));
+  REQUIRE(found.reservation);
+  found.reservation.publish(std::make_shared<const std::string>("LSST"), {});
+  CHECK(*t.find("LSST") == "LSST");
 }

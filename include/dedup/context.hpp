@@ -1,16 +1,21 @@
 // dedup/context.hpp: the set of intern tables of one scope, and how a scope makes it current.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <typeinfo>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
+#include "dedup/detail/journal.hpp"
 #include "dedup/error.hpp"
 #include "dedup/intern_table.hpp"
 #include "dedup/policy.hpp"
@@ -23,21 +28,50 @@ class scope;
 
 namespace detail {
 
-inline std::size_t next_type_slot() {
-  static std::atomic<std::size_t> next{0};
-  return next.fetch_add(1, std::memory_order_relaxed);
+/// The types given a slot so far, one registry per process: with `-fvisibility=hidden` each shared
+/// library has its own copy of every header static, so a per-library counter would give two types
+/// one slot (a table used as the wrong type). Keyed by `std::type_info`, compared with `==`, which
+/// matches one type across libraries by name and keeps types local to a translation unit apart.
+///
+/// ```
+/// std::size_t given = dedup::detail::type_registry::of_process().count.load();
+/// ```
+struct DEDUP_API type_registry {
+  std::mutex mutex;
+  std::vector<const std::type_info*> types;
+  std::atomic<std::size_t> count{0};
+
+  DEDUP_API static type_registry& of_process() {
+    static type_registry registry;
+    return registry;
+  }
+};
+
+/// The slot of a type: the same in every module of the process.
+///
+/// ```
+/// std::size_t slot = dedup::detail::slot_of_type(typeid(butler::DatasetType));
+/// ```
+DEDUP_API inline std::size_t slot_of_type(const std::type_info& type) {
+  type_registry& r = type_registry::of_process();
+  std::lock_guard lock(r.mutex);
+  for (std::size_t i = 0; i < r.types.size(); ++i)
+    if (*r.types[i] == type) return i;
+  r.types.push_back(&type);
+  r.count.store(r.types.size(), std::memory_order_release);
+  return r.types.size() - 1;
 }
 
 /// A small integer per interned type, given once, so a context finds a table by indexing an array
-/// instead of hashing a type_index.
+/// instead of hashing a type_index. Cached per module; the registry makes it one per process.
 template <class T>
 std::size_t type_slot() {
-  static const std::size_t slot = next_type_slot();
+  static const std::size_t slot = slot_of_type(typeid(T));
   return slot;
 }
 
 /// The innermost open scope's context on this thread; kept equal to the top of `scope_stack`.
-inline thread_local context* current_context = nullptr;
+DEDUP_API inline thread_local context* current_context = nullptr;
 
 /// The open scopes of one thread, innermost first (linked through `scope::below_`), and a misuse
 /// waiting to be reported: a destructor cannot throw, so a scope closed out of order is unlinked at
@@ -46,7 +80,7 @@ struct scope_stack {
   dedup::scope* top = nullptr;
   bool closed_out_of_order = false;
 };
-inline thread_local scope_stack open_scopes;
+DEDUP_API inline thread_local scope_stack open_scopes;
 
 /// Throws, once, the `usage_error` of a scope closed out of order on this thread since the last
 /// check.
@@ -62,7 +96,7 @@ inline void check_scope_order() {
 
 /// A number nothing else in this process (no context, no context_var) has had; 64 bits never wrap
 /// in practice, so an identity made from it is never reused.
-inline std::uint64_t next_unique_id() {
+DEDUP_API inline std::uint64_t next_unique_id() {
   static std::atomic<std::uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
 }
@@ -84,13 +118,18 @@ class context : public std::enable_shared_from_this<context> {
   /// How many distinct interned types one program may use.
   static constexpr std::size_t max_interned_types = 1024;
 
-  context() : tables_(new std::atomic<table_base*>[max_interned_types]) {
-    for (std::size_t i = 0; i < max_interned_types; ++i) tables_[i].store(nullptr);
-  }
+  // The slot array is made with the first table, so an empty scope (`run([] {})`) costs one
+  // allocation, not 8 KiB zeroed and scanned.
+  context() = default;
   context(const context&) = delete;
   context& operator=(const context&) = delete;
   ~context() {
-    for (std::size_t i = 0; i < max_interned_types; ++i) delete tables_[i].load();
+    std::atomic<table_base*>* slots = tables_.load(std::memory_order_acquire);
+    if (!slots) return;
+    // Only slots given so far can hold a table.
+    std::size_t given = detail::type_registry::of_process().count.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < std::min(given, max_interned_types); ++i) delete slots[i].load();
+    delete[] slots;
   }
 
   /// The table of T, made on first use with T's default policy.
@@ -109,7 +148,8 @@ class context : public std::enable_shared_from_this<context> {
   /// Counters of T's table (all zero if T was never interned here).
   template <class T>
   table_stats stats() const {
-    table_base* t = tables_[checked_slot<T>()].load(std::memory_order_acquire);
+    std::atomic<table_base*>* slots = tables_.load(std::memory_order_acquire);
+    table_base* t = slots ? slots[checked_slot<T>()].load(std::memory_order_acquire) : nullptr;
     return t ? t->stats() : table_stats{};
   }
 
@@ -118,6 +158,14 @@ class context : public std::enable_shared_from_this<context> {
   void set_policy(policy p) {
     table<T>().set_policy(p);
   }
+
+  /// Whether any table was made here (an empty scope makes none, and no slot array either).
+  ///
+  /// ```
+  /// dedup::scope s;
+  /// assert(!s.get().has_tables());
+  /// ```
+  bool has_tables() const noexcept { return tables_.load(std::memory_order_acquire) != nullptr; }
 
   /// A number no other context of this process has had.
   std::uint64_t id() const noexcept { return id_; }
@@ -145,7 +193,19 @@ class context : public std::enable_shared_from_this<context> {
 
   template <class T>
   std::atomic<table_base*>& slot_of() {
-    return tables_[checked_slot<T>()];
+    std::size_t slot = checked_slot<T>();
+    std::atomic<table_base*>* slots = tables_.load(std::memory_order_acquire);
+    if (!slots) [[unlikely]]
+      slots = make_slots();
+    return slots[slot];
+  }
+
+  std::atomic<table_base*>* make_slots() {
+    auto made = std::make_unique<std::atomic<table_base*>[]>(max_interned_types);  // all null
+    std::atomic<table_base*>* expected = nullptr;
+    if (tables_.compare_exchange_strong(expected, made.get(), std::memory_order_acq_rel))
+      return made.release();
+    return expected;  // another thread made them first
   }
 
   // Keyed by the variable's id, never by its address: a variable made where a destroyed one lived
@@ -156,7 +216,7 @@ class context : public std::enable_shared_from_this<context> {
     return vars_;
   }
 
-  std::unique_ptr<std::atomic<table_base*>[]> tables_;
+  std::atomic<std::atomic<table_base*>*> tables_{nullptr};  // max_interned_types slots, or null
   mutable std::mutex vars_mutex_;
   var_map vars_;
   std::uint64_t id_ = detail::next_unique_id();
@@ -220,6 +280,7 @@ class scope {
     below_ = stack.top;
     stack.top = this;
     detail::current_context = ctx_.get();
+    saved_journal_ = detail::enter_journal_frame();
   }
 
   void pop() noexcept {
@@ -227,13 +288,16 @@ class scope {
     if (stack.top == this) {
       stack.top = below_;
       detail::current_context = below_ ? below_->ctx_.get() : nullptr;
+      detail::leave_journal_frame(std::move(saved_journal_));
       return;
     }
     // Out of order: the scopes opened after this one stay open and current; the one just above
-    // inherits what was below this one, so this context is never made current again.
+    // inherits what was below this one (its link and the journal frame this one hid), so this
+    // context is never made current again and its frame, which may name its tables, is dropped.
     for (scope* s = stack.top; s; s = s->below_) {
       if (s->below_ == this) {
         s->below_ = below_;
+        s->saved_journal_ = std::move(saved_journal_);
         break;
       }
     }
@@ -242,12 +306,13 @@ class scope {
 
   std::shared_ptr<context> ctx_;
   scope* below_ = nullptr;
+  std::optional<detail::journal> saved_journal_;  // the frame of the read this scope opened in
 };
 
 namespace detail {
 /// The context that holds context_var values when no scope is open: one per thread, so that
 /// `context_var` works everywhere, as Python's does.
-inline context& var_context() {
+DEDUP_API inline context& var_context() {
   if (current_context) return *current_context;
   thread_local auto root = std::make_shared<context>();
   return *root;

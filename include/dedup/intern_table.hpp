@@ -33,6 +33,8 @@ struct table_stats {
 };
 
 namespace detail {
+struct table_access;
+
 /// The size and hash of the bytes an entry was built from, so that a hit on the same bytes can be
 /// known to need no check (size 0: not known).
 struct spelling {
@@ -46,6 +48,9 @@ class table_base {
  public:
   virtual ~table_base() = default;
   virtual table_stats stats() const = 0;
+
+ private:
+  friend struct detail::table_access;
   /// Removes the entry for `key` if nothing outside the table holds it (an alias always goes); used
   /// to undo the entries of a failed `from_simple`.
   virtual void erase_if_unused(std::string_view key) = 0;
@@ -113,6 +118,11 @@ class intern_table final : public table_base {
   dedup::policy policy() const { return policy_.load(std::memory_order_relaxed); }
   void set_policy(dedup::policy p) { policy_.store(p, std::memory_order_relaxed); }
 
+ private:
+  // The build protocol is for the deserializers only (through detail::table_access): a user who
+  // held a ticket or erased an entry could break the one-build-per-key and rollback promises.
+  friend struct detail::table_access;
+
   void erase_if_unused(std::string_view key) override {
     std::size_t h = detail::hash_key(key);
     stripe& s = stripe_of(h);
@@ -134,7 +144,6 @@ class intern_table final : public table_base {
     if (canonical) canonical->aliases.fetch_sub(1, std::memory_order_acq_rel);
   }
 
- private:
   struct owned_key {
     std::string bytes;
     std::size_t hash;
@@ -178,7 +187,6 @@ class intern_table final : public table_base {
     std::atomic<std::size_t> entries{0};
   };
 
- public:
   /// The obligation to build the value of a reserved key: `publish` it, or let the ticket go (on
   /// an exception) and the reservation is withdrawn, waking any thread that waits for it.
   class ticket {
@@ -237,7 +245,7 @@ class intern_table final : public table_base {
     typename map_type::value_type* entry_ = nullptr;
   };
 
-  // ---- the pieces the deserializers use directly ------------------------------------------------
+  // ---- the pieces the deserializers use, through detail::table_access --------------------------
 
   /// Result of `find_or_reserve`: the instance on a hit (with its entry, for where it was first
   /// read and from which bytes), or a ticket obliging the caller to build it on a miss, or neither
@@ -314,7 +322,6 @@ class intern_table final : public table_base {
     return it->first.bytes;
   }
 
- private:
   static const node* resolve(const node& n) { return n.canonical ? n.canonical : &n; }
   static std::shared_ptr<const T> to_shared(std::shared_ptr<const T> p) { return p; }
   static std::shared_ptr<const T> to_shared(T&& v) {
@@ -328,4 +335,38 @@ class intern_table final : public table_base {
   std::atomic<dedup::policy> policy_;
 };
 
+namespace detail {
+
+/// The deserializers' door to an intern table's build protocol, kept out of the table's public
+/// face: reserve a key, build, publish (through the returned ticket), alias, and take back.
+///
+/// ```
+/// dedup::intern_table<std::string> table;
+/// std::string_view key = "HSC";
+/// auto found = dedup::detail::table_access::find_or_reserve(table, key, dedup::hash_key(key));
+/// if (!found.value && found.reservation)
+///   found.reservation.publish(std::make_shared<const std::string>(key), {});
+/// ```
+struct table_access {
+  /// What `find_or_reserve` and `find_alias` return: value and entry on a hit, else a ticket.
+  template <class T>
+  using lookup = typename intern_table<T>::lookup;
+
+  template <class T>
+  static lookup<T> find_or_reserve(intern_table<T>& t, std::string_view key, std::size_t h) {
+    return t.find_or_reserve(key, h);
+  }
+  template <class T>
+  static lookup<T> find_alias(const intern_table<T>& t, std::string_view bytes, std::size_t h) {
+    return t.find_alias(bytes, h);
+  }
+  template <class T>
+  static std::string_view add_alias(intern_table<T>& t, std::string_view bytes, std::size_t h,
+                                    const lookup<T>& target) {
+    return t.add_alias(bytes, h, target);
+  }
+  static void erase_if_unused(table_base& t, std::string_view key) { t.erase_if_unused(key); }
+};
+
+}  // namespace detail
 }  // namespace dedup

@@ -18,6 +18,7 @@
 #include "dedup/detail/json_text.hpp"
 #include "dedup/detail/read.hpp"
 #include "dedup/detail/result.hpp"
+#include "dedup/detail/thread_buffers.hpp"
 #include "dedup/error.hpp"
 #include "dedup/reflect.hpp"
 
@@ -42,42 +43,6 @@ template <class T>
 T take(T&& v, const path&) {
   return std::forward<T>(v);
 }
-
-/// Where unescaped strings live while a document is read. Strings are read straight from the input
-/// bytes when they hold no escape (nearly always); simdjson's own string buffer is not used because
-/// the reader visits an object up to twice (key pass, build pass) and that buffer is sized for one
-/// unescape of each string. Blocks are never moved, so views stay valid until `clear`.
-class string_arena {
- public:
-  char* allocate(std::size_t n) {
-    if (blocks_.empty() || n > capacity_ - used_) {
-      std::size_t size = std::max<std::size_t>(n, block_size);
-      blocks_.emplace_back(new char[size]);
-      capacity_ = size;
-      used_ = 0;
-    }
-    char* out = blocks_.back().get() + used_;
-    used_ += n;
-    return out;
-  }
-  /// Forgets every string; keeps one block for the next document.
-  void clear() {
-    if (blocks_.size() > 1) {
-      blocks_.erase(blocks_.begin() + 1, blocks_.end());
-      capacity_ = block_size;
-    }
-    used_ = 0;
-  }
-  static string_arena& of_this_thread() {
-    thread_local string_arena arena;
-    return arena;
-  }
-
- private:
-  static constexpr std::size_t block_size = 64 * 1024;
-  std::vector<std::unique_ptr<char[]>> blocks_;
-  std::size_t capacity_ = 0, used_ = 0;
-};
 
 /// The text of a JSON string body with escapes, decoded into the thread's arena.
 inline std::string_view unescape(std::string_view body, const path& p) {
@@ -360,7 +325,9 @@ simple_result_t<T> parse_fast(simdjson::ondemand::parser& parser,
   return detail::read_simdjson_document<T>(doc, std::string_view(json.data(), json.size()));
 }
 
-/// `parse_fast` with a parser kept per thread, for callers that do not manage one.
+/// `parse_fast` with a parser kept per thread, for callers that do not manage one. After the read
+/// the thread keeps at most `detail::parser_retained_bound` (16 MiB) of parser capacity and
+/// `detail::string_arena::retained_bound` (64 KiB) of unescaped strings.
 ///
 /// ```
 /// dedup::scope s;
@@ -368,8 +335,8 @@ simple_result_t<T> parse_fast(simdjson::ondemand::parser& parser,
 /// ```
 template <class T>
 simple_result_t<T> parse_fast(const simdjson::padded_string& json) {
-  thread_local simdjson::ondemand::parser parser;
-  return parse_fast<T>(parser, json);
+  detail::thread_buffers_bound bound(detail::thread_parser());
+  return parse_fast<T>(detail::thread_parser(), json);
 }
 
 }  // namespace dedup

@@ -92,6 +92,7 @@ static_assert(splitter::padding >= simdjson::SIMDJSON_PADDING,
 template <class T>
 simple_result_t<T> parse_record(const raw_record& r) {
   thread_local simdjson::ondemand::parser parser;
+  thread_buffers_bound bound(parser);  // a worker outlives its reader: keep no huge buffer
   simdjson::ondemand::document doc =
       take(parser.iterate(r.bytes.data(), r.bytes.size(), r.bytes.capacity()), path{});
   struct record_label {  // verify mode names the record an entry came from

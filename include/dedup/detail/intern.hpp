@@ -80,7 +80,7 @@ void verify_hit(S& src, const path& p, const policy& pol, const T& held,
 /// With `spelled`, the entry keeps the size and hash of the bytes it was built from.
 template <class T, class S>
 void build_entry(S& src, const path& p, context* ctx, intern_table<T>& table, const policy& pol,
-                 typename intern_table<T>::lookup& found, bool spelled) {
+                 table_access::lookup<T>& found, bool spelled) {
   spelling bytes;
   if constexpr (has_raw_bytes<S>) {
     if (spelled) {
@@ -98,14 +98,14 @@ void build_entry(S& src, const path& p, context* ctx, intern_table<T>& table, co
 /// value. With a source that keeps bytes, a hit whose key leaves members unread checks those
 /// members, unless its bytes are those the entry was built from or the input is trusted.
 template <class T, class S>
-typename intern_table<T>::lookup intern_by_key(S& src, const path& p, context* ctx,
-                                               intern_table<T>& table, const policy& pol) {
+table_access::lookup<T> intern_by_key(S& src, const path& p, context* ctx, intern_table<T>& table,
+                                      const policy& pol) {
   constexpr bool check_skipped = key_skips_members<T>() && has_raw_bytes<S>;
-  typename intern_table<T>::lookup found;
+  table_access::lookup<T> found;
   {
     key_scratch key;
     encode_key<T>(src, p, key_scratch::buffer());
-    found = table.find_or_reserve(key.view(), hash_key(key.view()));
+    found = table_access::find_or_reserve(table, key.view(), hash_key(key.view()));
   }
   if (found.value) {
     if constexpr (check_skipped) {
@@ -132,11 +132,11 @@ std::shared_ptr<const T> intern_by_bytes(S& src, const path& p, context* ctx,
   key_scratch::buffer() += 'r';
   key_scratch::buffer() += src.raw_view(p);
   std::size_t alias_hash = hash_key(alias.view());
-  if (auto hit = table.find_alias(alias.view(), alias_hash); hit.value)
+  if (auto hit = table_access::find_alias(table, alias.view(), alias_hash); hit.value)
     return std::move(hit.value);  // bytes read in full before: nothing to check
   auto found = intern_by_key<T>(src, p, ctx, table, pol);
   if (found.entry) {
-    std::string_view added = table.add_alias(alias.view(), alias_hash, found);
+    std::string_view added = table_access::add_alias(table, alias.view(), alias_hash, found);
     if (!added.empty()) journal_entry(table, added);
   }
   return std::move(found.value);

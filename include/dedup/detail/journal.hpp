@@ -3,12 +3,25 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "dedup/intern_table.hpp"
+
+/// Marks the process-wide state (the current context, the scope stack, the type registry, the id
+/// counter, the journal) as exported: a library built with `-fvisibility=hidden` then shares the
+/// program's copy instead of keeping one of its own, so a scope opened in one module is current in
+/// all of them and a type has one table slot everywhere.
+///
+/// ```
+/// DEDUP_API inline thread_local int shared_by_every_module = 0;
+/// ```
+#ifndef DEDUP_API
+#define DEDUP_API __attribute__((visibility("default")))
+#endif
 
 namespace dedup::detail {
 
@@ -21,7 +34,29 @@ struct journal {
   // is only erased by the rollback of the read that added it, so no key is copied on a miss.
   std::vector<std::pair<table_base*, std::string_view>> added;
 };
-inline thread_local journal current_journal;
+DEDUP_API inline thread_local journal current_journal;
+
+/// Opens a fresh journal frame for a scope and returns the frame it hides, so that the reads of a
+/// scope opened in the middle of a read (a codec that parses with a scope of its own) never journal
+/// into the outer read, whose rollback would otherwise touch the inner context's tables after that
+/// context is gone. An idle frame (no read in progress, so no entries) is left in place, keeping
+/// its capacity: `saved` stays empty and `leave_journal_frame` leaves the thread's frame alone.
+///
+/// ```
+/// auto saved = dedup::detail::enter_journal_frame();
+/// // ... reads of the inner scope ...
+/// dedup::detail::leave_journal_frame(std::move(saved));
+/// ```
+inline std::optional<journal> enter_journal_frame() noexcept {
+  if (current_journal.depth == 0) [[likely]]
+    return std::nullopt;
+  return std::exchange(current_journal, journal{});
+}
+
+/// Closes a scope's journal frame: the frame `enter_journal_frame` hid is current again.
+inline void leave_journal_frame(std::optional<journal>&& saved) noexcept {
+  if (saved) current_journal = std::move(*saved);
+}
 
 class transaction {
  public:
@@ -32,7 +67,7 @@ class transaction {
     journal& j = current_journal;
     if (!committed_) {  // newest first, so an entry's parts are no longer held when they are tried
       for (std::size_t i = j.added.size(); i > mark_; --i)
-        j.added[i - 1].first->erase_if_unused(j.added[i - 1].second);
+        table_access::erase_if_unused(*j.added[i - 1].first, j.added[i - 1].second);
       j.added.resize(mark_);
     }
     if (--j.depth == 0) j.added.clear();
@@ -78,7 +113,7 @@ inline kept_entries entries_since(std::size_t mark) {
 /// parts are no longer held by it when they are tried.
 inline void take_back(const kept_entries& entries) {
   for (auto it = entries.rbegin(); it != entries.rend(); ++it)
-    it->first->erase_if_unused(it->second);
+    table_access::erase_if_unused(*it->first, it->second);
 }
 
 }  // namespace dedup::detail

@@ -87,7 +87,7 @@ inline istring make_istring(std::string_view text, context* ctx) {
   if (!ctx) return istring(std::string(text));
   auto& table = ctx->table<std::string>();
   if (!table.policy().enabled) return istring(std::string(text));
-  auto found = table.find_or_reserve(text, hash_key(text));
+  auto found = table_access::find_or_reserve(table, text, hash_key(text));
   if (found.value) return istring(std::move(found.value));
   if (!found.reservation) return istring(std::string(text));
   auto made = std::make_shared<const std::string>(text);
