@@ -178,6 +178,9 @@ TEST_CASE("a user codec's value is a key member on both backends", "[codec]") {
   for (backend b : {backend::nlohmann, backend::simdjson}) {
     INFO((b == backend::nlohmann ? "nlohmann" : "simdjson"));
     dedup::scope s;
+    // The key leaves out `note` on purpose: verify mode (DEDUP_VERIFY=1 under ctest) would call
+    // the second read a collision.
+    dedup::current()->set_policy<swatch>({.enabled = true, .verify = false});
     auto first = read<swatch>(b, R"({"colour":"#ff8000","note":"a"})");
     CHECK(read<swatch>(b, R"({"note":"b","colour":"#ff8000"})") == first);
     CHECK(read<swatch>(b, R"({"colour":"#ff8001","note":"a"})") != first);

@@ -28,7 +28,7 @@ namespace dedup {
 /// throwing any `std::exception` on a bad value, which becomes a `dedup::error` at its pointer).
 /// Keys, reading on both backends, writing and verify mode then all follow R.
 ///
-/// ```
+/// ```namespace
 /// struct version { int release = 0, patch = 0; };
 /// template <> struct dedup::codec<version> : dedup::codec_via<version, std::string> {
 ///   static std::string to(const version& v) {
@@ -55,7 +55,7 @@ bool fits(S& src, const path& p, json_kind k);
 /// A codec for T through a representation R that has a codec: T travels, is keyed and compares
 /// as `codec<T>::to(value)`. `Conv` gives `to` and `from`; it is T's codec itself by default.
 ///
-/// ```
+/// ```namespace
 /// struct port { std::uint16_t number = 0; };
 /// template <> struct dedup::codec<port> : dedup::codec_via<port, std::uint16_t> {
 ///   static std::uint16_t to(port p) { return p.number; }
@@ -80,7 +80,7 @@ struct codec_via {
     } catch (const error&) {
       throw;
     } catch (const std::exception& e) {
-      detail::fail(p, "invalid " + std::string(type_name<T>()) + ": " + e.what());
+      detail::fail(p, "invalid " + std::string(detail::type_name<T>()) + ": " + e.what());
     }
   }
   template <class S>

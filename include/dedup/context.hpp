@@ -34,7 +34,8 @@ namespace detail {
 /// matches one type across libraries by name and keeps types local to a translation unit apart.
 ///
 /// ```
-/// std::size_t given = dedup::detail::type_registry::of_process().count.load();
+/// std::size_t slot = dedup::detail::slot_of_type(typeid(int));
+/// assert(dedup::detail::type_registry::of_process().count.load() > slot);
 /// ```
 struct DEDUP_API type_registry {
   std::mutex mutex;
@@ -51,6 +52,7 @@ struct DEDUP_API type_registry {
 ///
 /// ```
 /// std::size_t slot = dedup::detail::slot_of_type(typeid(butler::DatasetType));
+/// assert(slot == dedup::detail::slot_of_type(typeid(butler::DatasetType)));
 /// ```
 DEDUP_API inline std::size_t slot_of_type(const std::type_info& type) {
   type_registry& r = type_registry::of_process();

@@ -19,6 +19,7 @@ namespace detail {
 ///
 /// ```
 /// constexpr dedup::detail::key_field f = "name";
+/// static_assert(f.member == "name" && !f.presence_only);
 /// ```
 struct key_field {
   std::string_view member;
@@ -35,7 +36,7 @@ struct key_field {
 /// becomes another alias of its one entry.
 ///
 /// ```
-/// static_assert(dedup::options<T>::key.kind == dedup::detail::key_kind::members);
+/// static_assert(dedup::options<butler::DatasetType>::key.kind == dedup::detail::key_kind::raw_bytes);
 /// ```
 enum class key_kind { none, members, whole_value, raw_bytes };
 
@@ -44,6 +45,7 @@ enum class key_kind { none, members, whole_value, raw_bytes };
 ///
 /// ```
 /// constexpr dedup::detail::key_spec<1> k = dedup::key_members("id");
+/// static_assert(k.fields[0].member == "id");
 /// ```
 template <std::size_t N>
 struct key_spec {
@@ -59,6 +61,7 @@ struct key_spec {
 ///
 /// ```
 /// static constexpr auto key = dedup::key_members("data_id", dedup::has("records"));
+/// static_assert(key.fields[1].presence_only);
 /// ```
 constexpr detail::key_field has(const char* member) {
   return {member, true};
@@ -69,6 +72,7 @@ constexpr detail::key_field has(const char* member) {
 ///
 /// ```
 /// static constexpr auto key = dedup::key_members("name", "storage_class");
+/// static_assert(key.fields.size() == 2);
 /// ```
 template <class... F>
 constexpr detail::key_spec<sizeof...(F)> key_members(F... fields) {
@@ -79,6 +83,7 @@ constexpr detail::key_spec<sizeof...(F)> key_members(F... fields) {
 ///
 /// ```
 /// static constexpr auto key = dedup::whole_value;
+/// static_assert(key.kind == dedup::detail::key_kind::whole_value);
 /// ```
 inline constexpr detail::key_spec<0> whole_value{detail::key_kind::whole_value, {}};
 
@@ -87,6 +92,7 @@ inline constexpr detail::key_spec<0> whole_value{detail::key_kind::whole_value, 
 ///
 /// ```
 /// static constexpr auto key = dedup::raw_bytes;
+/// static_assert(key.kind == dedup::detail::key_kind::raw_bytes);
 /// ```
 inline constexpr detail::key_spec<0> raw_bytes{detail::key_kind::raw_bytes, {}};
 
@@ -94,6 +100,7 @@ inline constexpr detail::key_spec<0> raw_bytes{detail::key_kind::raw_bytes, {}};
 ///
 /// ```
 /// static constexpr auto key = dedup::not_interned;
+/// static_assert(key.kind == dedup::detail::key_kind::none);
 /// ```
 inline constexpr detail::key_spec<0> not_interned{};
 
@@ -121,7 +128,10 @@ inline std::string camel_case(std::string_view name) {
 /// Base of every `options<T>`: not interned, wire names equal to C++ names, unknown members are an
 /// error, the default policy.
 ///
-/// ```
+/// ```namespace
+/// struct Point {
+///   BOOST_HANA_DEFINE_STRUCT(Point, (double, x), (double, y));
+/// };
 /// template <> struct dedup::options<Point> : dedup::default_options {};
 /// ```
 struct default_options {
@@ -136,8 +146,11 @@ struct default_options {
 /// (and, with `static constexpr bool as_array = true;`, write a struct as the array of its
 /// members).
 ///
-/// ```
-/// template <> struct dedup::options<butler::DatasetType> : dedup::default_options {
+/// ```namespace
+/// struct Calib {
+///   BOOST_HANA_DEFINE_STRUCT(Calib, (std::string, name), (std::string, storage_class));
+/// };
+/// template <> struct dedup::options<Calib> : dedup::default_options {
 ///   static constexpr auto key = dedup::key_members("name", "storage_class");
 ///   static std::string wire_name(std::string_view m) { return dedup::camel_case(m); }
 /// };

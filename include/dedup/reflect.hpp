@@ -27,10 +27,11 @@ namespace dedup {
 /// T&)`. dedup builds the type's `dedup::codec` from it (dedup/codec.hpp), parsing the string in
 /// place without a copy; `codec_via<T, R>` is the general form for other representations.
 ///
-/// ```
-/// template <> struct dedup::string_codec<butler::uuid> {
-///   static butler::uuid parse(std::string_view s) { return butler::parse_uuid(s); }
-///   static std::string format(const butler::uuid& u) { return butler::format_uuid(u); }
+/// ```namespace
+/// struct celsius { double degrees = 0; };
+/// template <> struct dedup::string_codec<celsius> {  // std::stod throws std::invalid_argument
+///   static celsius parse(std::string_view s) { return {std::stod(std::string(s))}; }
+///   static std::string format(const celsius& c) { return std::to_string(c.degrees); }
 /// };
 /// ```
 template <class T>

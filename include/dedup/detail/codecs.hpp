@@ -192,7 +192,7 @@ struct codec<T> : detail::text_codec {
       out = string_codec<T>::parse(s);
     } catch (const std::exception& e) {
       detail::fail(
-          p, "invalid " + std::string(type_name<T>()) + " '" + std::string(s) + "': " + e.what());
+          p, "invalid " + std::string(detail::type_name<T>()) + " '" + std::string(s) + "': " + e.what());
     }
   }
   template <class K>
