@@ -343,7 +343,8 @@ namespace detail {
 /// ```
 /// dedup::intern_table<std::string> table;
 /// std::string_view key = "HSC";
-/// auto found = dedup::detail::table_access::find_or_reserve(table, key, dedup::detail::hash_key(key));
+/// std::size_t h = dedup::detail::hash_key(key);
+/// auto found = dedup::detail::table_access::find_or_reserve(table, key, h);
 /// if (!found.value && found.reservation)
 ///   found.reservation.publish(std::make_shared<const std::string>(key), {});
 /// ```

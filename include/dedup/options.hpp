@@ -36,7 +36,8 @@ struct key_field {
 /// becomes another alias of its one entry.
 ///
 /// ```
-/// static_assert(dedup::options<butler::DatasetType>::key.kind == dedup::detail::key_kind::raw_bytes);
+/// using dedup::detail::key_kind;
+/// static_assert(dedup::options<butler::DatasetType>::key.kind == key_kind::raw_bytes);
 /// ```
 enum class key_kind { none, members, whole_value, raw_bytes };
 

@@ -191,8 +191,8 @@ struct codec<T> : detail::text_codec {
     try {
       out = string_codec<T>::parse(s);
     } catch (const std::exception& e) {
-      detail::fail(
-          p, "invalid " + std::string(detail::type_name<T>()) + " '" + std::string(s) + "': " + e.what());
+      detail::fail(p, "invalid " + std::string(detail::type_name<T>()) + " '" + std::string(s) +
+                          "': " + e.what());
     }
   }
   template <class K>
