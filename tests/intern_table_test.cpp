@@ -63,9 +63,6 @@ concept exposes_build_protocol = requires(Table& t, std::string_view k) {
 }
 || requires {
   typename Table::ticket;
-}
-|| requires {
-  typename Table::lookup;
 };
 }  // namespace
 

@@ -249,7 +249,10 @@ class intern_table final : public table_base {
 
   /// Result of `find_or_reserve`: the instance on a hit (with its entry, for where it was first
   /// read and from which bytes), or a ticket obliging the caller to build it on a miss, or neither
-  /// when waiting for the key's build would never end: then the caller builds by value.
+  /// when waiting for the key's build would never end: then the caller builds by value. Public
+  /// only so that detail code can name it (clang checks an alias template's access where it is
+  /// used); only `detail::table_access` makes one.
+ public:
   struct lookup {
     std::shared_ptr<const T> value;
     const node* entry = nullptr;
@@ -257,6 +260,7 @@ class intern_table final : public table_base {
     const std::string& origin() const { return entry->origin; }
   };
 
+ private:
   /// One lookup by key and its hash, reserving the key for the caller on a miss. A thread that
   /// finds the key reserved by another waits for that build (if it fails, the reservation passes
   /// on), unless the wait would close a cycle.
