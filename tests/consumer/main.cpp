@@ -1,13 +1,8 @@
-// Interns a small type through the installed headers; exits 0 only if repeats are shared.
+// Interns a small type through the installed headers and the nlohmann backend; exits 0 only if
+// repeats are shared. Built by the consumer (dedup::dedup) and consumer_nlohmann projects.
 #include <dedup/dedup.hpp>
 
-struct Instrument {
-  BOOST_HANA_DEFINE_STRUCT(Instrument, (std::string, name), (int, detectors));
-};
-template <>
-struct dedup::options<Instrument> : dedup::default_options {
-  static constexpr auto key = dedup::key_members("name");
-};
+#include "instrument.hpp"
 
 int main() {
   nlohmann::json j = {{"name", "HSC"}, {"detectors", 112}};

@@ -6,13 +6,7 @@
 #error "dedup/simdjson.hpp included an nlohmann_json header"
 #endif
 
-struct Instrument {
-  BOOST_HANA_DEFINE_STRUCT(Instrument, (std::string, name), (int, detectors));
-};
-template <>
-struct dedup::options<Instrument> : dedup::default_options {
-  static constexpr auto key = dedup::key_members("name");
-};
+#include "../consumer/instrument.hpp"
 
 int main() {
   simdjson::padded_string text(std::string_view(R"({"name": "HSC", "detectors": 112})"));
