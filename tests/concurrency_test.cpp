@@ -161,13 +161,14 @@ TEST_CASE("a thread that read a huge document keeps bounded buffers afterwards",
   for (std::size_t i = 0; i < name.size(); i += 4096) name[i] = '\n';
   nlohmann::json big = {{"name", name}, {"storageClass", "ExposureF"}, {"dimensions", {"visit"}}};
   std::string big_text = big.dump();
-  std::size_t arena_after = 0, parser_after_big = 0, parser_after_small = 0;
+  std::size_t arena_after = 0, parser_after_big = 0, parser_after_small = 0, key_after = 0;
   std::string read_name;
   std::thread([&] {
     dedup::scope s;
     read_name = dedup::parse_fast<butler::DatasetType>(simdjson::padded_string(big_text))->name;
     arena_after = string_arena::of_this_thread().bytes_held();
     parser_after_big = dedup::detail::thread_parser().capacity();
+    key_after = dedup::detail::key_scratch::buffer().capacity();  // the exact-bytes alias: 16 MiB
     (void)dedup::parse_fast<butler::DatasetType>(simdjson::padded_string(std::string_view(
         R"({"name":"bias","storageClass":"ExposureF","dimensions":["detector"]})")));
     parser_after_small = dedup::detail::thread_parser().capacity();
@@ -175,6 +176,7 @@ TEST_CASE("a thread that read a huge document keeps bounded buffers afterwards",
   CHECK(read_name == name);
   CHECK(arena_after <= string_arena::retained_bound);
   CHECK(parser_after_big <= dedup::detail::parser_retained_bound);
+  CHECK(key_after <= dedup::detail::scratch_retained_bound);
   CHECK(parser_after_small > 0);  // a small document keeps its parser's buffers for the next one
   CHECK(parser_after_small <= dedup::detail::parser_retained_bound);
 }

@@ -15,6 +15,14 @@ namespace dedup::detail {
 
 // ---- scratch space for keys --------------------------------------------------------------------
 
+/// Where key segments are put in canonical order: one buffer per thread, used only after the
+/// nested keys of a segment are complete, so reordering allocates nothing once it has grown (maps
+/// written unsorted, as data ids are, reorder on every key).
+inline std::string& reorder_scratch() {
+  thread_local std::string bytes;
+  return bytes;
+}
+
 /// A region at the end of the thread's key buffer; nested keys stack above it, so computing a key
 /// allocates nothing once the buffer has grown to the deepest key.
 class key_scratch {
@@ -22,7 +30,14 @@ class key_scratch {
   key_scratch() : mark_(buffer().size()) {}
   key_scratch(const key_scratch&) = delete;
   key_scratch& operator=(const key_scratch&) = delete;
-  ~key_scratch() { buffer().resize(mark_); }
+  /// The outermost key of a read releases the buffers a huge key grew (`scratch_retained_bound`).
+  ~key_scratch() {
+    buffer().resize(mark_);
+    if (mark_ == 0) {
+      release_if_grown(buffer());
+      release_if_grown(reorder_scratch());
+    }
+  }
   static std::string& buffer() {
     thread_local std::string bytes;
     return bytes;
@@ -49,14 +64,6 @@ void encode(S& src, const path& p, std::string& out) {
 
 template <class T, json_source S>
 void encode_key(S& src, const path& p, std::string& out);
-
-/// Where key segments are put in canonical order: one buffer per thread, used only after the
-/// nested keys of a segment are complete, so reordering allocates nothing once it has grown (maps
-/// written unsorted, as data ids are, reorder on every key).
-inline std::string& reorder_scratch() {
-  thread_local std::string bytes;
-  return bytes;
-}
 
 /// Re-orders the segments [starts[i], ends[i]) of `out` (beginning at `base`) into ascending
 /// `order[i]`; documents usually come in order, so this rarely copies.
@@ -148,6 +155,7 @@ void encode_map(S& src, const path& p, std::string& out) {
     out.replace(base, std::string::npos, ordered);
   }
   stack.resize(mark);
+  if (mark == 0) release_if_grown(stack);
 }
 
 /// The canonical key of an object of type T: its declared key fields, or all of its members for a

@@ -6,6 +6,8 @@
 #include <memory>
 #include <mutex>
 
+#include "dedup/detail/api.hpp"
+
 namespace dedup::detail {
 
 struct pending_build;
@@ -18,12 +20,12 @@ struct builder {
 
 /// Guards every `builder::waiting_on`. Taken only by threads about to wait for another's build (a
 /// rare, slow path), never on a hit or a miss.
-inline std::mutex& wait_graph_mutex() {
+DEDUP_API inline std::mutex& wait_graph_mutex() {
   static std::mutex m;
   return m;
 }
 
-inline const std::shared_ptr<builder>& this_builder() {
+DEDUP_API inline const std::shared_ptr<builder>& this_builder() {
   thread_local const std::shared_ptr<builder> me = std::make_shared<builder>();
   return me;
 }

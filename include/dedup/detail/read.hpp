@@ -129,6 +129,19 @@ inline std::size_t depth_of(const path& p) {
   return depth;
 }
 
+/// What a thread-kept scratch buffer (key bytes, member names) may keep once the outermost use of
+/// it ends: one grown past it for a huge document is released, so that a thread does not hold
+/// that memory until it exits.
+inline constexpr std::size_t scratch_retained_bound = std::size_t{1} << 20;
+
+/// Releases `buffer`'s memory if it grew past `scratch_retained_bound` bytes; call it only when
+/// nothing is in the buffer.
+template <class Buffer>
+void release_if_grown(Buffer& buffer) {
+  if (buffer.capacity() * sizeof(typename Buffer::value_type) > scratch_retained_bound)
+    Buffer().swap(buffer);
+}
+
 /// The member names met so far in one object, to reject a repeated one. Names live as long as the
 /// read (see the sources); nested objects stack their own region of one buffer per thread, so this
 /// allocates nothing once the buffer has grown.
@@ -137,7 +150,10 @@ class seen_names {
   seen_names() : mark_(names().size()) {}
   seen_names(const seen_names&) = delete;
   seen_names& operator=(const seen_names&) = delete;
-  ~seen_names() { names().resize(mark_); }
+  ~seen_names() {
+    names().resize(mark_);
+    if (mark_ == 0) release_if_grown(names());
+  }
 
   /// Adds `key`, met at `here`; a `dedup::error` if it was met before.
   void add(std::string_view key, const path& here) {
