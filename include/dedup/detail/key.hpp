@@ -32,11 +32,10 @@ class key_scratch {
   key_scratch& operator=(const key_scratch&) = delete;
   /// The outermost key of a read releases the buffers a huge key grew (`scratch_retained_bound`).
   ~key_scratch() {
-    buffer().resize(mark_);
-    if (mark_ == 0) {
-      release_if_grown(buffer());
-      release_if_grown(reorder_scratch());
-    }
+    std::string& bytes = buffer();
+    bytes.resize(mark_);
+    if (mark_ == 0 && bytes.capacity() > scratch_retained_bound) [[unlikely]]
+      release_grown();
   }
   static std::string& buffer() {
     thread_local std::string bytes;
@@ -45,6 +44,11 @@ class key_scratch {
   std::string_view view() const { return std::string_view(buffer()).substr(mark_); }
 
  private:
+  /// The reorder buffer holds parts of one key at a time, so it can have grown only with this one.
+  [[gnu::noinline]] static void release_grown() {
+    release_if_grown(buffer());
+    release_if_grown(reorder_scratch());
+  }
   std::size_t mark_;
 };
 
