@@ -30,6 +30,13 @@ class error : public std::runtime_error {
         pointer_(std::move(pointer)),
         detail_(std::move(detail)) {}
 
+ protected:
+  struct as_resource {};
+  // An error about a resource rather than a place in a document: no pointer in the message.
+  error(as_resource, const std::string& resource, std::string detail)
+      : std::runtime_error("dedup: " + resource + ": " + detail), detail_(std::move(detail)) {}
+
+ public:
   /// The JSON pointer of the value at fault ("" for the document root).
   const std::string& pointer() const noexcept { return pointer_; }
   /// What was expected and what was found, without the location.
@@ -65,6 +72,41 @@ class error : public std::runtime_error {
   std::string detail_;
   std::optional<std::size_t> record_;
   std::optional<std::size_t> offset_;
+};
+
+/// A failure of a persistent cache or a shared store rather than of a document: a directory that
+/// is not a cache, a full disk, a server that does not answer. `resource()` names what failed (a
+/// cache directory, an entry, a store URI), `what()` reads `dedup: <resource>: <detail>`, and
+/// `pointer()` is empty. Nothing already committed is lost when one is thrown.
+///
+/// ```
+/// dedup::storage_error e("redis://127.0.0.1:6390/0", "connection refused");
+/// assert(std::string(e.what()) == "dedup: redis://127.0.0.1:6390/0: connection refused");
+/// ```
+class storage_error : public error {
+ public:
+  storage_error(std::string resource, std::string detail)
+      : error(as_resource{}, resource, std::move(detail)), resource_(std::move(resource)) {}
+
+  /// The cache directory, entry or store URI at fault.
+  const std::string& resource() const noexcept { return resource_; }
+
+ private:
+  std::string resource_;
+};
+
+/// A lock that could not be taken, or a wait for another process's result that did not end,
+/// within the configured time: a store's lock held by a stalled process, a single-flight entry
+/// whose computing process takes too long. `resource()` names the store or the entry.
+///
+/// ```
+/// dedup::timeout_error e("shm://jobs", "lock not taken within 2000 ms");
+/// const dedup::storage_error& failure = e;
+/// assert(failure.resource() == "shm://jobs" && failure.pointer().empty());
+/// ```
+class timeout_error : public storage_error {
+ public:
+  using storage_error::storage_error;
 };
 
 /// Thrown when the library is used against its rules rather than fed bad input: a context_var
