@@ -30,5 +30,6 @@ std::string plural(std::size_t n, std::string_view word);
 
 int demo(const args& a);
 int load(const args& a);
+int analyze(const args& a);
 
 }  // namespace dedup::cli

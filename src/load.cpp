@@ -17,6 +17,7 @@
 #include "dedup/dedup.hpp"
 #include "dedup/stream.hpp"
 #include "memory.hpp"
+#include "progress.hpp"
 
 namespace dedup::cli {
 namespace {
@@ -69,26 +70,6 @@ layout layout_of(const std::filesystem::path& file) {
   }
   return out;
 }
-
-/// A one-line progress bar on stderr, redrawn at most ten times a second.
-class progress_bar {
- public:
-  void operator()(const progress& p) {
-    auto now = std::chrono::steady_clock::now();
-    bool last = p.total_bytes && p.bytes >= p.total_bytes;
-    if (!last && now - drawn_ < std::chrono::milliseconds(100)) return;
-    drawn_ = now;
-    double done = p.total_bytes ? double(p.bytes) / double(p.total_bytes) : 0;
-    int filled = static_cast<int>(done * 40);
-    std::fprintf(stderr, "\r[%-40.*s] %3.0f%%  %zu refs", filled,
-                 "########################################", done * 100, p.records);
-    if (last) std::fputc('\n', stderr);
-    std::fflush(stderr);
-  }
-
- private:
-  std::chrono::steady_clock::time_point drawn_{};
-};
 
 struct type_row {
   const char* name;
@@ -234,7 +215,9 @@ int load(const args& a) {
   options.skip_bad = c.skip_bad;
   std::uintmax_t size = std::filesystem::file_size(path);
   if (isatty(STDERR_FILENO) && size > (std::uintmax_t{16} << 20))
-    options.on_progress = progress_bar{};
+    options.on_progress = [bar = progress_bar{}](const progress& p) mutable {
+      bar.draw(p.bytes, p.total_bytes, p.records, "refs");
+    };
 
   scope s;
   std::size_t before = memory::live_bytes();

@@ -1,0 +1,292 @@
+// `dedup analyze FILE`: how much repetition any JSON holds, where, and which keys would share it.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "analyze_scan.hpp"
+#include "cli.hpp"
+#include "dedup/detail/splitter.hpp"
+#include "dedup/error.hpp"
+#include "memory.hpp"
+#include "progress.hpp"
+
+namespace dedup::cli {
+namespace {
+
+constexpr const char* analyze_usage = R"(usage: dedup analyze FILE [--ndjson] [--top N] [--json]
+
+Finds the objects and arrays that repeat in any JSON file, with no model of its schema: each is
+hashed structurally in one pass (member order does not count), grouped by the JSON pointer pattern
+where it occurs (/refs/*/datasetType: array indices as *), and the patterns whose values repeat
+are listed with their occurrences, distinct values, bytes, and the bytes a writer that writes each
+shared object once would save (assuming 12 bytes a reference; patterns nested in a repeated one
+count their bytes again, the total counts each byte once). For each pattern of objects it proposes
+a key: the smallest set of up to three member names whose values tell its distinct objects apart
+("whole value" when none does), and warns when the member that tells most of them apart would,
+alone, merge objects that differ elsewhere: the wrong-key bug, found before it is written.
+
+A file named *.ndjson or *.jsonl (or any file, with --ndjson) is read line by line, one record a
+line (pattern /*); a file that starts with '[' is read element by element (/*), and one that
+starts with {"NAME": [ and holds nothing else is read element by element of /NAME (/NAME/*): those
+take memory for the distinct subtrees, not for the file. Any other file is read as one document,
+in memory. Shows a progress bar on stderr when stderr is a terminal and the file is larger than
+16 MB and is read by records.
+
+  --ndjson   read the file as NDJSON whatever its name
+  --top N    list the N patterns that would save the most (default 20; 0: all)
+  --json     print the report as one JSON document
+)";
+
+struct command_line {
+  std::string_view file;
+  std::size_t top = 20;
+  bool json = false, ndjson = false, help = false;
+};
+
+command_line parse_analyze_args(const args& a) {
+  command_line c;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == "--help" || a[i] == "-h")
+      c.help = true;
+    else if (a[i] == "--json")
+      c.json = true;
+    else if (a[i] == "--ndjson")
+      c.ndjson = true;
+    else if (a[i] == "--top")
+      c.top = count_option(a, i);
+    else if (a[i].starts_with("-"))
+      throw usage_error{"analyze: unknown option '" + std::string(a[i]) + "'"};
+    else if (c.file.empty())
+      c.file = a[i];
+    else
+      throw usage_error{"analyze: one FILE only"};
+  }
+  if (!c.help && c.file.empty()) throw usage_error{"analyze: which FILE?"};
+  return c;
+}
+
+/// How the file is read: by records of one array or lines, or as one document.
+struct plan {
+  detail::splitter::mode mode = detail::splitter::mode::lines;
+  std::string pointer;  // of the array whose elements are the records
+  bool whole = false;
+  std::string name;
+};
+
+/// The name of the first member when the input starts `{"NAME": [`, else nothing.
+std::optional<std::string> single_array_member(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string head(4096, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  std::size_t i = head.find_first_not_of(" \t\r\n");
+  if (i == std::string::npos || head[i] != '{') return std::nullopt;
+  i = head.find_first_not_of(" \t\r\n", i + 1);
+  if (i == std::string::npos || head[i] != '"') return std::nullopt;
+  std::size_t close = head.find('"', i + 1);
+  if (close == std::string::npos || head.find('\\', i + 1) < close) return std::nullopt;
+  std::size_t colon = head.find_first_not_of(" \t\r\n", close + 1);
+  if (colon == std::string::npos || head[colon] != ':') return std::nullopt;
+  std::size_t open = head.find_first_not_of(" \t\r\n", colon + 1);
+  if (open == std::string::npos || head[open] != '[') return std::nullopt;
+  return head.substr(i + 1, close - i - 1);
+}
+
+plan plan_for(const std::filesystem::path& file, bool ndjson) {
+  std::string ext = file.extension().string();
+  if (ndjson || ext == ".ndjson" || ext == ".jsonl") return {{}, "", false, "NDJSON"};
+  detail::splitter in(std::make_unique<std::ifstream>(file, std::ios::binary),
+                      detail::splitter::mode::lines, "");
+  if (in.first_byte() == '[')
+    return {detail::splitter::mode::array, "", false, "a JSON document, top-level array"};
+  if (auto member = single_array_member(file)) {
+    std::string pointer = detail::pointer_to("", *member);
+    return {detail::splitter::mode::array, pointer, false, "a JSON document, array at " + pointer};
+  }
+  return {{}, "", true, "a JSON document"};
+}
+
+struct outcome {
+  std::size_t records = 0;
+  std::size_t end = 0;  // where the last record ends
+  double seconds = 0;
+};
+
+/// Whether nothing but the array's and the object's closing brackets follow byte `offset`: the
+/// splitter passes over members after the array, which a document-wide analysis must not miss.
+bool only_closing_brackets_after(const std::filesystem::path& file, std::size_t offset) {
+  std::ifstream in(file, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::string rest(256, '\0');
+  in.read(rest.data(), static_cast<std::streamsize>(rest.size()));
+  rest.resize(static_cast<std::size_t>(in.gcount()));
+  if (!in.eof() && in.peek() != std::char_traits<char>::eof()) return false;
+  std::string brackets;
+  for (char c : rest)
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') brackets += c;
+  return brackets == "]}";
+}
+
+/// Feeds the records one by one; a record that does not parse is a `dedup::error` at its place.
+outcome scan_records(const std::filesystem::path& file, const plan& how, analysis::scanner& scan) {
+  detail::splitter in(std::make_unique<std::ifstream>(file, std::ios::binary), how.mode,
+                      how.pointer);
+  std::uintmax_t total = std::filesystem::file_size(file);
+  std::optional<progress_bar> bar;
+  if (isatty(STDERR_FILENO) && total > (std::uintmax_t{16} << 20)) bar.emplace();
+  simdjson::dom::parser parser;
+  detail::raw_record rec;
+  outcome out;
+  while (in.next(rec)) {
+    bool padded = rec.bytes.capacity() - rec.bytes.size() >= simdjson::SIMDJSON_PADDING;
+    auto doc = parser.parse(rec.bytes.data(), rec.bytes.size(), !padded);
+    if (doc.error()) {
+      std::string where = how.mode == detail::splitter::mode::lines
+                              ? ""
+                              : how.pointer + "/" + std::to_string(rec.index);
+      throw error(where, simdjson::error_message(doc.error())).in_record(rec.index, rec.offset);
+    }
+    scan.feed(doc.value_unsafe(), rec.index);
+    ++out.records;
+    out.end = rec.end;
+    if (bar) bar->draw(rec.end, total, out.records, "records");
+  }
+  if (bar) bar->draw(total, total, out.records, "records");
+  return out;
+}
+
+outcome scan_file(const std::filesystem::path& file, const plan& how, analysis::scanner& scan) {
+  if (!how.whole) return scan_records(file, how, scan);
+  simdjson::dom::parser parser;
+  auto doc = parser.load(file.string());
+  if (doc.error()) throw error("", simdjson::error_message(doc.error()));
+  scan.feed(doc.value_unsafe(), 0);
+  return {1, 0};
+}
+
+struct row {
+  const analysis::pattern* p;
+  analysis::key_report key;
+};
+
+std::vector<row> repeated_patterns(const analysis::scanner& scan, std::size_t top) {
+  std::vector<row> rows;
+  for (const analysis::pattern& p : scan.patterns())
+    if (p.occurrences > p.distinct.size()) rows.push_back({&p, {}});
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const row& a, const row& b) { return a.p->saved > b.p->saved; });
+  if (top && rows.size() > top) rows.resize(top);
+  for (row& r : rows) r.key = analysis::find_key(*r.p, scan.patterns());
+  return rows;
+}
+
+std::string key_text(const row& r) {
+  if (!r.p->all_objects) return "(arrays: whole value)";
+  if (r.key.members.empty()) return r.p->distinct.size() < 2 ? "(one value)" : "whole value";
+  std::string out;
+  for (const std::string& m : r.key.members) out += (out.empty() ? "" : ", ") + m;
+  return out;
+}
+
+void print_json(const std::filesystem::path& file, const plan& how, const outcome& got,
+                const analysis::scanner& scan, const std::vector<row>& rows) {
+  nlohmann::json patterns = nlohmann::json::array();
+  for (const row& r : rows) {
+    nlohmann::json key = nullptr;
+    if (!r.key.members.empty()) key = r.key.members;
+    patterns.push_back({{"pattern", r.p->text},
+                        {"occurrences", r.p->occurrences},
+                        {"distinct", r.p->distinct.size()},
+                        {"bytes", r.p->bytes},
+                        {"saved_bytes", r.p->saved},
+                        {"objects", r.p->all_objects},
+                        {"key", key},
+                        {"warning", r.key.warning.empty() ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(r.key.warning)}});
+  }
+  nlohmann::json out = {
+      {"file", file.string()},       {"format", how.name},
+      {"records", got.records},      {"bytes", scan.bytes()},
+      {"saved_bytes", scan.saved()}, {"reference_bytes", analysis::reference_bytes},
+      {"seconds", got.seconds},      {"peak_rss_bytes", memory::peak_rss()},
+      {"patterns", patterns}};
+  std::printf("%s\n", out.dump().c_str());
+}
+
+void print_table(const std::filesystem::path& file, const plan& how, const outcome& got,
+                 const analysis::scanner& scan, const std::vector<row>& rows) {
+  char b1[32], b2[32], b3[32];
+  std::uintmax_t size = std::filesystem::file_size(file);
+  std::string records = how.whole ? "" : ", " + plural(got.records, "record");
+  std::printf("dedup analyze: %s (%s, %s%s) in %.2fs (%s/s), peak resident set %s\n",
+              file.string().c_str(), memory::human(size, b1), how.name.c_str(), records.c_str(),
+              got.seconds,
+              memory::human(got.seconds > 0 ? std::size_t(double(size) / got.seconds) : 0, b2),
+              memory::human(memory::peak_rss(), b3));
+  double share = scan.bytes() ? 100.0 * double(scan.saved()) / double(scan.bytes()) : 0;
+  std::printf("a writer that keeps sharing would save %s of its %s compact (%.0f%%)\n\n",
+              memory::human(scan.saved(), b1), memory::human(scan.bytes(), b2), share);
+  if (rows.empty()) {
+    std::printf("no object or array repeats\n");
+    return;
+  }
+  std::printf("%-40s %11s %9s %10s %10s  %s\n", "pattern", "occurrences", "distinct", "bytes",
+              "saved", "key candidate");
+  for (const row& r : rows) {
+    std::printf("%-40s %11llu %9zu %10s %10s  %s\n", r.p->text.c_str(),
+                static_cast<unsigned long long>(r.p->occurrences), r.p->distinct.size(),
+                memory::human(r.p->bytes, b1), memory::human(r.p->saved, b2), key_text(r).c_str());
+  }
+  bool header = false;
+  for (const row& r : rows) {
+    if (r.key.warning.empty()) continue;
+    if (!header) std::printf("\nwarnings:\n");
+    header = true;
+    std::printf("  %s: %s\n", r.p->text.c_str(), r.key.warning.c_str());
+  }
+}
+
+}  // namespace
+
+int analyze(const args& a) {
+  command_line c = parse_analyze_args(a);
+  if (c.help) {
+    std::fputs(analyze_usage, stdout);
+    return 0;
+  }
+  std::filesystem::path file{std::string(c.file)};
+  if (std::filesystem::is_directory(file))
+    throw std::runtime_error(file.string() + " is a directory, not a JSON file");
+  if (!std::filesystem::is_regular_file(file))
+    throw std::runtime_error("no such file: " + file.string());
+  plan how = plan_for(file, c.ndjson);
+  auto start = std::chrono::steady_clock::now();
+  std::optional<analysis::scanner> scan;
+  scan.emplace(how.whole ? "" : how.pointer + "/*", how.pointer);
+  outcome got = scan_file(file, how, *scan);
+  if (!how.pointer.empty() && (!got.records || !only_closing_brackets_after(file, got.end))) {
+    // {"NAME": [...], ...}: more than the one array after all; read it as the document it is.
+    how = {{}, "", true, "a JSON document"};
+    scan.emplace("", "");
+    got = scan_file(file, how, *scan);
+  }
+  auto rows = repeated_patterns(*scan, c.top);
+  got.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (c.json)
+    print_json(file, how, got, *scan, rows);
+  else
+    print_table(file, how, got, *scan, rows);
+  return 0;
+}
+
+}  // namespace dedup::cli

@@ -1,0 +1,290 @@
+// The one pass of `dedup analyze`: structural hashes bottom-up, repeats counted per pattern.
+#include "analyze_scan.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <unordered_set>
+
+#include "dedup/detail/hash.hpp"
+#include "dedup/detail/json_pointer.hpp"
+
+namespace dedup::cli::analysis {
+namespace {
+
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  char buf[16];
+  std::memcpy(buf, &a, 8);
+  std::memcpy(buf + 8, &b, 8);
+  return detail::hash_key(std::string_view(buf, sizeof buf));
+}
+
+// Distinct seeds per kind, so that "1", 1, 1.0 and [1] never hash alike.
+enum : std::uint64_t {
+  seed_null = 1,
+  seed_bool,
+  seed_int,
+  seed_uint,
+  seed_double,
+  seed_string,
+  seed_array,
+  seed_object
+};
+
+// The bytes `s` takes as a compact JSON string, quotes and escapes included.
+std::uint64_t string_bytes(std::string_view s) {
+  std::uint64_t n = s.size() + 2;
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\' || c == '\n' || c == '\t' || c == '\r')
+      n += 1;
+    else if (u < 0x20)
+      n += 5;
+  }
+  return n;
+}
+
+template <class N>
+std::uint64_t number_bytes(N v) {
+  char buf[32];
+  return static_cast<std::uint64_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf);
+}
+
+}  // namespace
+
+std::size_t name_hash::operator()(std::string_view s) const noexcept {
+  return detail::hash_key(s);
+}
+
+scanner::scanner(std::string base, std::string base_pointer)
+    : base_pointer_(std::move(base_pointer)), whole_document_(base.empty()) {
+  patterns_.push_back({});
+  patterns_[0].text = std::move(base);
+}
+
+void scanner::feed(simdjson::dom::element value, std::size_t index) {
+  if (!whole_document_) path_.push_back({{}, index, true});
+  summary s = visit(value, 0);
+  if (!whole_document_) path_.pop_back();
+  bytes_ += s.bytes;
+  saved_ += s.saved;
+}
+
+std::uint32_t scanner::child(std::uint32_t at, std::string_view member) {
+  if (member.data() == nullptr) {  // the elements of an array
+    if (patterns_[at].elements) return *patterns_[at].elements;
+  } else if (auto it = patterns_[at].children.find(member); it != patterns_[at].children.end()) {
+    return it->second;
+  }
+  auto id = static_cast<std::uint32_t>(patterns_.size());
+  pattern p;
+  p.parent = at;
+  p.text = patterns_[at].text;
+  if (member.data() == nullptr) {
+    p.text += "/*";
+    patterns_[at].elements = id;
+  } else {
+    detail::append_token(p.text, member);
+    p.member = std::string(member);
+    patterns_[at].children.emplace(std::string(member), id);
+  }
+  patterns_.push_back(std::move(p));
+  return id;
+}
+
+std::string scanner::pointer() const {
+  std::string out = base_pointer_;
+  for (const step& s : path_) {
+    if (s.is_index)
+      out += "/" + std::to_string(s.index);
+    else
+      detail::append_token(out, s.member);
+  }
+  return out;
+}
+
+scanner::summary scanner::visit(simdjson::dom::element e, std::uint32_t at) {
+  using simdjson::dom::element_type;
+  switch (e.type()) {
+    case element_type::ARRAY:
+      return visit_array(e.get_array().value_unsafe(), at);
+    case element_type::OBJECT:
+      return visit_object(e.get_object().value_unsafe(), at);
+    case element_type::INT64: {
+      std::int64_t v = e.get_int64().value_unsafe();
+      return {mix(seed_int, static_cast<std::uint64_t>(v)), number_bytes(v), 0};
+    }
+    case element_type::UINT64: {
+      std::uint64_t v = e.get_uint64().value_unsafe();
+      return {mix(seed_uint, v), number_bytes(v), 0};
+    }
+    case element_type::DOUBLE: {
+      double v = e.get_double().value_unsafe();
+      std::uint64_t bits;
+      std::memcpy(&bits, &v, sizeof bits);
+      return {mix(seed_double, bits), number_bytes(v), 0};
+    }
+    case element_type::STRING: {
+      std::string_view v = e.get_string().value_unsafe();
+      return {mix(seed_string, detail::hash_key(v)), string_bytes(v), 0};
+    }
+    case element_type::BOOL: {
+      bool v = e.get_bool().value_unsafe();
+      return {mix(seed_bool, v), v ? 4u : 5u, 0};
+    }
+    case element_type::NULL_VALUE:
+      break;
+  }
+  return {seed_null, 4, 0};
+}
+
+scanner::summary scanner::visit_array(simdjson::dom::array a, std::uint32_t at) {
+  std::uint32_t elements = child(at, std::string_view());
+  summary s{seed_array, 2, 0};
+  std::size_t i = 0;
+  for (simdjson::dom::element e : a) {
+    path_.push_back({{}, i, true});
+    summary c = visit(e, elements);
+    path_.pop_back();
+    s.hash = mix(s.hash, c.hash);
+    s.bytes += c.bytes + (i ? 1 : 0);
+    s.saved += c.saved;
+    ++i;
+  }
+  if (i == 0) return s;
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> none;
+  return record(at, s, false, none);
+}
+
+scanner::summary scanner::visit_object(simdjson::dom::object o, std::uint32_t at) {
+  std::size_t depth = path_.size();
+  if (member_scratch_.size() <= depth) member_scratch_.resize(depth + 1);
+  member_scratch_[depth].clear();
+  summary s{0, 2, 0};
+  std::uint64_t n = 0;
+  for (simdjson::dom::key_value_pair field : o) {
+    std::uint32_t c = child(at, field.key);
+    path_.push_back({field.key, 0, false});
+    summary v = visit(field.value, c);
+    path_.pop_back();
+    s.hash += mix(detail::hash_key(field.key), v.hash);  // a sum: member order does not count
+    s.bytes += string_bytes(field.key) + 1 + v.bytes + (n ? 1 : 0);
+    s.saved += v.saved;
+    member_scratch_[depth].emplace_back(c, v.hash);
+    ++n;
+  }
+  s.hash = mix(seed_object + (n << 8), s.hash);
+  if (n == 0) return s;
+  return record(at, s, true, member_scratch_[depth]);
+}
+
+scanner::summary scanner::record(std::uint32_t at, summary s, bool object,
+                                 std::vector<std::pair<std::uint32_t, std::uint64_t>>& members) {
+  pattern& p = patterns_[at];
+  ++p.occurrences;
+  p.bytes += s.bytes;
+  p.all_objects = p.all_objects && object;
+  auto [it, inserted] = p.distinct.try_emplace(s.hash);
+  if (!inserted) {  // a repeat: a reference replaces it whole, with all it holds
+    s.saved = s.bytes > reference_bytes ? s.bytes - reference_bytes : 0;
+    p.saved += s.saved;
+    return s;
+  }
+  it->second.bytes = s.bytes;
+  it->second.order = distinct_seen_++;
+  it->second.first_pointer = pointer();
+  std::sort(members.begin(), members.end());
+  it->second.members = members;
+  return s;
+}
+
+namespace {
+
+/// Each distinct object's value hash for each of the pattern's members (0: absent), row by row.
+struct member_table {
+  std::vector<std::uint32_t> columns;  // child pattern ids
+  std::vector<const distinct_value*> rows;
+  std::vector<std::uint64_t> cells;  // rows x columns
+
+  explicit member_table(const pattern& p) {
+    for (const auto& [name, id] : p.children) columns.push_back(id);
+    std::sort(columns.begin(), columns.end());  // ids follow first appearance: the natural order
+    if (columns.size() > 16) columns.resize(16);
+    for (const auto& [hash, value] : p.distinct) rows.push_back(&value);
+    std::sort(rows.begin(), rows.end(),
+              [](auto* a, auto* b) { return a->first_pointer < b->first_pointer; });
+    cells.reserve(rows.size() * columns.size());
+    for (const distinct_value* row : rows) {
+      for (std::uint32_t column : columns) {
+        auto it = std::lower_bound(row->members.begin(), row->members.end(),
+                                   std::pair<std::uint32_t, std::uint64_t>{column, 0});
+        cells.push_back(it != row->members.end() && it->first == column ? it->second : 0);
+      }
+    }
+  }
+
+  std::uint64_t combined(std::size_t row, const std::vector<std::size_t>& set) const {
+    std::uint64_t h = 0;
+    for (std::size_t c : set) h = mix(h, cells[row * columns.size() + c]);
+    return h;
+  }
+  std::size_t distinct_of(const std::vector<std::size_t>& set) const {
+    std::unordered_set<std::uint64_t> seen;
+    for (std::size_t r = 0; r < rows.size(); ++r) seen.insert(combined(r, set));
+    return seen.size();
+  }
+};
+
+/// Calls f(set) for every set of `k` of the first `n` columns, in order, until f returns true.
+template <class F>
+bool each_subset(std::size_t n, std::size_t k, std::vector<std::size_t>& set, F&& f) {
+  if (set.size() == k) return f(set);
+  for (std::size_t c = set.empty() ? 0 : set.back() + 1; c < n; ++c) {
+    set.push_back(c);
+    if (each_subset(n, k, set, f)) return true;
+    set.pop_back();
+  }
+  return false;
+}
+
+std::string merge_warning(const member_table& t, const std::vector<pattern>& all, std::size_t col,
+                          std::size_t merged) {
+  std::unordered_map<std::uint64_t, std::size_t> first;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    auto [it, inserted] = first.try_emplace(t.cells[r * t.columns.size() + col], r);
+    if (inserted) continue;
+    return "keying on \"" + all[t.columns[col]].member + "\" alone would merge " +
+           std::to_string(merged) + " distinct values that differ elsewhere (e.g. " +
+           t.rows[it->second]->first_pointer + " and " + t.rows[r]->first_pointer + ")";
+  }
+  return {};
+}
+
+}  // namespace
+
+key_report find_key(const pattern& p, const std::vector<pattern>& all) {
+  key_report out;
+  if (!p.all_objects || p.distinct.size() < 2) return out;
+  member_table t(p);
+  std::size_t want = t.rows.size(), best_col = 0, best = 0;
+  for (std::size_t c = 0; c < t.columns.size(); ++c) {
+    std::size_t d = t.distinct_of({c});
+    if (d > best) best = d, best_col = c;
+  }
+  // Sets grow only while the work stays small; beyond, the report says "whole value".
+  std::size_t budget = 20'000'000;
+  for (std::size_t k = 1; k <= 3 && out.members.empty(); ++k) {
+    std::vector<std::size_t> set;
+    each_subset(t.columns.size(), k, set, [&](const std::vector<std::size_t>& s) {
+      if (budget < want) return true;
+      budget -= want;
+      if (t.distinct_of(s) != want) return false;
+      for (std::size_t c : s) out.members.push_back(all[t.columns[c]].member);
+      return true;
+    });
+  }
+  if (best < want && !t.columns.empty()) out.warning = merge_warning(t, all, best_col, want - best);
+  return out;
+}
+
+}  // namespace dedup::cli::analysis

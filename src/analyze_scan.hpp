@@ -1,0 +1,103 @@
+// analyze_scan.hpp: the one pass of `dedup analyze` over any JSON: a structural hash of every
+// object and array, grouped by the JSON pointer pattern where it occurs, and the key candidates
+// found afterwards from the distinct values of each pattern.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <simdjson.h>
+
+namespace dedup::cli::analysis {
+
+/// What a sharing writer is assumed to spend on one reference instead of a repeated subtree
+/// (about `{"$ref":123}`), in the savings the report shows.
+inline constexpr std::uint64_t reference_bytes = 12;
+
+/// One distinct subtree of a pattern: its compact size, where it was first seen, and for an
+/// object the hash of each member's value by member (the pattern of that member), so that key
+/// candidates can be tested after the pass without keeping the subtree.
+struct distinct_value {
+  std::uint64_t bytes = 0;
+  std::uint64_t order = 0;  // of first appearance in the whole input
+  std::string first_pointer;
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> members;  // child pattern, value hash
+};
+
+/// The string hashes of member names, so that a pattern's children are found without allocating.
+struct name_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept;
+};
+
+/// Every object or array found at one pointer pattern (`/refs/*/datasetType`).
+struct pattern {
+  std::string text;
+  std::uint32_t parent = 0;
+  std::string member;  // the member name this pattern adds to its parent's ("" for `*`)
+  std::uint64_t occurrences = 0, bytes = 0, saved = 0;
+  bool all_objects = true;
+  std::unordered_map<std::uint64_t, distinct_value> distinct;
+  std::unordered_map<std::string, std::uint32_t, name_hash, std::equal_to<>> children;
+  std::optional<std::uint32_t> elements;  // the `*` child
+};
+
+/// A key candidate of a pattern and the warning about the key a user would likely pick first.
+struct key_report {
+  std::vector<std::string> members;  // empty: no set of up to three members identifies them
+  std::string warning;
+};
+
+/// The pass: feed it documents (or records of one array, or NDJSON lines) one at a time.
+class scanner {
+ public:
+  /// `base` is the pattern of each fed value (`/refs/*` for the elements of /refs, `/*` for
+  /// NDJSON lines, "" for a whole document), `base_pointer` the pointer of their container.
+  scanner(std::string base, std::string base_pointer);
+
+  /// Hashes one value: record `index` of the input (ignored for a whole document).
+  void feed(simdjson::dom::element value, std::size_t index);
+
+  const std::vector<pattern>& patterns() const { return patterns_; }
+  /// What a sharing writer would save over the whole input, each byte counted once.
+  std::uint64_t saved() const { return saved_; }
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  struct summary {
+    std::uint64_t hash = 0, bytes = 0, saved = 0;
+  };
+  struct step {
+    std::string_view member;
+    std::size_t index = 0;
+    bool is_index = false;
+  };
+
+  summary visit(simdjson::dom::element e, std::uint32_t at);
+  summary visit_array(simdjson::dom::array a, std::uint32_t at);
+  summary visit_object(simdjson::dom::object o, std::uint32_t at);
+  summary record(std::uint32_t at, summary s, bool object,
+                 std::vector<std::pair<std::uint32_t, std::uint64_t>>& members);
+  std::uint32_t child(std::uint32_t at, std::string_view member);
+  std::string pointer() const;
+
+  std::vector<pattern> patterns_;
+  std::vector<step> path_;
+  std::string base_pointer_;
+  bool whole_document_;
+  std::uint64_t saved_ = 0, bytes_ = 0, distinct_seen_ = 0;
+  // Member hashes of the objects being visited, one vector per depth, reused.
+  std::vector<std::vector<std::pair<std::uint32_t, std::uint64_t>>> member_scratch_;
+};
+
+/// The smallest set of up to three member names whose values tell the distinct objects of `p`
+/// apart, and a warning when the single member that tells most of them apart would merge some
+/// that differ elsewhere (keying on a name alone, the wrong-key bug).
+key_report find_key(const pattern& p, const std::vector<pattern>& all);
+
+}  // namespace dedup::cli::analysis
