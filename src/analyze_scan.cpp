@@ -52,10 +52,6 @@ std::uint64_t number_bytes(N v) {
 
 }  // namespace
 
-std::size_t name_hash::operator()(std::string_view s) const noexcept {
-  return detail::hash_key(s);
-}
-
 scanner::scanner(std::string base, std::string base_pointer)
     : base_pointer_(std::move(base_pointer)), whole_document_(base.empty()) {
   patterns_.push_back({});
@@ -70,35 +66,44 @@ void scanner::feed(simdjson::dom::element value, std::size_t index) {
   saved_ += s.saved;
 }
 
-std::uint32_t scanner::child(std::uint32_t at, std::string_view member) {
-  if (member.data() == nullptr) {  // the elements of an array
-    if (patterns_[at].elements) return *patterns_[at].elements;
-  } else if (auto it = patterns_[at].children.find(member); it != patterns_[at].children.end()) {
-    return it->second;
-  }
+std::uint32_t scanner::add_child(std::uint32_t at, std::string text, std::string member) {
   auto id = static_cast<std::uint32_t>(patterns_.size());
   pattern p;
   p.parent = at;
-  p.text = patterns_[at].text;
-  if (member.data() == nullptr) {
-    p.text += "/*";
-    patterns_[at].elements = id;
-  } else {
-    detail::append_token(p.text, member);
-    p.member = std::string(member);
-    patterns_[at].children.emplace(std::string(member), id);
-  }
+  p.text = std::move(text);
+  p.member = std::move(member);
   patterns_.push_back(std::move(p));
+  return id;
+}
+
+std::uint32_t scanner::elements_of(std::uint32_t at) {
+  if (patterns_[at].elements) return *patterns_[at].elements;
+  std::uint32_t id = add_child(at, patterns_[at].text + "/*", "");
+  patterns_[at].elements = id;
+  return id;
+}
+
+std::uint32_t scanner::member_of(std::uint32_t at, std::string_view member, std::size_t position) {
+  const auto& known = patterns_[at].children;
+  if (position < known.size() && known[position].first == member) return known[position].second;
+  for (const auto& [name, id] : known)
+    if (name == member) return id;
+  std::string text = patterns_[at].text;
+  detail::append_token(text, member);
+  std::uint32_t id = add_child(at, std::move(text), std::string(member));
+  patterns_[at].children.emplace_back(std::string(member), id);
   return id;
 }
 
 std::string scanner::pointer() const {
   std::string out = base_pointer_;
   for (const step& s : path_) {
-    if (s.is_index)
-      out += "/" + std::to_string(s.index);
-    else
+    if (s.is_index) {
+      out += '/';
+      out += std::to_string(s.index);
+    } else {
       detail::append_token(out, s.member);
+    }
   }
   return out;
 }
@@ -139,7 +144,7 @@ scanner::summary scanner::visit(simdjson::dom::element e, std::uint32_t at) {
 }
 
 scanner::summary scanner::visit_array(simdjson::dom::array a, std::uint32_t at) {
-  std::uint32_t elements = child(at, std::string_view());
+  std::uint32_t elements = elements_of(at);
   summary s{seed_array, 2, 0};
   std::size_t i = 0;
   for (simdjson::dom::element e : a) {
@@ -163,7 +168,7 @@ scanner::summary scanner::visit_object(simdjson::dom::object o, std::uint32_t at
   summary s{0, 2, 0};
   std::uint64_t n = 0;
   for (simdjson::dom::key_value_pair field : o) {
-    std::uint32_t c = child(at, field.key);
+    std::uint32_t c = member_of(at, field.key, n);
     path_.push_back({field.key, 0, false});
     summary v = visit(field.value, c);
     path_.pop_back();

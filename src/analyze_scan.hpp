@@ -29,12 +29,6 @@ struct distinct_value {
   std::vector<std::pair<std::uint32_t, std::uint64_t>> members;  // child pattern, value hash
 };
 
-/// The string hashes of member names, so that a pattern's children are found without allocating.
-struct name_hash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept;
-};
-
 /// Every object or array found at one pointer pattern (`/refs/*/datasetType`).
 struct pattern {
   std::string text;
@@ -43,7 +37,9 @@ struct pattern {
   std::uint64_t occurrences = 0, bytes = 0, saved = 0;
   bool all_objects = true;
   std::unordered_map<std::uint64_t, distinct_value> distinct;
-  std::unordered_map<std::string, std::uint32_t, name_hash, std::equal_to<>> children;
+  // Member patterns in order of first appearance: objects of one pattern mostly list their
+  // members in one order, so the member at position i is found at i without hashing its name.
+  std::vector<std::pair<std::string, std::uint32_t>> children;
   std::optional<std::uint32_t> elements;  // the `*` child
 };
 
@@ -83,7 +79,9 @@ class scanner {
   summary visit_object(simdjson::dom::object o, std::uint32_t at);
   summary record(std::uint32_t at, summary s, bool object,
                  std::vector<std::pair<std::uint32_t, std::uint64_t>>& members);
-  std::uint32_t child(std::uint32_t at, std::string_view member);
+  std::uint32_t elements_of(std::uint32_t at);
+  std::uint32_t member_of(std::uint32_t at, std::string_view member, std::size_t position);
+  std::uint32_t add_child(std::uint32_t at, std::string text, std::string member);
   std::string pointer() const;
 
   std::vector<pattern> patterns_;
