@@ -240,10 +240,12 @@ void print_table(const std::filesystem::path& file, const plan& how, const outco
     std::printf("no object or array repeats\n");
     return;
   }
-  std::printf("%-40s %11s %9s %10s %10s  %s\n", "pattern", "occurrences", "distinct", "bytes",
+  int width = 7;
+  for (const row& r : rows) width = std::max(width, static_cast<int>(r.p->text.size()));
+  std::printf("%-*s %11s %9s %10s %10s  %s\n", width, "pattern", "occurrences", "distinct", "bytes",
               "saved", "key candidate");
   for (const row& r : rows) {
-    std::printf("%-40s %11llu %9zu %10s %10s  %s\n", r.p->text.c_str(),
+    std::printf("%-*s %11llu %9zu %10s %10s  %s\n", width, r.p->text.c_str(),
                 static_cast<unsigned long long>(r.p->occurrences), r.p->distinct.size(),
                 memory::human(r.p->bytes, b1), memory::human(r.p->saved, b2), key_text(r).c_str());
   }
