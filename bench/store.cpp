@@ -49,8 +49,8 @@ int worker(const std::string& uri, int proc, long ops) {
 double measure(const std::string& self, const std::string& uri, long ops) {
   std::vector<std::unique_ptr<dedup_test::child>> workers;
   for (int p = 0; p < procs; ++p)
-    workers.push_back(std::make_unique<dedup_test::child>(std::vector<std::string>{
-        self, "--worker", uri, std::to_string(p), std::to_string(ops)}));
+    workers.push_back(std::make_unique<dedup_test::child>(
+        std::vector<std::string>{self, "--worker", uri, std::to_string(p), std::to_string(ops)}));
   double slowest = 0;
   for (auto& w : workers) {
     auto line = w->read_line(600s);
@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
   dedup_test::redis_server redis;
   if (redis.available()) redis_rate = measure(self, redis.uri(), ops / 10);
   double py_rate = manager_dict(py_ops);
-  std::printf("dedup-bench-store: %d processes, put/get of a dataset type's simple form\n\n", procs);
+  std::printf("dedup-bench-store: %d processes, put/get of a dataset type's simple form\n\n",
+              procs);
   std::printf("%-34s %14s %10s\n", "store", "ops/s", "ratio");
   auto row = [&](const char* name, double rate) {
     if (rate <= 0) return std::printf("%-34s %14s %10s\n", name, "skipped", "-"), void();
@@ -102,6 +103,7 @@ int main(int argc, char** argv) {
   row("redis:// (private redis-server)", redis_rate);
   row("Python Manager().dict()", py_rate);
   bool ok = py_rate <= 0 || (shm_rate >= 50 * py_rate && (redis_rate <= 0 || redis_rate > py_rate));
-  std::printf("\ntargets (shm >= 50x Manager dict, Redis ahead of it): %s\n", ok ? "met" : "MISSED");
+  std::printf("\ntargets (shm >= 50x Manager dict, Redis ahead of it): %s\n",
+              ok ? "met" : "MISSED");
   return 0;
 }

@@ -45,8 +45,7 @@ bool good_shm_name(std::string_view name) {
 
 }  // namespace
 
-std::unique_ptr<store_backend> open_store_backend(const std::string& uri,
-                                                  const store_options& o) {
+std::unique_ptr<store_backend> open_store_backend(const std::string& uri, const store_options& o) {
   std::string_view u = uri;
   if (u.starts_with("shm://")) {
     std::string name(u.substr(6));
@@ -95,6 +94,8 @@ void shared_store::destroy(const std::string& uri) {
   store.clear();
 }
 
-store_stats shared_store::stats() { return live().stats(); }
+store_stats shared_store::stats() {
+  return live().stats();
+}
 
 }  // namespace dedup

@@ -38,11 +38,12 @@ int store(const args& a) {
     std::printf("%s: removed %s\n", s.uri().c_str(), plural(n, "entry").c_str());
   } else {
     auto st = s.stats();
-    std::printf("%s\nentries %zu\nvalue_bytes %zu\ncapacity_bytes %zu\nevictions %llu\n"
-                "refusals %llu\n",
-                s.uri().c_str(), st.entries, st.value_bytes, st.capacity_bytes,
-                static_cast<unsigned long long>(st.evictions),
-                static_cast<unsigned long long>(st.refusals));
+    std::printf(
+        "%s\nentries %zu\nvalue_bytes %zu\ncapacity_bytes %zu\nevictions %llu\n"
+        "refusals %llu\n",
+        s.uri().c_str(), st.entries, st.value_bytes, st.capacity_bytes,
+        static_cast<unsigned long long>(st.evictions),
+        static_cast<unsigned long long>(st.refusals));
   }
   return 0;
 }

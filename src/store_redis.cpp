@@ -83,7 +83,6 @@ class redis_backend final : public store_backend {
       : uri_(std::move(uri)), host_(std::move(host)), port_(port), db_(db), o_(o) {
     std::lock_guard lock(m_);
     connection();
-    command({"HSETNX", meta_, "capacity", std::to_string(o.capacity_bytes)});
   }
   ~redis_backend() override {
     if (ctx_) redisFree(ctx_);
@@ -99,7 +98,8 @@ class redis_backend final : public store_backend {
     std::lock_guard lock(m_);
     auto r = command({"HKEYS", values_});
     std::vector<std::string> out;
-    for (std::size_t i = 0; i < r->elements; ++i) out.emplace_back(r->element[i]->str, r->element[i]->len);
+    for (std::size_t i = 0; i < r->elements; ++i)
+      out.emplace_back(r->element[i]->str, r->element[i]->len);
     return out;
   }
   bool has(std::string_view key) override {
@@ -120,7 +120,8 @@ class redis_backend final : public store_backend {
     check_key(key);
     std::lock_guard lock(m_);
     bool low = memory_low();
-    return script(put_id, {key, value, o_.policy == put_policy::rotate ? "r" : "s", low ? "1" : "0"})
+    return script(put_id,
+                  {key, value, o_.policy == put_policy::rotate ? "r" : "s", low ? "1" : "0"})
                ->integer == 1;
   }
   bool remove(std::string_view key) override {
@@ -137,7 +138,8 @@ class redis_backend final : public store_backend {
  private:
   void check_key(std::string_view key) const {
     if (key.empty() || key.size() > 511)
-      throw storage_error(uri_, "a key must have 1 to 511 bytes, not " + std::to_string(key.size()));
+      throw storage_error(uri_,
+                          "a key must have 1 to 511 bytes, not " + std::to_string(key.size()));
   }
   timeval timeout() const {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(o_.lock_timeout).count();
@@ -166,8 +168,9 @@ void redis_backend::lost(const std::string& what) {
   std::string detail = what + (ctx_ && ctx_->errstr[0] ? std::string(": ") + ctx_->errstr : "");
   if (ctx_) redisFree(ctx_);
   ctx_ = nullptr;
-  if (timed_out) throw timeout_error(uri_, detail + " (no reply within " +
-                                               std::to_string(o_.lock_timeout.count()) + " ms)");
+  if (timed_out)
+    throw timeout_error(
+        uri_, detail + " (no reply within " + std::to_string(o_.lock_timeout.count()) + " ms)");
   throw storage_error(uri_, detail);
 }
 
@@ -182,6 +185,8 @@ redisContext* redis_backend::connection() {
     auto r = command({"SCRIPT", "LOAD", scripts[i]});
     sha_[i].assign(r->str, r->len);
   }
+  // The creator's capacity; also after a restarted server forgot everything.
+  command({"HSETNX", meta_, "capacity", std::to_string(o_.capacity_bytes)});
   return ctx_;
 }
 
@@ -221,7 +226,8 @@ reply redis_backend::script(script_id id, std::initializer_list<std::string_view
     if (r->type != REDIS_REPLY_ERROR) return r;
     std::string text(r->str, r->len);
     // A restarted or flushed server forgot the scripts: load them again, once.
-    if (!text.starts_with("NOSCRIPT") || attempt > 0) throw storage_error(uri_, "server error: " + text);
+    if (!text.starts_with("NOSCRIPT") || attempt > 0)
+      throw storage_error(uri_, "server error: " + text);
     auto loaded = command({"SCRIPT", "LOAD", scripts[id]});
     sha_[id].assign(loaded->str, loaded->len);
   }

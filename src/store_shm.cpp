@@ -48,8 +48,12 @@ struct control {
   throw storage_error(uri, std::string(what) + ": " + mdb_strerror(rc));
 }
 
-MDB_val val_of(std::string_view s) { return {s.size(), const_cast<char*>(s.data())}; }
-std::string_view view_of(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+MDB_val val_of(std::string_view s) {
+  return {s.size(), const_cast<char*>(s.data())};
+}
+std::string_view view_of(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
 
 // One per store directory and process: LMDB forbids opening one environment twice in a process.
 struct shm_env {
@@ -121,8 +125,8 @@ class writer_lock {
       int dead = 0;
       mdb_reader_check(e.env, &dead);
     } else if (rc == ETIMEDOUT) {
-      throw timeout_error(e.uri, "writer lock not taken within " +
-                                     std::to_string(timeout.count()) + " ms");
+      throw timeout_error(
+          e.uri, "writer lock not taken within " + std::to_string(timeout.count()) + " ms");
     } else if (rc != 0) {
       throw storage_error(e.uri, std::string("writer lock: ") + std::strerror(rc));
     }
@@ -161,7 +165,8 @@ class txn {
 std::uint64_t stored_bytes(shm_env& e, const txn& t) {
   MDB_val k = val_of("bytes"), v{};
   std::uint64_t n = 0;
-  if (mdb_get(t.get(), e.meta, &k, &v) == 0 && v.mv_size == sizeof n) std::memcpy(&n, v.mv_data, sizeof n);
+  if (mdb_get(t.get(), e.meta, &k, &v) == 0 && v.mv_size == sizeof n)
+    std::memcpy(&n, v.mv_data, sizeof n);
   return n;
 }
 
@@ -210,8 +215,7 @@ std::shared_ptr<shm_env> shared_env(const std::string& uri, const std::string& n
 
 class shm_backend final : public store_backend {
  public:
-  shm_backend(std::shared_ptr<shm_env> e, const store_options& o)
-      : e_(std::move(e)), o_(o) {}
+  shm_backend(std::shared_ptr<shm_env> e, const store_options& o) : e_(std::move(e)), o_(o) {}
 
   const std::string& uri() const override { return e_->uri; }
 
@@ -318,8 +322,8 @@ class shm_backend final : public store_backend {
  private:
   void check_key(std::string_view key) const {
     if (key.empty() || key.size() > 511)
-      throw storage_error(e_->uri, "a key must have 1 to 511 bytes, not " +
-                                       std::to_string(key.size()));
+      throw storage_error(e_->uri,
+                          "a key must have 1 to 511 bytes, not " + std::to_string(key.size()));
   }
 
   template <class F>
@@ -355,7 +359,8 @@ class shm_backend final : public store_backend {
     MDB_val k{}, v{};
     for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-      if (view_of(k) != key) order.push_back({e_->stamp_of(view_of(k)), std::string(view_of(k)), v.mv_size});
+      if (view_of(k) != key)
+        order.push_back({e_->stamp_of(view_of(k)), std::string(view_of(k)), v.mv_size});
     mdb_cursor_close(c);
     std::sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.stamp < b.stamp; });
     for (const entry& victim : order) {
@@ -384,8 +389,8 @@ std::unique_ptr<store_backend> open_shm_backend(const std::string& uri, const st
   return std::make_unique<shm_backend>(shared_env(uri, name, o), o);
 }
 
-void hold_shm_writer_for_test(const std::string& uri, std::string_view key,
-                              std::string_view value, const std::function<void()>& ready) {
+void hold_shm_writer_for_test(const std::string& uri, std::string_view key, std::string_view value,
+                              const std::function<void()>& ready) {
   shm_backend b(shared_env(uri, uri.substr(6), store_options{}), store_options{});
   b.hold(key, value, ready);
 }

@@ -113,7 +113,8 @@ class child {
  private:
   bool fill(deadline_clock::time_point until) {
     if (eof_) return false;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - deadline_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - deadline_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{out_, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
