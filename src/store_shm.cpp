@@ -181,8 +181,11 @@ void open_env(shm_env& e, std::chrono::milliseconds timeout) {
   mdb_env_set_maxreaders(e.env, 1022);
   // Room for the values twice over (copy-on-write keeps old pages while readers pin them).
   mdb_env_set_mapsize(e.env, e.ctl->capacity * 4 + (std::size_t{64} << 20));
-  // No sync: /dev/shm does not outlive the node, and a commit is atomic without one.
-  int rc = mdb_env_open(e.env, e.dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0664);
+  // No sync: /dev/shm does not outlive the node, and a commit is atomic without one. WRITEMAP
+  // writes pages in place, but only pages the last committed tree does not reference, so a
+  // writer killed mid-transaction still leaves the committed tree whole.
+  int rc = mdb_env_open(e.env, e.dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_WRITEMAP | MDB_MAPASYNC,
+                        0664);
   if (rc) fail_mdb(e.uri, "open", rc);
   int dead = 0;
   mdb_reader_check(e.env, &dead);
@@ -213,9 +216,63 @@ std::shared_ptr<shm_env> shared_env(const std::string& uri, const std::string& n
   return e;
 }
 
+// Read transactions kept reset between uses: renewing one takes no lock, where beginning one
+// takes LMDB's reader-table mutex. A reset transaction holds a reader slot but no snapshot.
+class read_pool {
+ public:
+  explicit read_pool(shm_env& e) : e_(e) {}
+  ~read_pool() {
+    for (MDB_txn* t : idle_) mdb_txn_abort(t);
+  }
+  read_pool(const read_pool&) = delete;
+  read_pool& operator=(const read_pool&) = delete;
+
+  /// A snapshot for one read, given back (reset) when it goes out of scope.
+  class lease {
+   public:
+    explicit lease(read_pool& p) : p_(p), t_(p.take()) {}
+    ~lease() { p_.give(t_); }
+    lease(const lease&) = delete;
+    lease& operator=(const lease&) = delete;
+    MDB_txn* get() const { return t_; }
+
+   private:
+    read_pool& p_;
+    MDB_txn* t_;
+  };
+
+ private:
+  MDB_txn* take() {
+    MDB_txn* t = nullptr;
+    {
+      std::lock_guard lock(m_);
+      if (!idle_.empty()) {
+        t = idle_.back();
+        idle_.pop_back();
+      }
+    }
+    int rc = t ? mdb_txn_renew(t) : mdb_txn_begin(e_.env, nullptr, MDB_RDONLY, &t);
+    if (rc) {
+      if (t) mdb_txn_abort(t);
+      fail_mdb(e_.uri, "read transaction", rc);
+    }
+    return t;
+  }
+  void give(MDB_txn* t) {
+    mdb_txn_reset(t);
+    std::lock_guard lock(m_);
+    idle_.push_back(t);
+  }
+
+  shm_env& e_;
+  std::mutex m_;
+  std::vector<MDB_txn*> idle_;
+};
+
 class shm_backend final : public store_backend {
  public:
-  shm_backend(std::shared_ptr<shm_env> e, const store_options& o) : e_(std::move(e)), o_(o) {}
+  shm_backend(std::shared_ptr<shm_env> e, const store_options& o)
+      : e_(std::move(e)), o_(o), reads_(*e_) {}
 
   const std::string& uri() const override { return e_->uri; }
 
@@ -234,7 +291,7 @@ class shm_backend final : public store_backend {
 
   bool has(std::string_view key) override {
     check_key(key);
-    txn t(*e_, MDB_RDONLY);
+    read_pool::lease t(reads_);
     MDB_val k = val_of(key), v{};
     return mdb_get(t.get(), e_->values, &k, &v) == 0;
   }
@@ -242,7 +299,7 @@ class shm_backend final : public store_backend {
   bool read(std::string_view key, const std::function<void(std::string_view)>& use) override {
     check_key(key);
     // The snapshot pins the value's pages until the transaction ends, whatever writers do.
-    txn t(*e_, MDB_RDONLY);
+    read_pool::lease t(reads_);
     MDB_val k = val_of(key), v{};
     if (mdb_get(t.get(), e_->values, &k, &v) != 0) return false;
     e_->stamp(key);
@@ -380,6 +437,7 @@ class shm_backend final : public store_backend {
 
   std::shared_ptr<shm_env> e_;
   store_options o_;
+  read_pool reads_;  // after e_: its transactions end before the environment may close
 };
 
 }  // namespace
