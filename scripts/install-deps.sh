@@ -11,6 +11,9 @@ packages=(
   libxxhash-dev
   python3 python3-jsonschema  # schema validation in the tests
   clang libclang-rt-dev       # the libFuzzer target (tests/fuzz), built by scripts/test.sh
+  liblmdb-dev           # shm:// shared store (LMDB in /dev/shm)
+  redis-server          # redis:// shared store: the private servers its tests and bench start
+  libhiredis-dev        # redis:// shared store client
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -31,5 +31,7 @@ std::string plural(std::size_t n, std::string_view word);
 int demo(const args& a);
 int load(const args& a);
 int analyze(const args& a);
+/// `dedup store stats|keys|clear URI` (src/store_cli.cpp).
+int store(const args& a);
 
 }  // namespace dedup::cli

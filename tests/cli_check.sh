@@ -130,4 +130,25 @@ head -n 1 "$dir/refs.jsonl" > "$dir/one.ndjson"
 printf '{"id": 1}\n' >> "$dir/one.ndjson"
 "$dedup" load "$dir/one.ndjson" --skip-bad | grep -q "skipped 1 ref that failed to parse; the lookups" ||
   fail "--skip-bad note"
-echo "cli: 30 passed, 0 failed"
+
+# dedup store (part D, issue 9): stats, keys and clear of an shm store; a bad URI and a dead
+# server exit 1 with the reason; a bad command line exits 2.
+store="shm://cli-check-$$"
+"$dedup" store stats "$store" | grep -q "^entries 0$" || fail "dedup store stats"
+[ -z "$("$dedup" store keys "$store")" ] || fail "dedup store keys of an empty store"
+"$dedup" store clear "$store" | grep -q "removed 0 entries" || fail "dedup store clear"
+rm -rf "/dev/shm/dedup-store-cli-check-$$"
+for uri in "bogus://x" "shm://a/b" "redis://127.0.0.1:1/0"; do
+  set +e
+  "$dedup" store stats "$uri" 2>/tmp/dedup-cli-err.$$; status=$?
+  set -e
+  [ "$status" -eq 1 ] || fail "dedup store stats $uri should exit 1, got $status"
+  grep -q "$uri" /tmp/dedup-cli-err.$$ || fail "dedup store stats $uri should name the store"
+done
+set +e
+"$dedup" store frobnicate "$store" 2>/dev/null; status=$?
+set -e
+[ "$status" -eq 2 ] || fail "dedup store with a bad command should exit 2, got $status"
+rm -f /tmp/dedup-cli-err.$$
+
+echo "cli: 36 passed, 0 failed"

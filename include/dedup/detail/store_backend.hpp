@@ -1,0 +1,69 @@
+// The byte-level interface behind dedup::shared_store: one implementation per URI scheme
+// (shm:// on LMDB in /dev/shm, redis:// on a Redis server), type-erased on value bytes so that the
+// typed surface in store.hpp is the only template code.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dedup {
+struct store_options;
+struct store_stats;
+}  // namespace dedup
+
+namespace dedup::detail {
+
+/// One open store. Every call may throw `dedup::storage_error` (the store is gone, the server
+/// does not answer) and the writing ones `dedup::timeout_error` (the lock was not taken in time).
+///
+/// ```text
+/// auto b = dedup::detail::open_store_backend("shm://jobs", {});
+/// b->put("k", "1");
+/// ```
+class store_backend {
+ public:
+  virtual ~store_backend() = default;
+
+  virtual std::size_t count() = 0;
+  virtual std::vector<std::string> keys() = 0;
+  virtual bool has(std::string_view key) = 0;
+  /// Calls `use` with the value's bytes, valid only during the call (for shm they are the mapped
+  /// page itself, pinned by a read snapshot); false, without calling it, if the key is absent.
+  virtual bool read(std::string_view key, const std::function<void(std::string_view)>& use) = 0;
+  /// Stores `value`, evicting under rotate; false if it did not fit (nothing else changed then
+  /// under strict).
+  virtual bool put(std::string_view key, std::string_view value) = 0;
+  virtual bool remove(std::string_view key) = 0;
+  virtual void clear() = 0;
+  virtual store_stats stats() = 0;
+  /// The URI the store was opened with, for error messages.
+  virtual const std::string& uri() const = 0;
+};
+
+/// Opens the backend the URI's scheme names; `dedup::storage_error` for an unknown scheme or a
+/// malformed URI.
+std::unique_ptr<store_backend> open_store_backend(const std::string& uri,
+                                                  const store_options& options);
+std::unique_ptr<store_backend> open_shm_backend(const std::string& uri, const std::string& name,
+                                                const store_options& options);
+std::unique_ptr<store_backend> open_redis_backend(const std::string& uri, const std::string& host,
+                                                  int port, int db, const store_options& options);
+
+/// For the fault tests' worker process: opens the shm store, takes its writer lock, begins a write
+/// transaction that puts `key`, calls `ready` and then waits forever, so that the test can kill
+/// it while it holds the lock halfway through a write.
+[[noreturn]] void hold_shm_writer_for_test(const std::string& uri, std::string_view key,
+                                           std::string_view value,
+                                           const std::function<void()>& ready);
+
+/// MemAvailable / MemTotal from /proc/meminfo, re-read at most every 5 ms (process-wide, so a
+/// busy put loop does not read the file per call); 1.0 if the file cannot be read.
+double free_memory_share();
+
+}  // namespace dedup::detail

@@ -1,0 +1,157 @@
+// dedup/store.hpp: an object store shared by processes, on one node (shm://name, LMDB in
+// /dev/shm) or across nodes (redis://host:port/db), with a capacity, a minimum share of free
+// memory and the rotate / strict put policies of mt's object_store.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "dedup/detail/store_backend.hpp"
+#include "dedup/detail/text_sink.hpp"
+#include "dedup/error.hpp"
+#include "dedup/simdjson.hpp"
+
+namespace dedup {
+
+/// What `put` does when the store has no room (its values would pass `capacity_bytes`, or free
+/// memory is below `min_free_mem_pct`): `rotate` removes the earliest-accessed entries until there
+/// is room or the store is empty, `strict` removes nothing; then the value is stored only if
+/// there is room.
+///
+/// ```
+/// dedup::store_options o{.policy = dedup::put_policy::strict};
+/// assert(o.policy != dedup::put_policy::rotate);
+/// ```
+enum class put_policy : std::uint8_t { rotate, strict };
+
+/// How a store is opened. `capacity_bytes` bounds the bytes of stored values (keys and overhead
+/// not counted); it is fixed by whoever creates the store, later openers' values are ignored for
+/// shm. `min_free_mem_pct` is a share (0.2 is 20%) of physical memory that must stay available
+/// (MemAvailable / MemTotal on this node for shm; the server's used memory against its maxmemory,
+/// or its total memory, for Redis); 0 turns the check off. `lock_timeout` bounds every wait: the
+/// writer lock of shm, the connection and each reply of Redis.
+///
+/// ```
+/// dedup::store_options o{.capacity_bytes = 1 << 20, .lock_timeout = std::chrono::seconds(1)};
+/// assert(o.min_free_mem_pct == 0.2);
+/// ```
+struct store_options {
+  std::size_t capacity_bytes = std::size_t{64} << 20;
+  double min_free_mem_pct = 0.2;
+  put_policy policy = put_policy::rotate;
+  std::chrono::milliseconds lock_timeout{2000};
+};
+
+/// What a store holds and has done since it was created (shared by all its users).
+///
+/// ```
+/// dedup::store_stats s;
+/// assert(s.entries == 0 && s.evictions == 0);
+/// ```
+struct store_stats {
+  std::size_t entries = 0;
+  std::size_t value_bytes = 0;
+  std::size_t capacity_bytes = 0;
+  std::uint64_t evictions = 0;  // entries removed by rotate
+  std::uint64_t refusals = 0;   // puts that returned false
+};
+
+/// An object store shared by processes. Values are kept as their simple form (compact JSON text)
+/// and read back with the simdjson backend in the caller's current scope, so a value from the
+/// store interns with everything else read there. `shm://name` keeps the store in
+/// `/dev/shm/dedup-store-<name>/` (one node; a process killed while writing loses only its
+/// uncommitted write, and its lock is recovered); `redis://host:port/db` keeps it on a Redis
+/// server, under keys prefixed `dedup:`. A handle is safe to use from several threads.
+///
+/// ```
+/// auto name = "doc-" + std::to_string(::getpid());
+/// auto store = dedup::shared_store::open("shm://" + name);
+/// dedup::scope s;
+/// auto type = dedup::parse_fast<butler::DatasetType>(simdjson::padded_string(text));
+/// assert(store.put("calexp", *type));
+/// auto back = store.get<butler::DatasetType>("calexp");
+/// assert(back == type);  // interned with the type read in this scope
+/// assert(store.count() == 1 && !store.has("raw"));
+/// dedup::shared_store::destroy("shm://" + name);
+/// ```
+class shared_store {
+ public:
+  /// Opens the store the URI names, creating it if needed; `dedup::storage_error` for a bad URI,
+  /// a directory that is not a store, or a server that does not answer within lock_timeout.
+  static shared_store open(const std::string& uri, const store_options& options = {}) {
+    return shared_store(detail::open_store_backend(uri, options));
+  }
+  /// Removes a store's data for good (shm: its directory; Redis: its keys). Open handles of this
+  /// process must be closed first.
+  static void destroy(const std::string& uri);
+
+  /// Whether the handle is open (a moved-from handle is not).
+  bool valid() const noexcept { return backend_ != nullptr; }
+  /// The URI the store was opened with.
+  const std::string& uri() const { return live().uri(); }
+  std::size_t count() { return live().count(); }
+  std::vector<std::string> keys() { return live().keys(); }
+  bool has(std::string_view key) { return live().has(key); }
+
+  /// The value under `key` read as T in the current scope, or null if absent. A stored value that
+  /// does not parse as T throws `dedup::error` whose pointer starts with the key, escaped
+  /// (`/calexp/name`).
+  template <class T>
+  std::shared_ptr<const T> get(std::string_view key) {
+    std::shared_ptr<const T> out;
+    live().read(key, [&](std::string_view bytes) { out = parse_value<T>(key, bytes); });
+    return out;
+  }
+  /// The value under `key`, or `fallback` if absent.
+  template <class T>
+  std::shared_ptr<const T> get(std::string_view key, std::shared_ptr<const T> fallback) {
+    auto v = get<T>(key);
+    return v ? v : fallback;
+  }
+  /// Stores `value` under `key`, replacing any value there; false if there was no room (see
+  /// put_policy).
+  template <class T>
+  bool put(std::string_view key, const T& value) {
+    std::string text;
+    detail::write_text(text, value);
+    return live().put(key, text);
+  }
+  /// Stores text that is already a simple form (the CLI and tools; not checked here).
+  bool put_text(std::string_view key, std::string_view json) { return live().put(key, json); }
+  bool remove(std::string_view key) { return live().remove(key); }
+  void clear() { live().clear(); }
+  store_stats stats();
+
+ private:
+  explicit shared_store(std::unique_ptr<detail::store_backend> b) : backend_(std::move(b)) {}
+  detail::store_backend& live() const {
+    if (!backend_) throw usage_error("dedup::shared_store: use of a closed or moved-from store");
+    return *backend_;
+  }
+  template <class T>
+  static std::shared_ptr<const T> parse_value(std::string_view key, std::string_view bytes) {
+    try {
+      auto v = parse_fast<T>(simdjson::padded_string(bytes));
+      if constexpr (std::is_same_v<decltype(v), std::shared_ptr<const T>>) {
+        return v;
+      } else {
+        return std::make_shared<const T>(std::move(v));
+      }
+    } catch (const dedup::error& e) {
+      std::string at;
+      detail::append_token(at, key);
+      throw dedup::error(at + e.pointer(),
+                         "value of store key '" + std::string(key) + "': " + e.detail());
+    }
+  }
+
+  std::unique_ptr<detail::store_backend> backend_;
+};
+
+}  // namespace dedup

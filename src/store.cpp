@@ -1,0 +1,101 @@
+// dedup::shared_store's untyped parts: URI parsing, backend choice, the free-memory probe.
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+
+#include "dedup/store.hpp"
+
+namespace dedup::detail {
+namespace {
+
+int parse_number(const std::string& uri, std::string_view text, std::string_view what) {
+  int n = -1;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || r.ec != std::errc{} || r.ptr != text.data() + text.size() || n < 0)
+    throw storage_error(uri, "bad " + std::string(what) + " '" + std::string(text) +
+                                 "' (expected redis://host:port/db)");
+  return n;
+}
+
+std::unique_ptr<store_backend> open_redis_uri(const std::string& uri, std::string_view rest,
+                                              const store_options& o) {
+  auto slash = rest.find('/');
+  std::string_view hostport = rest.substr(0, slash);
+  std::string_view db = slash == std::string_view::npos ? "0" : rest.substr(slash + 1);
+  auto colon = hostport.rfind(':');
+  std::string_view host = hostport.substr(0, colon);
+  std::string_view port = colon == std::string_view::npos ? "6379" : hostport.substr(colon + 1);
+  if (host.empty()) throw storage_error(uri, "no host (expected redis://host:port/db)");
+  return open_redis_backend(uri, std::string(host), parse_number(uri, port, "port"),
+                            parse_number(uri, db, "database number"), o);
+}
+
+// A name becomes one directory under /dev/shm: no separators, nothing hidden, nothing empty.
+bool good_shm_name(std::string_view name) {
+  if (name.empty() || name.size() > 200 || name[0] == '.') return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<store_backend> open_store_backend(const std::string& uri, const store_options& o) {
+  std::string_view u = uri;
+  if (u.starts_with("shm://")) {
+    std::string name(u.substr(6));
+    if (!good_shm_name(name))
+      throw storage_error(uri, "bad store name (letters, digits, '-', '_', '.'; not empty)");
+    return open_shm_backend(uri, name, o);
+  }
+  if (u.starts_with("redis://")) return open_redis_uri(uri, u.substr(8), o);
+  throw storage_error(uri, "unknown store URI (expected shm://name or redis://host:port/db)");
+}
+
+double free_memory_share() {
+  using clock = std::chrono::steady_clock;
+  static std::mutex m;
+  static clock::time_point read_at{};
+  static double share = 1.0;
+  std::lock_guard lock(m);
+  auto now = clock::now();
+  if (read_at != clock::time_point{} && now - read_at < std::chrono::milliseconds(5)) return share;
+  read_at = now;
+  std::ifstream in("/proc/meminfo");
+  std::string name, unit;
+  double value = 0, total = 0, available = -1;
+  while (in >> name >> value >> unit) {
+    if (name == "MemTotal:") total = value;
+    if (name == "MemAvailable:") available = value;
+  }
+  share = total > 0 && available >= 0 ? available / total : 1.0;
+  return share;
+}
+
+}  // namespace dedup::detail
+
+namespace dedup {
+
+void shared_store::destroy(const std::string& uri) {
+  if (std::string_view(uri).starts_with("shm://")) {
+    // Only a well-formed name is removed, so a bad URI cannot name another directory.
+    auto probe = detail::open_store_backend(uri, store_options{});
+    probe.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all("/dev/shm/dedup-store-" + uri.substr(6), ignored);
+    return;
+  }
+  auto store = open(uri);
+  store.clear();
+}
+
+store_stats shared_store::stats() {
+  return live().stats();
+}
+
+}  // namespace dedup

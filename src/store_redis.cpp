@@ -1,0 +1,281 @@
+// The redis:// backend: one store per Redis database, in three keys (the values hash, a sorted set
+// of access stamps, a meta hash of counters), changed only by server-side Lua scripts so that a
+// put with its evictions is atomic however many clients write.
+#include <hiredis/hiredis.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <optional>
+
+#include "dedup/store.hpp"
+
+namespace dedup::detail {
+namespace {
+
+constexpr const char* put_script = R"lua(
+local vals, stamps, meta = KEYS[1], KEYS[2], KEYS[3]
+local key, value, rotate, low = ARGV[1], ARGV[2], ARGV[3] == 'r', ARGV[4] == '1'
+local cap = tonumber(redis.call('HGET', meta, 'capacity'))
+local old = redis.call('HSTRLEN', vals, key)
+local bytes = tonumber(redis.call('HGET', meta, 'bytes') or '0') - old
+local size = string.len(value)
+local function room() return (not low) and bytes + size <= cap end
+if not room() then
+  if (not rotate) or size > cap then
+    redis.call('HINCRBY', meta, 'refusals', 1)
+    return 0
+  end
+  while not room() do
+    local first = redis.call('ZRANGE', stamps, 0, 1)
+    local victim = first[1]
+    if victim == key then victim = first[2] end
+    if not victim then break end
+    bytes = bytes - redis.call('HSTRLEN', vals, victim)
+    redis.call('HDEL', vals, victim)
+    redis.call('ZREM', stamps, victim)
+    redis.call('HINCRBY', meta, 'evictions', 1)
+  end
+  if not room() then
+    redis.call('HSET', meta, 'bytes', bytes + old)
+    redis.call('HINCRBY', meta, 'refusals', 1)
+    return 0
+  end
+end
+redis.call('HSET', vals, key, value)
+redis.call('ZADD', stamps, redis.call('HINCRBY', meta, 'clock', 1), key)
+redis.call('HSET', meta, 'bytes', bytes + size)
+return 1
+)lua";
+
+constexpr const char* get_script = R"lua(
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then redis.call('ZADD', KEYS[2], redis.call('HINCRBY', KEYS[3], 'clock', 1), ARGV[1]) end
+return v
+)lua";
+
+constexpr const char* remove_script = R"lua(
+local n = redis.call('HSTRLEN', KEYS[1], ARGV[1])
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HINCRBY', KEYS[3], 'bytes', -n)
+return 1
+)lua";
+
+constexpr const char* clear_script = R"lua(
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('HSET', KEYS[3], 'bytes', 0)
+return 1
+)lua";
+
+struct reply_deleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using reply = std::unique_ptr<redisReply, reply_deleter>;
+
+enum script_id { put_id, get_id, remove_id, clear_id, script_count };
+constexpr const char* scripts[script_count] = {put_script, get_script, remove_script, clear_script};
+
+class redis_backend final : public store_backend {
+ public:
+  redis_backend(std::string uri, std::string host, int port, int db, const store_options& o)
+      : uri_(std::move(uri)), host_(std::move(host)), port_(port), db_(db), o_(o) {
+    std::lock_guard lock(m_);
+    connection();
+  }
+  ~redis_backend() override {
+    if (ctx_) redisFree(ctx_);
+  }
+
+  const std::string& uri() const override { return uri_; }
+
+  std::size_t count() override {
+    std::lock_guard lock(m_);
+    return static_cast<std::size_t>(command({"HLEN", values_})->integer);
+  }
+  std::vector<std::string> keys() override {
+    std::lock_guard lock(m_);
+    auto r = command({"HKEYS", values_});
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < r->elements; ++i)
+      out.emplace_back(r->element[i]->str, r->element[i]->len);
+    return out;
+  }
+  bool has(std::string_view key) override {
+    check_key(key);
+    std::lock_guard lock(m_);
+    return command({"HEXISTS", values_, key})->integer == 1;
+  }
+  bool read(std::string_view key, const std::function<void(std::string_view)>& use) override {
+    check_key(key);
+    std::unique_lock lock(m_);
+    auto r = script(get_id, {key});
+    lock.unlock();
+    if (r->type != REDIS_REPLY_STRING) return false;
+    use(std::string_view(r->str, r->len));
+    return true;
+  }
+  bool put(std::string_view key, std::string_view value) override {
+    check_key(key);
+    std::lock_guard lock(m_);
+    bool low = memory_low();
+    return script(put_id,
+                  {key, value, o_.policy == put_policy::rotate ? "r" : "s", low ? "1" : "0"})
+               ->integer == 1;
+  }
+  bool remove(std::string_view key) override {
+    check_key(key);
+    std::lock_guard lock(m_);
+    return script(remove_id, {key})->integer == 1;
+  }
+  void clear() override {
+    std::lock_guard lock(m_);
+    script(clear_id, {});
+  }
+  store_stats stats() override;
+
+ private:
+  void check_key(std::string_view key) const {
+    if (key.empty() || key.size() > 511)
+      throw storage_error(uri_,
+                          "a key must have 1 to 511 bytes, not " + std::to_string(key.size()));
+  }
+  timeval timeout() const {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(o_.lock_timeout).count();
+    return {static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
+  }
+  redisContext* connection();
+  [[noreturn]] void lost(const std::string& what);
+  reply command(std::initializer_list<std::string_view> args);
+  reply script(script_id id, std::initializer_list<std::string_view> args);
+  bool memory_low();
+
+  std::string uri_, host_;
+  int port_, db_;
+  store_options o_;
+  std::mutex m_;  // one connection per handle; hiredis contexts are not thread-safe
+  redisContext* ctx_ = nullptr;
+  std::string sha_[script_count];
+  std::string values_ = "dedup:values", stamps_ = "dedup:stamps", meta_ = "dedup:meta";
+  std::chrono::steady_clock::time_point memory_read_{};
+  bool memory_low_ = false;
+};
+
+// A broken connection is dropped, so that the next call reconnects (to a restarted server).
+void redis_backend::lost(const std::string& what) {
+  bool timed_out = ctx_ && ctx_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+  std::string detail = what + (ctx_ && ctx_->errstr[0] ? std::string(": ") + ctx_->errstr : "");
+  if (ctx_) redisFree(ctx_);
+  ctx_ = nullptr;
+  if (timed_out)
+    throw timeout_error(
+        uri_, detail + " (no reply within " + std::to_string(o_.lock_timeout.count()) + " ms)");
+  throw storage_error(uri_, detail);
+}
+
+redisContext* redis_backend::connection() {
+  if (ctx_) return ctx_;
+  ctx_ = redisConnectWithTimeout(host_.c_str(), port_, timeout());
+  if (!ctx_) throw storage_error(uri_, "cannot allocate a connection");
+  if (ctx_->err) lost("cannot connect");
+  redisSetTimeout(ctx_, timeout());
+  command({"SELECT", std::to_string(db_)});
+  for (int i = 0; i < script_count; ++i) {
+    auto r = command({"SCRIPT", "LOAD", scripts[i]});
+    sha_[i].assign(r->str, r->len);
+  }
+  // The creator's capacity; also after a restarted server forgot everything.
+  command({"HSETNX", meta_, "capacity", std::to_string(o_.capacity_bytes)});
+  return ctx_;
+}
+
+reply redis_backend::command(std::initializer_list<std::string_view> args) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (auto a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  redisContext* c = connection();
+  reply r(static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data())));
+  if (!r) lost("server not answering");
+  if (r->type == REDIS_REPLY_ERROR) {
+    std::string text(r->str, r->len);
+    if (text.starts_with("NOSCRIPT")) return r;
+    throw storage_error(uri_, "server error: " + text);
+  }
+  return r;
+}
+
+reply redis_backend::script(script_id id, std::initializer_list<std::string_view> args) {
+  for (int attempt = 0;; ++attempt) {
+    connection();
+    std::vector<std::string_view> all{"EVALSHA", sha_[id], "3", values_, stamps_, meta_};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (auto a : all) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    reply r(static_cast<redisReply*>(
+        redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data())));
+    if (!r) lost("server not answering");
+    if (r->type != REDIS_REPLY_ERROR) return r;
+    std::string text(r->str, r->len);
+    // A restarted or flushed server forgot the scripts: load them again, once.
+    if (!text.starts_with("NOSCRIPT") || attempt > 0)
+      throw storage_error(uri_, "server error: " + text);
+    auto loaded = command({"SCRIPT", "LOAD", scripts[id]});
+    sha_[id].assign(loaded->str, loaded->len);
+  }
+}
+
+// The server's memory, not this node's: used against maxmemory if set, else against the server
+// machine's total. Asked at most every 5 ms.
+bool redis_backend::memory_low() {
+  if (o_.min_free_mem_pct <= 0) return false;
+  auto now = std::chrono::steady_clock::now();
+  if (memory_read_ != std::chrono::steady_clock::time_point{} &&
+      now - memory_read_ < std::chrono::milliseconds(5))
+    return memory_low_;
+  memory_read_ = now;
+  auto r = command({"INFO", "memory"});
+  std::string_view info(r->str, r->len);
+  auto field = [&](std::string_view name) -> double {
+    auto at = info.find(std::string(name) + ":");
+    return at == std::string_view::npos ? 0.0 : std::atof(info.data() + at + name.size() + 1);
+  };
+  double used = field("used_memory"), max = field("maxmemory");
+  double total = max > 0 ? max : field("total_system_memory");
+  memory_low_ = total > 0 && 1.0 - used / total < o_.min_free_mem_pct;
+  return memory_low_;
+}
+
+store_stats redis_backend::stats() {
+  std::lock_guard lock(m_);
+  store_stats s;
+  s.entries = static_cast<std::size_t>(command({"HLEN", values_})->integer);
+  auto r = command({"HMGET", meta_, "bytes", "capacity", "evictions", "refusals"});
+  auto at = [&](std::size_t i) -> std::uint64_t {
+    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING
+               ? std::strtoull(r->element[i]->str, nullptr, 10)
+               : 0;
+  };
+  s.value_bytes = at(0);
+  s.capacity_bytes = at(1);
+  s.evictions = at(2);
+  s.refusals = at(3);
+  return s;
+}
+
+}  // namespace
+
+std::unique_ptr<store_backend> open_redis_backend(const std::string& uri, const std::string& host,
+                                                  int port, int db, const store_options& o) {
+  return std::make_unique<redis_backend>(uri, host, port, db, o);
+}
+
+}  // namespace dedup::detail

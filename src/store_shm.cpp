@@ -1,0 +1,456 @@
+// The shm:// backend: LMDB in /dev/shm/dedup-store-<name>/, writers serialized by a robust
+// process-shared mutex of our own. LMDB's copy-on-write B-tree makes a write that a killed
+// process did not commit vanish, and gives readers MVCC snapshots (a value being read is never
+// freed under its reader); its own writer lock waits without a timeout, which is why writers take
+// ours first, with pthread_mutex_timedlock, and recover it with pthread_mutex_consistent when its
+// holder died.
+#include <fcntl.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "dedup/detail/hash.hpp"
+#include "dedup/store.hpp"
+
+namespace dedup::detail {
+namespace {
+
+constexpr std::uint64_t control_magic = 0x64656475'70737431;  // "dedupst1"
+constexpr std::size_t stamp_slots = std::size_t{1} << 16;
+
+// The mapped control file: the writer lock, the capacity fixed at creation, the counters, and the
+// access stamps. Stamps are indexed by key hash, so keys that share a slot share a stamp: the
+// access order rotate follows is approximate for them (documented in store.hpp's README section).
+struct control {
+  std::atomic<std::uint64_t> magic;
+  std::uint64_t capacity;
+  pthread_mutex_t writer;
+  std::atomic<std::uint64_t> clock;
+  std::atomic<std::uint64_t> evictions;
+  std::atomic<std::uint64_t> refusals;
+  std::atomic<std::uint64_t> stamps[stamp_slots];
+};
+
+[[noreturn]] void fail_mdb(const std::string& uri, const char* what, int rc) {
+  throw storage_error(uri, std::string(what) + ": " + mdb_strerror(rc));
+}
+
+MDB_val val_of(std::string_view s) {
+  return {s.size(), const_cast<char*>(s.data())};
+}
+std::string_view view_of(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+// One per store directory and process: LMDB forbids opening one environment twice in a process.
+struct shm_env {
+  std::string uri;
+  std::string dir;
+  control* ctl = nullptr;
+  MDB_env* env = nullptr;
+  MDB_dbi values = 0, meta = 0;
+
+  ~shm_env() {
+    if (env) mdb_env_close(env);
+    if (ctl) munmap(ctl, sizeof(control));
+  }
+  void stamp(std::string_view key) {
+    auto now = ctl->clock.fetch_add(1, std::memory_order_relaxed) + 1;
+    ctl->stamps[hash_key(key) & (stamp_slots - 1)].store(now, std::memory_order_relaxed);
+  }
+  std::uint64_t stamp_of(std::string_view key) const {
+    return ctl->stamps[hash_key(key) & (stamp_slots - 1)].load(std::memory_order_relaxed);
+  }
+};
+
+void map_control(shm_env& e, const store_options& o) {
+  std::string path = e.dir + "/control";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+  if (fd < 0) throw storage_error(e.uri, path + ": " + std::strerror(errno));
+  // flock only around the one-time set-up: the kernel drops it if this process dies there.
+  flock(fd, LOCK_EX);
+  struct stat st {};
+  fstat(fd, &st);
+  if (static_cast<std::size_t>(st.st_size) < sizeof(control) && ftruncate(fd, sizeof(control))) {
+    ::close(fd);
+    throw storage_error(e.uri, path + ": " + std::strerror(errno));
+  }
+  void* p = mmap(nullptr, sizeof(control), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) {
+    ::close(fd);
+    throw storage_error(e.uri, path + ": " + std::strerror(errno));
+  }
+  e.ctl = static_cast<control*>(p);
+  if (e.ctl->magic.load(std::memory_order_acquire) != control_magic) {
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&e.ctl->writer, &a);
+    pthread_mutexattr_destroy(&a);
+    e.ctl->capacity = o.capacity_bytes;
+    e.ctl->magic.store(control_magic, std::memory_order_release);
+  }
+  flock(fd, LOCK_UN);
+  ::close(fd);
+}
+
+// The store's writer lock, taken within the timeout, recovered from a holder that died.
+class writer_lock {
+ public:
+  writer_lock(shm_env& e, std::chrono::milliseconds timeout) : e_(e) {
+    timespec until{};
+    clock_gettime(CLOCK_REALTIME, &until);
+    auto ns = std::chrono::nanoseconds(timeout).count() + until.tv_nsec;
+    until.tv_sec += static_cast<time_t>(ns / 1'000'000'000);
+    until.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    int rc = pthread_mutex_timedlock(&e.ctl->writer, &until);
+    if (rc == EOWNERDEAD) {
+      // The holder died; its LMDB transaction died with it (never committed). Free the reader
+      // slots of dead processes too, so their snapshots stop pinning old pages.
+      pthread_mutex_consistent(&e.ctl->writer);
+      int dead = 0;
+      mdb_reader_check(e.env, &dead);
+    } else if (rc == ETIMEDOUT) {
+      throw timeout_error(
+          e.uri, "writer lock not taken within " + std::to_string(timeout.count()) + " ms");
+    } else if (rc != 0) {
+      throw storage_error(e.uri, std::string("writer lock: ") + std::strerror(rc));
+    }
+  }
+  ~writer_lock() { pthread_mutex_unlock(&e_.ctl->writer); }
+  writer_lock(const writer_lock&) = delete;
+  writer_lock& operator=(const writer_lock&) = delete;
+
+ private:
+  shm_env& e_;
+};
+
+// An LMDB transaction aborted unless committed.
+class txn {
+ public:
+  txn(shm_env& e, unsigned flags) : e_(e) {
+    if (int rc = mdb_txn_begin(e.env, nullptr, flags, &t_)) fail_mdb(e.uri, "transaction", rc);
+  }
+  ~txn() {
+    if (t_) mdb_txn_abort(t_);
+  }
+  txn(const txn&) = delete;
+  txn& operator=(const txn&) = delete;
+  MDB_txn* get() const { return t_; }
+  void commit() {
+    int rc = mdb_txn_commit(t_);
+    t_ = nullptr;
+    if (rc) fail_mdb(e_.uri, "commit", rc);
+  }
+
+ private:
+  shm_env& e_;
+  MDB_txn* t_ = nullptr;
+};
+
+std::uint64_t stored_bytes(shm_env& e, const txn& t) {
+  MDB_val k = val_of("bytes"), v{};
+  std::uint64_t n = 0;
+  if (mdb_get(t.get(), e.meta, &k, &v) == 0 && v.mv_size == sizeof n)
+    std::memcpy(&n, v.mv_data, sizeof n);
+  return n;
+}
+
+void set_stored_bytes(shm_env& e, const txn& t, std::uint64_t n) {
+  MDB_val k = val_of("bytes"), v{sizeof n, &n};
+  if (int rc = mdb_put(t.get(), e.meta, &k, &v, 0)) fail_mdb(e.uri, "put", rc);
+}
+
+void open_env(shm_env& e, std::chrono::milliseconds timeout) {
+  if (int rc = mdb_env_create(&e.env)) fail_mdb(e.uri, "environment", rc);
+  mdb_env_set_maxdbs(e.env, 2);
+  mdb_env_set_maxreaders(e.env, 1022);
+  // Room for the values twice over (copy-on-write keeps old pages while readers pin them).
+  mdb_env_set_mapsize(e.env, e.ctl->capacity * 4 + (std::size_t{64} << 20));
+  // No sync: /dev/shm does not outlive the node, and a commit is atomic without one. WRITEMAP
+  // writes pages in place, but only pages the last committed tree does not reference, so a
+  // writer killed mid-transaction still leaves the committed tree whole.
+  int rc = mdb_env_open(e.env, e.dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_WRITEMAP | MDB_MAPASYNC,
+                        0664);
+  if (rc) fail_mdb(e.uri, "open", rc);
+  int dead = 0;
+  mdb_reader_check(e.env, &dead);
+  writer_lock lock(e, timeout);
+  txn t(e, 0);
+  if ((rc = mdb_dbi_open(t.get(), "values", MDB_CREATE, &e.values)) ||
+      (rc = mdb_dbi_open(t.get(), "meta", MDB_CREATE, &e.meta)))
+    fail_mdb(e.uri, "open", rc);
+  t.commit();
+}
+
+std::shared_ptr<shm_env> shared_env(const std::string& uri, const std::string& name,
+                                    const store_options& o) {
+  static std::mutex m;
+  static std::map<std::string, std::weak_ptr<shm_env>> open_envs;
+  std::lock_guard guard(m);
+  auto& slot = open_envs[name];
+  if (auto live = slot.lock()) return live;
+  auto e = std::make_shared<shm_env>();
+  e->uri = uri;
+  e->dir = "/dev/shm/dedup-store-" + name;
+  std::error_code ec;
+  std::filesystem::create_directories(e->dir, ec);
+  if (ec) throw storage_error(uri, e->dir + ": " + ec.message());
+  map_control(*e, o);
+  open_env(*e, o.lock_timeout);
+  slot = e;
+  return e;
+}
+
+// Read transactions kept reset between uses: renewing one takes no lock, where beginning one
+// takes LMDB's reader-table mutex. A reset transaction holds a reader slot but no snapshot.
+class read_pool {
+ public:
+  explicit read_pool(shm_env& e) : e_(e) {}
+  ~read_pool() {
+    for (MDB_txn* t : idle_) mdb_txn_abort(t);
+  }
+  read_pool(const read_pool&) = delete;
+  read_pool& operator=(const read_pool&) = delete;
+
+  /// A snapshot for one read, given back (reset) when it goes out of scope.
+  class lease {
+   public:
+    explicit lease(read_pool& p) : p_(p), t_(p.take()) {}
+    ~lease() { p_.give(t_); }
+    lease(const lease&) = delete;
+    lease& operator=(const lease&) = delete;
+    MDB_txn* get() const { return t_; }
+
+   private:
+    read_pool& p_;
+    MDB_txn* t_;
+  };
+
+ private:
+  MDB_txn* take() {
+    MDB_txn* t = nullptr;
+    {
+      std::lock_guard lock(m_);
+      if (!idle_.empty()) {
+        t = idle_.back();
+        idle_.pop_back();
+      }
+    }
+    int rc = t ? mdb_txn_renew(t) : mdb_txn_begin(e_.env, nullptr, MDB_RDONLY, &t);
+    if (rc) {
+      if (t) mdb_txn_abort(t);
+      fail_mdb(e_.uri, "read transaction", rc);
+    }
+    return t;
+  }
+  void give(MDB_txn* t) {
+    mdb_txn_reset(t);
+    std::lock_guard lock(m_);
+    idle_.push_back(t);
+  }
+
+  shm_env& e_;
+  std::mutex m_;
+  std::vector<MDB_txn*> idle_;
+};
+
+class shm_backend final : public store_backend {
+ public:
+  shm_backend(std::shared_ptr<shm_env> e, const store_options& o)
+      : e_(std::move(e)), o_(o), reads_(*e_) {}
+
+  const std::string& uri() const override { return e_->uri; }
+
+  std::size_t count() override {
+    txn t(*e_, MDB_RDONLY);
+    MDB_stat st{};
+    mdb_stat(t.get(), e_->values, &st);
+    return st.ms_entries;
+  }
+
+  std::vector<std::string> keys() override {
+    std::vector<std::string> out;
+    each([&](std::string_view k, std::string_view) { out.emplace_back(k); });
+    return out;
+  }
+
+  bool has(std::string_view key) override {
+    check_key(key);
+    read_pool::lease t(reads_);
+    MDB_val k = val_of(key), v{};
+    return mdb_get(t.get(), e_->values, &k, &v) == 0;
+  }
+
+  bool read(std::string_view key, const std::function<void(std::string_view)>& use) override {
+    check_key(key);
+    // The snapshot pins the value's pages until the transaction ends, whatever writers do.
+    read_pool::lease t(reads_);
+    MDB_val k = val_of(key), v{};
+    if (mdb_get(t.get(), e_->values, &k, &v) != 0) return false;
+    e_->stamp(key);
+    use(view_of(v));
+    return true;
+  }
+
+  bool put(std::string_view key, std::string_view value) override {
+    check_key(key);
+    writer_lock lock(*e_, o_.lock_timeout);
+    txn t(*e_, 0);
+    MDB_val k = val_of(key), old{};
+    std::uint64_t replaced = mdb_get(t.get(), e_->values, &k, &old) == 0 ? old.mv_size : 0;
+    std::uint64_t bytes = stored_bytes(*e_, t) - replaced;
+    if (!make_room(t, key, value.size(), bytes)) {
+      // Under rotate the evictions made room for nothing and are kept, as in mt's object_store.
+      if (o_.policy == put_policy::rotate) {
+        set_stored_bytes(*e_, t, bytes + replaced);
+        t.commit();
+      }
+      return refuse();
+    }
+    MDB_val v = val_of(value);
+    int rc = mdb_put(t.get(), e_->values, &k, &v, 0);
+    if (rc == MDB_MAP_FULL) return refuse();  // long-lived readers pin old pages: nothing changes
+    if (rc) fail_mdb(e_->uri, "put", rc);
+    set_stored_bytes(*e_, t, bytes + value.size());
+    t.commit();
+    e_->stamp(key);
+    return true;
+  }
+
+  bool remove(std::string_view key) override {
+    check_key(key);
+    writer_lock lock(*e_, o_.lock_timeout);
+    txn t(*e_, 0);
+    MDB_val k = val_of(key), old{};
+    if (mdb_get(t.get(), e_->values, &k, &old) != 0) return false;
+    std::uint64_t bytes = stored_bytes(*e_, t) - old.mv_size;
+    if (int rc = mdb_del(t.get(), e_->values, &k, nullptr)) fail_mdb(e_->uri, "remove", rc);
+    set_stored_bytes(*e_, t, bytes);
+    t.commit();
+    return true;
+  }
+
+  void clear() override {
+    writer_lock lock(*e_, o_.lock_timeout);
+    txn t(*e_, 0);
+    if (int rc = mdb_drop(t.get(), e_->values, 0)) fail_mdb(e_->uri, "clear", rc);
+    set_stored_bytes(*e_, t, 0);
+    t.commit();
+  }
+
+  store_stats stats() override {
+    store_stats s;
+    txn t(*e_, MDB_RDONLY);
+    MDB_stat st{};
+    mdb_stat(t.get(), e_->values, &st);
+    s.entries = st.ms_entries;
+    s.value_bytes = stored_bytes(*e_, t);
+    s.capacity_bytes = e_->ctl->capacity;
+    s.evictions = e_->ctl->evictions.load(std::memory_order_relaxed);
+    s.refusals = e_->ctl->refusals.load(std::memory_order_relaxed);
+    return s;
+  }
+
+  [[noreturn]] void hold(std::string_view key, std::string_view value,
+                         const std::function<void()>& ready) {
+    writer_lock lock(*e_, o_.lock_timeout);
+    txn t(*e_, 0);
+    MDB_val k = val_of(key), v = val_of(value);
+    mdb_put(t.get(), e_->values, &k, &v, 0);
+    ready();
+    for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+
+ private:
+  void check_key(std::string_view key) const {
+    if (key.empty() || key.size() > 511)
+      throw storage_error(e_->uri,
+                          "a key must have 1 to 511 bytes, not " + std::to_string(key.size()));
+  }
+
+  template <class F>
+  void each(F&& f) {
+    txn t(*e_, MDB_RDONLY);
+    MDB_cursor* c = nullptr;
+    if (int rc = mdb_cursor_open(t.get(), e_->values, &c)) fail_mdb(e_->uri, "keys", rc);
+    MDB_val k{}, v{};
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+      f(view_of(k), view_of(v));
+    mdb_cursor_close(c);
+  }
+
+  bool room(std::uint64_t bytes, std::size_t size) const {
+    bool memory_ok = o_.min_free_mem_pct <= 0 || free_memory_share() >= o_.min_free_mem_pct;
+    return memory_ok && bytes + size <= e_->ctl->capacity;
+  }
+
+  // Under rotate, evicts the earliest-accessed other entries until `size` more bytes fit (or the
+  // store is empty); `bytes` follows. A value larger than the capacity evicts nothing.
+  bool make_room(const txn& t, std::string_view key, std::size_t size, std::uint64_t& bytes) {
+    if (room(bytes, size)) return true;
+    if (o_.policy == put_policy::strict || size > e_->ctl->capacity) return false;
+    struct entry {
+      std::uint64_t stamp;
+      std::string key;
+      std::size_t size;
+    };
+    std::vector<entry> order;
+    MDB_cursor* c = nullptr;
+    if (int rc = mdb_cursor_open(t.get(), e_->values, &c)) fail_mdb(e_->uri, "rotate", rc);
+    MDB_val k{}, v{};
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+      if (view_of(k) != key)
+        order.push_back({e_->stamp_of(view_of(k)), std::string(view_of(k)), v.mv_size});
+    mdb_cursor_close(c);
+    std::sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.stamp < b.stamp; });
+    for (const entry& victim : order) {
+      if (room(bytes, size)) break;
+      MDB_val vk = val_of(victim.key);
+      if (int rc = mdb_del(t.get(), e_->values, &vk, nullptr)) fail_mdb(e_->uri, "rotate", rc);
+      bytes -= victim.size;
+      e_->ctl->evictions.fetch_add(1, std::memory_order_relaxed);
+    }
+    return room(bytes, size);
+  }
+
+  bool refuse() {
+    e_->ctl->refusals.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+
+  std::shared_ptr<shm_env> e_;
+  store_options o_;
+  read_pool reads_;  // after e_: its transactions end before the environment may close
+};
+
+}  // namespace
+
+std::unique_ptr<store_backend> open_shm_backend(const std::string& uri, const std::string& name,
+                                                const store_options& o) {
+  return std::make_unique<shm_backend>(shared_env(uri, name, o), o);
+}
+
+void hold_shm_writer_for_test(const std::string& uri, std::string_view key, std::string_view value,
+                              const std::function<void()>& ready) {
+  shm_backend b(shared_env(uri, uri.substr(6), store_options{}), store_options{});
+  b.hold(key, value, ready);
+}
+
+}  // namespace dedup::detail

@@ -1,0 +1,378 @@
+// dedup::shared_store on both backends: shm:// (LMDB in /dev/shm) and redis:// (a private
+// redis-server this file starts). The fault cases spawn tests/store_worker.cpp.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "butler/model.hpp"
+#include "dedup/store.hpp"
+#include "redis_server.hpp"
+
+namespace {
+
+using namespace dedup_test;
+using butler::DatasetType;
+
+long fault_scale() {
+  const char* s = std::getenv("DEDUP_FAULT_SCALE");
+  long n = s ? std::atol(s) : 1;
+  return n > 0 ? n : 1;
+}
+
+std::string shm_uri(std::string_view test) {
+  return "shm://test-" + std::to_string(getpid()) + "-" + std::string(test);
+}
+
+// Removes a test's shm store however the test ends.
+struct shm_guard {
+  std::string uri;
+  ~shm_guard() { dedup::shared_store::destroy(uri); }
+};
+
+dedup::store_options options(std::size_t capacity = std::size_t{1} << 20,
+                             dedup::put_policy policy = dedup::put_policy::rotate) {
+  return {.capacity_bytes = capacity,
+          .min_free_mem_pct = 0,
+          .policy = policy,
+          .lock_timeout = std::chrono::milliseconds(2000)};
+}
+
+// Runs `body(uri)` on a fresh shm store and, when redis-server is installed, on a private server.
+template <class F>
+void for_each_backend(std::string_view test, F body) {
+  {
+    shm_guard g{shm_uri(test)};
+    INFO(g.uri);
+    body(g.uri);
+  }
+  redis_server redis;
+  if (!redis.available()) {
+    WARN("redis-server not found: the redis:// case of this test is skipped");
+    SUCCEED("skipped");
+    return;
+  }
+  INFO(redis.uri(0));
+  body(redis.uri(0));
+}
+
+DatasetType type_named(std::string name, std::string storage_class = "ExposureF") {
+  DatasetType t;
+  t.name = std::move(name);
+  t.storage_class = std::move(storage_class);
+  t.dimensions = {"visit"};
+  return t;
+}
+
+std::string fixture_ref() {
+  std::ifstream in(DEDUP_FIXTURES "/ref.json");
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("store: put, get, has, remove, keys, count, clear", "[store]") {
+  for_each_backend("basic", [](const std::string& uri) {
+    auto s = dedup::shared_store::open(uri, options());
+    REQUIRE(s.valid());
+    CHECK(s.count() == 0);
+    CHECK(s.get<DatasetType>("calexp") == nullptr);
+    CHECK(s.put("calexp", type_named("calexp")));
+    CHECK(s.put("raw", type_named("raw", "Exposure")));
+    CHECK(s.put("raw", type_named("raw", "ExposureF")));  // replaces
+    CHECK(s.has("raw"));
+    CHECK_FALSE(s.has("bias"));
+    CHECK(s.count() == 2);
+    auto keys = s.keys();
+    CHECK(std::set<std::string>(keys.begin(), keys.end()) ==
+          std::set<std::string>{"calexp", "raw"});
+    CHECK(s.get<DatasetType>("raw")->storage_class == "ExposureF");
+    auto fallback = std::make_shared<const DatasetType>(type_named("none"));
+    CHECK(s.get<DatasetType>("bias", fallback) == fallback);
+    CHECK(s.remove("raw"));
+    CHECK_FALSE(s.remove("raw"));
+    CHECK(s.count() == 1);
+    std::string calexp_text;
+    dedup::detail::write_text(calexp_text, type_named("calexp"));
+    CHECK(s.stats().value_bytes == calexp_text.size());
+    s.clear();
+    CHECK(s.count() == 0);
+    CHECK(s.stats().value_bytes == 0);
+    CHECK_THROWS_AS(s.put("", 1), dedup::storage_error);
+  });
+}
+
+TEST_CASE("store: get<T> interns with the caller's current scope", "[store]") {
+  for_each_backend("intern", [](const std::string& uri) {
+    auto s = dedup::shared_store::open(uri, options());
+    std::string text = fixture_ref();
+    auto ref = dedup::parse_fast<butler::DatasetRef>(simdjson::padded_string(text));
+    auto other = *ref;
+    other.id = butler::parse_uuid("00000000-57d1-4c43-9b2e-7d0f3c1a5e42");
+    REQUIRE(s.put("a", *ref));
+    REQUIRE(s.put("b", other));
+    dedup::scope scope;
+    auto parsed = dedup::parse_fast<butler::DatasetRef>(simdjson::padded_string(text));
+    auto a = s.get<butler::DatasetRef>("a");
+    auto b = s.get<butler::DatasetRef>("b");
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(a->dataset_type == parsed->dataset_type);
+    CHECK(b->dataset_type == parsed->dataset_type);
+    CHECK(b->data_id == parsed->data_id);
+  });
+}
+
+TEST_CASE("store: strict when full returns false and changes nothing", "[store]") {
+  for_each_backend("strict", [](const std::string& uri) {
+    auto s = dedup::shared_store::open(uri, options(200, dedup::put_policy::strict));
+    int stored = 0;
+    while (s.put("k" + std::to_string(stored), type_named("t" + std::to_string(stored)))) ++stored;
+    REQUIRE(stored >= 2);
+    auto before = s.stats();
+    auto keys = s.keys();
+    CHECK_FALSE(s.put("another", type_named("another")));
+    CHECK_FALSE(s.put("k0", type_named("k0 but much longer than before, too long to fit")));
+    CHECK(s.keys() == keys);
+    CHECK(s.stats().value_bytes == before.value_bytes);
+    CHECK(s.get<DatasetType>("k0")->name == "t0");
+    CHECK(s.stats().refusals == before.refusals + 2);
+    CHECK(s.stats().evictions == 0);
+  });
+}
+
+TEST_CASE("store: rotate evicts the earliest-accessed entries first", "[store]") {
+  for_each_backend("rotate", [](const std::string& uri) {
+    std::string one;
+    dedup::detail::write_text(one, type_named("a"));
+    auto s = dedup::shared_store::open(uri, options(one.size() * 3 + one.size() / 2));
+    for (auto k : {"a", "b", "c"}) REQUIRE(s.put(k, type_named(k)));
+    REQUIRE(s.get<DatasetType>("a"));  // a is now the latest accessed; b the earliest
+    REQUIRE(s.put("d", type_named("d")));
+    CHECK(s.has("a"));
+    CHECK_FALSE(s.has("b"));
+    CHECK(s.has("c"));
+    CHECK(s.has("d"));
+    CHECK(s.stats().evictions == 1);
+    // A value larger than the whole capacity evicts nothing and is refused.
+    CHECK_FALSE(s.put("e", type_named(std::string(one.size() * 4, 'e'))));
+    CHECK(s.count() == 3);
+  });
+}
+
+TEST_CASE("store: low free memory refuses puts; rotate first empties the store", "[store]") {
+  for_each_backend("memory", [](const std::string& uri) {
+    auto plenty = dedup::shared_store::open(uri, options());
+    REQUIRE(plenty.put("a", type_named("a")));
+    auto o = options(std::size_t{1} << 20, dedup::put_policy::strict);
+    o.min_free_mem_pct = 1.0;  // never that much free: always low
+    auto strict = dedup::shared_store::open(uri, o);
+    CHECK_FALSE(strict.put("b", type_named("b")));
+    CHECK(strict.count() == 1);
+    o.policy = dedup::put_policy::rotate;
+    auto rotate = dedup::shared_store::open(uri, o);
+    CHECK_FALSE(rotate.put("b", type_named("b")));
+    CHECK(rotate.count() == 0);
+  });
+}
+
+TEST_CASE("store: a value that no longer parses as T names the key and the pointer", "[store]") {
+  for_each_backend("badvalue", [](const std::string& uri) {
+    auto s = dedup::shared_store::open(uri, options());
+    REQUIRE(s.put_text("old/type", R"({"name": 7, "storageClass": "x", "dimensions": []})"));
+    try {
+      (void)s.get<DatasetType>("old/type");
+      FAIL("no error");
+    } catch (const dedup::error& e) {
+      CHECK(e.pointer() == "/old~1type/name");
+      CHECK(std::string(e.what()).find("store key 'old/type'") != std::string::npos);
+    }
+  });
+}
+
+TEST_CASE("store: bad URIs and a server that is not there are storage errors", "[store]") {
+  for (std::string uri : std::vector<std::string>{
+           "shm://", "shm://a/b", "file:///tmp/x", "redis://:1/0", "redis://h:x/0",
+           "redis://127.0.0.1:" + std::to_string(free_port()) + "/0"}) {
+    INFO(uri);
+    try {
+      dedup::shared_store::open(uri, options());
+      FAIL("opened");
+    } catch (const dedup::storage_error& e) {
+      CHECK(e.resource() == uri);
+    }
+  }
+}
+
+TEST_CASE("store: a value being read is never freed under its reader (shm)", "[store]") {
+  shm_guard g{shm_uri("reader")};
+  std::string one;
+  dedup::detail::write_text(one, type_named("victim"));
+  auto o = options(one.size() * 4);
+  auto backend = dedup::detail::open_store_backend(g.uri, o);
+  REQUIRE(backend->put("victim", one));
+  bool read = backend->read("victim", [&](std::string_view bytes) {
+    // Another thread evicts it, clears the store and overwrites the space while this reads.
+    std::thread writer([&] {
+      auto other = dedup::detail::open_store_backend(g.uri, o);
+      for (int i = 0; i < 50; ++i)
+        other->put("k" + std::to_string(i), std::string(one.size(), char('a' + i % 26)));
+      other->clear();
+      other->put("victim", std::string(one.size(), 'x'));
+    });
+    writer.join();
+    CHECK(bytes == one);
+  });
+  CHECK(read);
+  CHECK(backend->count() == 1);
+}
+
+TEST_CASE("store: a writer killed while it holds the lock leaves no torn entry (shm)", "[store]") {
+  shm_guard g{shm_uri("kill")};
+  auto s = dedup::shared_store::open(g.uri, options());
+  long rounds = std::max(20 / fault_scale(), 2L);
+  for (long i = 0; i < rounds; ++i) {
+    child holder({DEDUP_STORE_WORKER, "hold", g.uri, "torn", "{\"name\":"});
+    REQUIRE(holder.read_line(10s) == std::optional<std::string>("ready"));
+    holder.kill_and_reap();
+    // The lock is recovered (never a hang: at worst a timeout_error within lock_timeout).
+    REQUIRE(s.put("k" + std::to_string(i), type_named("t" + std::to_string(i))));
+    CHECK_FALSE(s.has("torn"));
+  }
+  CHECK(s.count() == static_cast<std::size_t>(rounds));
+  for (long i = 0; i < rounds; ++i)
+    CHECK(s.get<DatasetType>("k" + std::to_string(i))->name == "t" + std::to_string(i));
+}
+
+TEST_CASE("store: a live stalled holder gives timeout_error within the timeout", "[store]") {
+  auto o = options();
+  o.lock_timeout = std::chrono::milliseconds(200);
+  {
+    shm_guard g{shm_uri("stall")};
+    auto s = dedup::shared_store::open(g.uri, o);
+    child holder({DEDUP_STORE_WORKER, "hold", g.uri, "x", "1"});
+    REQUIRE(holder.read_line(10s) == std::optional<std::string>("ready"));
+    CHECK_THROWS_AS(s.put("y", 2), dedup::timeout_error);
+    CHECK(s.count() == 0);  // readers are never blocked by the writer
+    holder.kill_and_reap();
+    CHECK(s.put("y", 2));
+  }
+  redis_server redis;
+  if (!redis.available()) {
+    WARN("redis-server not found: skipped");
+    return;
+  }
+  auto s = dedup::shared_store::open(redis.uri(), o);
+  REQUIRE(s.put("a", 1));
+  auto pid = redis.pid();
+  ::kill(pid, SIGSTOP);  // a server that stalls: each reply is waited for at most lock_timeout
+  struct resume {
+    pid_t pid;
+    ~resume() { ::kill(pid, SIGCONT); }
+  } resume_it{pid};
+  CHECK_THROWS_AS(s.put("b", 2), dedup::timeout_error);
+  ::kill(pid, SIGCONT);
+  REQUIRE(s.get<int>("a"));
+  CHECK(*s.get<int>("a") == 1);
+}
+
+TEST_CASE("store: Redis stopped mid-run fails with the server's URI, then works again", "[store]") {
+  redis_server redis;
+  if (!redis.available()) {
+    WARN("redis-server not found: skipped");
+    return;
+  }
+  auto s = dedup::shared_store::open(redis.uri(3), options());
+  REQUIRE(s.put("a", 1));
+  redis.stop();
+  try {
+    s.put("b", 2);
+    FAIL("no error");
+  } catch (const dedup::storage_error& e) {
+    CHECK(e.resource() == redis.uri(3));
+  }
+  CHECK_THROWS_AS(s.count(), dedup::storage_error);
+  redis.start();
+  REQUIRE(s.put("b", 2));  // reconnected; the private server kept nothing
+  REQUIRE(s.get<int>("b"));
+  CHECK(*s.get<int>("b") == 2);
+  CHECK(s.count() == 1);
+}
+
+namespace {
+
+// Each worker's last operation per key: "put SEQ" or "remove".
+using last_ops = std::map<std::string, std::map<int, std::string>>;  // key -> proc -> op
+
+// Whether the final value (or absence) of `key` is the outcome of some sequential order of the
+// workers' operations, each worker's in its own order: a value (p, s) requires p's last operation
+// on the key to be that put (nothing p did later can precede it); absence requires that some
+// worker's last operation was a remove, or that nobody put the key.
+bool consistent(const std::map<int, std::string>& last,
+                const std::shared_ptr<const DatasetType>& v) {
+  if (!v) {
+    bool any_put = false, any_remove_last = false;
+    for (const auto& [proc, op] : last) {
+      any_put |= op.starts_with("put");
+      any_remove_last |= op == "remove";
+    }
+    return any_remove_last || !any_put;
+  }
+  auto at = v->storage_class.find('s');
+  int proc = std::atoi(v->storage_class.c_str() + 1);
+  auto it = last.find(proc);
+  return it != last.end() && it->second == "put " + v->storage_class.substr(at + 1);
+}
+
+void run_workers(const std::string& uri, long ops, int keys) {
+  std::vector<std::unique_ptr<child>> workers;
+  for (int p = 0; p < 4; ++p)
+    workers.push_back(std::make_unique<child>(
+        std::vector<std::string>{DEDUP_STORE_WORKER, "ops", uri, std::to_string(p),
+                                 std::to_string(ops), std::to_string(keys)}));
+  last_ops last;
+  for (int p = 0; p < 4; ++p) {
+    auto out = workers[p]->read_all(120s);
+    REQUIRE(out);
+    REQUIRE(workers[p]->wait(10s) == std::optional<int>(0));
+    std::istringstream lines(*out);
+    std::string op, key, seq;
+    while (lines >> op) {
+      if (op == "done") break;
+      lines >> key;
+      if (op == "put") lines >> seq;
+      last[key][p] = op == "put" ? "put " + seq : op;
+    }
+    CHECK(op == "done");
+  }
+  auto s = dedup::shared_store::open(uri, options());
+  dedup::scope scope;
+  std::size_t present = 0, bytes = 0;
+  for (int k = 0; k < keys; ++k) {
+    std::string key = "k" + std::to_string(k);
+    auto v = s.get<DatasetType>(key);
+    INFO(key << " = " << (v ? v->storage_class : "absent"));
+    CHECK(consistent(last[key], v));
+    if (v) {
+      ++present;
+      std::string text;
+      dedup::detail::write_text(text, *v);
+      bytes += text.size();
+    }
+  }
+  CHECK(s.count() == present);
+  CHECK(s.keys().size() == present);
+  CHECK(s.stats().value_bytes == bytes);
+}
+
+}  // namespace
+
+TEST_CASE("store: 4 processes of mixed operations match a sequential model per key", "[store]") {
+  long ops = std::max(10'000 / fault_scale(), 100L);
+  for_each_backend("model", [&](const std::string& uri) { run_workers(uri, ops, 64); });
+}

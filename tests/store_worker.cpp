@@ -1,0 +1,67 @@
+// The worker process of the store's fault tests (tests/store_test.cpp):
+//   store_worker hold URI KEY VALUE   take the shm writer lock mid-write, print "ready", wait
+//   store_worker ops URI PROC N KEYS  N mixed operations on KEYS shared keys; every value names
+//                                     (key, PROC, sequence); prints each key's last own operation
+//                                     ("put KEY SEQ" or "remove KEY") and "done PUTS HITS"
+// Exit status 3 if a value read back is not one some process wrote for that key (torn, mixed).
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <string>
+
+#include "butler/model.hpp"
+#include "dedup/store.hpp"
+
+namespace {
+
+int ops(const std::string& uri, int proc, long n, int keys) {
+  dedup::store_options o{.min_free_mem_pct = 0, .lock_timeout = std::chrono::seconds(10)};
+  auto store = dedup::shared_store::open(uri, o);
+  std::mt19937 random(static_cast<unsigned>(proc) * 7919u + 1u);
+  std::map<std::string, std::string> last;  // key -> "put KEY SEQ" / "remove KEY"
+  long puts = 0, hits = 0;
+  dedup::scope s;
+  for (long seq = 0; seq < n; ++seq) {
+    std::string key = "k" + std::to_string(random() % static_cast<unsigned>(keys));
+    unsigned op = random() % 10;
+    if (op < 5) {
+      butler::DatasetType v;
+      v.name = key;
+      v.storage_class = "p" + std::to_string(proc) + "s" + std::to_string(seq);
+      if (!store.put(key, v)) return 4;  // capacity is ample here: a refusal is a bug
+      ++puts;
+      last[key] = "put " + key + " " + std::to_string(seq);
+    } else if (op < 7) {
+      store.remove(key);
+      last[key] = "remove " + key;
+    } else if (auto v = store.get<butler::DatasetType>(key)) {
+      if (v->name != key || v->storage_class.empty() || v->storage_class[0] != 'p') return 3;
+      ++hits;
+    }
+  }
+  for (const auto& [key, line] : last) std::printf("%s\n", line.c_str());
+  std::printf("done %ld %ld\n", puts, hits);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    std::string mode = argc > 1 ? argv[1] : "";
+    if (mode == "hold" && argc == 5) {
+      dedup::detail::hold_shm_writer_for_test(argv[2], argv[3], argv[4], [] {
+        std::printf("ready\n");
+        std::fflush(stdout);
+      });
+    }
+    if (mode == "ops" && argc == 6)
+      return ops(argv[2], std::atoi(argv[3]), std::atol(argv[4]), std::atoi(argv[5]));
+    std::fprintf(stderr, "usage: store_worker hold URI KEY VALUE | ops URI PROC N KEYS\n");
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "store_worker: %s\n", e.what());
+    return 1;
+  }
+}
