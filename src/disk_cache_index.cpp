@@ -38,8 +38,11 @@ constexpr const char* schema = R"(
   PRAGMA application_id = 1684366453;
   PRAGMA user_version = 1;)";
 
+// Milliseconds since the epoch (the index's times; entries() shows seconds): access times a
+// second apart would leave the LRU order to chance.
 std::int64_t now() {
-  return static_cast<std::int64_t>(std::time(nullptr));
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 std::int64_t pragma(sqlite3* db, const std::string& resource, const char* text) {
@@ -222,7 +225,7 @@ std::optional<simdjson::padded_string> disk_index::load(const entry_id& id) {
     m.remove_row(id, checksum);
     return std::nullopt;
   }
-  // At most one write per entry and second: a hit is not a write every time.
+  // One write per entry and cache object: its later hits come from the memory tier.
   if (std::int64_t t = now(); last_access < t) {
     try {
       sql::statement touch(m.db, m.resource,
@@ -363,7 +366,7 @@ std::vector<disk_cache_entry> disk_index::entries() const {
   while (st.step()) {
     out.push_back({m.s.tag, std::string(st.text(0)), st.integer(1), std::string(st.text(2)),
                    std::string(st.text(3)), static_cast<std::uint64_t>(st.integer(4)),
-                   std::string(st.text(5)), st.integer(6), st.integer(7), st.integer(8) != 0,
+                   std::string(st.text(5)), st.integer(6) / 1000, st.integer(7) / 1000, st.integer(8) != 0,
                    static_cast<int>(st.integer(9)), std::string(st.text(10))});
   }
   return out;
@@ -421,7 +424,7 @@ std::vector<std::string> cache_tags(const fs::path& directory, std::string_view 
 }
 
 std::string fresh_session_id() {
-  return std::to_string(::getpid()) + "-" + std::to_string(now()) + "-" + hex16(random64());
+  return std::to_string(::getpid()) + "-" + std::to_string(now() / 1000) + "-" + hex16(random64());
 }
 
 }  // namespace dedup::detail
