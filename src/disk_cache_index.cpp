@@ -366,8 +366,8 @@ std::vector<disk_cache_entry> disk_index::entries() const {
   while (st.step()) {
     out.push_back({m.s.tag, std::string(st.text(0)), st.integer(1), std::string(st.text(2)),
                    std::string(st.text(3)), static_cast<std::uint64_t>(st.integer(4)),
-                   std::string(st.text(5)), st.integer(6) / 1000, st.integer(7) / 1000, st.integer(8) != 0,
-                   static_cast<int>(st.integer(9)), std::string(st.text(10))});
+                   std::string(st.text(5)), st.integer(6) / 1000, st.integer(7) / 1000,
+                   st.integer(8) != 0, static_cast<int>(st.integer(9)), std::string(st.text(10))});
   }
   return out;
 }

@@ -440,3 +440,40 @@ TEST_CASE("disk_cache: the size limit evicts the least recently used", "[disk_ca
   CHECK(std::distance(fs::directory_iterator(writer.location() / "values"),
                       fs::directory_iterator{}) == 2);
 }
+
+TEST_CASE("disk_cache: opening sweeps orphan files, not a live writer's", "[disk_cache]") {
+  temp_dir d;
+  fs::path values;
+  {
+    dedup::disk_cache cache{in(d)};
+    values = cache.location() / "values";
+  }
+  std::string live = ".tmp." + std::to_string(::getpid()) + ".0000000000000001";
+  for (std::string name :
+       {std::string(".tmp.99999999.0000000000000002"), std::string("x.json"), live})
+    std::ofstream(values / name) << "{}";
+  dedup::disk_cache cache{in(d)};
+  CHECK(!fs::exists(values / ".tmp.99999999.0000000000000002"));
+  CHECK(!fs::exists(values / "x.json"));
+  CHECK(fs::exists(values / live));
+}
+
+TEST_CASE("disk_cache: a value that cannot be stored is returned uncached", "[disk_cache]") {
+  temp_dir d;
+  auto o = in(d);
+  o.inline_limit = 8;
+  dedup::disk_cache cache{o};
+  cache.put("kept", std::string(20, 'k'));
+  fs::path values = cache.location() / "values";
+  fs::path moved = cache.location() / "moved";
+  fs::rename(values, moved);
+  std::ofstream(values) << "a file where the folder was";  // every value file write fails
+  auto v = cache.get_or_compute<std::string>("big", [] { return std::string(20, 'b'); });
+  CHECK(*v == std::string(20, 'b'));
+  CHECK(cache.stats().store_failures == 1);
+  CHECK_THROWS_AS(cache.put("big", std::string(20, 'b')), dedup::storage_error);
+  fs::remove(values);
+  fs::rename(moved, values);
+  CHECK(dedup::disk_cache{o}.find<std::string>("big") == nullptr);
+  CHECK(*dedup::disk_cache{o}.find<std::string>("kept") == std::string(20, 'k'));
+}

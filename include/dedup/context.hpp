@@ -126,7 +126,7 @@ class context : public std::enable_shared_from_this<context> {
   context(const context&) = delete;
   context& operator=(const context&) = delete;
   ~context() {
-    release_volatile();
+    if (!release_hooks_.empty()) release_volatile();  // no other thread holds a destroyed context
     std::atomic<table_base*>* slots = tables_.load(std::memory_order_acquire);
     if (!slots) return;
     // Only slots given so far can hold a table.

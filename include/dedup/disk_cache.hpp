@@ -116,7 +116,8 @@ class disk_cache {
   disk_cache& operator=(const disk_cache&) = delete;
 
   /// Opens (creating it if needed) `location()` for `tag`, and empties the memory tier. Throws
-  /// storage_error for a directory that exists but is not a cache, or cannot be created.
+  /// storage_error for a directory that exists but is not a cache, or cannot be created. Unlike
+  /// the other members, it must not run while another thread uses the cache.
   void set_tag(std::string tag);
   const std::string& tag() const noexcept { return options_.tag; }
   const disk_cache_options& options() const noexcept { return options_; }
