@@ -1,0 +1,99 @@
+// The compiled half of the disk cache (src/disk_cache*.cpp): the SQLite index of one cache
+// directory, its value files and its single-flight locks. Knows bytes, never a T.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "dedup/detail/disk_cache_memory.hpp"
+
+namespace dedup {
+struct disk_cache_entry;
+}
+
+namespace dedup::detail {
+
+/// Where and how one cache directory is opened.
+struct index_settings {
+  std::filesystem::path location;  // <directory>/<prefix><tag>
+  std::string tag;
+  int version = 1;
+  std::string session;
+  std::uint64_t size_limit = 0;
+  std::size_t inline_limit = 0;
+  std::chrono::milliseconds wait_timeout{0};
+  bool create = true;  // false: a missing cache is a storage_error (open_existing)
+};
+
+/// A held single-flight lock (an flock on locks/<identity>.lock); released when destroyed, or by
+/// the kernel when the process dies.
+class flight_lock {
+ public:
+  explicit flight_lock(int fd) : fd_(fd) {}
+  flight_lock(const flight_lock&) = delete;
+  flight_lock& operator=(const flight_lock&) = delete;
+  ~flight_lock();
+
+ private:
+  int fd_;
+};
+
+/// One open cache directory. Every member may be called from several threads at once (one
+/// connection, serialized by a mutex), and several processes may open the same directory.
+///
+/// ```text
+/// detail::disk_index index(settings, counters);
+/// index.store(id, R"({"n":1})");
+/// auto bytes = index.load(id);  // checksum-verified, or nullopt (counted as stale or corrupt)
+/// ```
+class disk_index {
+ public:
+  disk_index(index_settings settings, cache_counters& counters);
+  ~disk_index();
+  disk_index(const disk_index&) = delete;
+  disk_index& operator=(const disk_index&) = delete;
+
+  /// The entry's value bytes if a valid row holds them; a row of another version, session or
+  /// layout is dropped (`stale`), one whose bytes fail the checksum too (`corrupt`).
+  std::optional<simdjson::padded_string> load(const entry_id& id);
+  /// Stores (replaces) the entry, then evicts least-recently-used rows beyond the size limit.
+  /// Throws storage_error (timeout_error when the database stays locked); nothing else is lost.
+  void store(const entry_id& id, std::string_view bytes);
+  /// Removes the entry's row (and file) if it holds the same identity.
+  void drop(const entry_id& id);
+  void clear(std::string_view name);
+  void clear_all();
+  std::vector<disk_cache_entry> entries() const;
+  /// The value file of the most recently used entry named `name`, the index file when its value
+  /// is inline, an empty path when there is none.
+  std::filesystem::path file_of(std::string_view name) const;
+  /// Waits (polling, up to wait_timeout) for the single-flight lock of the entry.
+  std::unique_ptr<flight_lock> lock(const entry_id& id);
+
+  const index_settings& settings() const noexcept;
+
+ private:
+  struct impl;
+  void insert_row(const entry_id& id, std::string_view bytes, const std::string& file);
+  std::uint64_t evict(const entry_id& keep, std::vector<std::string>& files);
+  void remove_where(const std::string& where, std::string_view a, std::string_view b);
+
+  std::unique_ptr<impl> impl_;
+};
+
+/// The caches under `directory` whose names start with `prefix`: their tags, sorted.
+std::vector<std::string> cache_tags(const std::filesystem::path& directory,
+                                    std::string_view prefix);
+
+/// A session id no other process or cache object is likely to have had.
+std::string fresh_session_id();
+
+}  // namespace dedup::detail

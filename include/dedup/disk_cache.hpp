@@ -1,0 +1,285 @@
+// dedup/disk_cache.hpp: a versioned, tagged, crash-safe persistent cache of computed values, read
+// back through the simdjson backend in the caller's scope so that they intern with everything else.
+#pragma once
+
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "dedup/context.hpp"
+#include "dedup/detail/disk_cache_index.hpp"
+#include "dedup/detail/disk_cache_memory.hpp"
+#include "dedup/detail/disk_cache_params.hpp"
+#include "dedup/detail/fingerprint.hpp"
+#include "dedup/detail/text_sink.hpp"
+#include "dedup/error.hpp"
+#include "dedup/simdjson.hpp"
+
+namespace dedup {
+
+/// How a `disk_cache` is laid out and behaves. A cache lives in `directory / (prefix + tag)`.
+///
+/// ```
+/// dedup::disk_cache_options o{.directory = std::filesystem::temp_directory_path(),
+///                             .tag = "run42", .version = 3};
+/// assert(o.prefix == "cache" && o.inline_limit == 64 * 1024);
+/// ```
+struct disk_cache_options {
+  std::filesystem::path directory = std::filesystem::temp_directory_path();
+  std::string prefix = "cache";
+  std::string tag{};      ///< empty: no disk tier until `set_tag` (using it throws)
+  int version = 1;        ///< the cache's major version (entries with minor >= 1 depend on it)
+  std::string session{};  ///< empty: a fresh id made when the cache object is built
+  std::uint64_t size_limit = 1ull << 30;  ///< bytes of values on disk; LRU eviction beyond
+  std::size_t inline_limit = 64 * 1024;   ///< larger values go to files, smaller ones in SQLite
+  bool single_flight = false;             ///< across processes: one computes, the others wait
+  std::chrono::milliseconds wait_timeout{30'000};  ///< single flight and SQLite busy waits
+};
+
+/// Counters of one cache object (this process), since it was built. `corrupt`: a checksum
+/// mismatch; `stale`: a version, session or layout that changed; `invalid`: a value that no longer
+/// parses as its type; `store_failures`: values computed but not stored (a full disk, ...).
+///
+/// ```
+/// dedup::disk_cache_stats s{};
+/// assert(s.memory_hits + s.disk_hits + s.computed == 0);
+/// ```
+struct disk_cache_stats {
+  std::uint64_t memory_hits = 0, disk_hits = 0, computed = 0, stored = 0, evicted = 0, corrupt = 0,
+                stale = 0, invalid = 0, store_failures = 0;
+};
+
+/// One row of a cache's index, as `dedup cache ls` shows it. `version` is the cache version the
+/// entry was stored under, `minor` its own; `created` and `last_access` are unix seconds.
+///
+/// ```
+/// dedup::disk_cache_entry e{};
+/// assert(!e.in_file);
+/// ```
+struct disk_cache_entry {
+  std::string tag{}, name{};
+  std::int64_t version = 0;
+  std::string parameters_hash{}, layout_fingerprint{};
+  std::uint64_t size = 0;
+  std::string checksum{};
+  std::int64_t created = 0, last_access = 0;
+  bool in_file = false;  ///< value in its own file under values/ rather than inline in SQLite
+  int minor = 0;
+  std::string session{};  ///< the session of a session-only entry (minor 0), else empty
+};
+
+/// A cache used for storage before any tag was set: call `set_tag` first.
+///
+/// ```
+/// dedup::disk_cache cache;
+/// try { cache.find<int>("n"); } catch (const dedup::untagged_cache_error&) { /* expected */ }
+/// ```
+class untagged_cache_error : public usage_error {
+ public:
+  using usage_error::usage_error;
+};
+
+/// A versioned, tagged persistent cache of computed values (see the README's cache section).
+/// `get_or_compute<T>("name@minor", fn, args...)` returns the value from memory, else from disk,
+/// else computes `fn(args...)` and stores its simple form. Minor >= 1: valid for the same cache
+/// version and minor; <= -1: only the minor counts; 0: only this session. `args` are hashed
+/// canonically into the identity; a change of T's declared layout makes old entries stale.
+///
+/// ```
+/// auto dir = std::filesystem::temp_directory_path() / "dedup-doc-cache";
+/// {
+///   dedup::disk_cache cache({.directory = dir, .tag = "run42"});
+///   dedup::scope s;
+///   int calls = 0;
+///   auto square = [&](int x) { ++calls; return std::vector<int>{x, x * x}; };
+///   auto a = cache.get_or_compute<std::vector<int>>("square@2", square, 7);
+///   auto b = cache.get_or_compute<std::vector<int>>("square@2", square, 7);
+///   assert(calls == 1 && (*b)[1] == 49 && cache.stats().memory_hits == 1);
+///   cache.clear_all();
+/// }
+/// std::filesystem::remove_all(dir);
+/// ```
+class disk_cache {
+ public:
+  explicit disk_cache(disk_cache_options options = {});
+  ~disk_cache();
+  disk_cache(const disk_cache&) = delete;
+  disk_cache& operator=(const disk_cache&) = delete;
+
+  /// Opens (creating it if needed) `location()` for `tag`, and empties the memory tier. Throws
+  /// storage_error for a directory that exists but is not a cache, or cannot be created. Unlike
+  /// the other members, it must not run while another thread uses the cache.
+  void set_tag(std::string tag);
+  const std::string& tag() const noexcept { return options_.tag; }
+  const disk_cache_options& options() const noexcept { return options_; }
+  /// `directory / (prefix + tag)`.
+  std::filesystem::path location() const { return options_.directory / (options_.prefix + tag()); }
+  /// Where the entry `name` lives: its value file (under `values/`) if it has one, the index
+  /// (`index.sqlite`) if its value is inline, an empty path if it is not stored.
+  std::filesystem::path fullpath(std::string_view name) const;
+
+  /// The value of the entry `name` ("name" or "name@minor"; minor 1 when absent) for these
+  /// parameters: from memory, else from disk, else `fn(args...)` (a T, or a
+  /// `std::shared_ptr<const T>`), stored. A value that cannot be stored (full disk, read-only
+  /// directory, locked index) is returned all the same and counted in `store_failures`.
+  template <class T, class Fn, class... Args>
+  std::shared_ptr<const T> get_or_compute(std::string_view name, Fn&& fn, const Args&... args) {
+    auto [base, minor] = split_name(name);
+    return get_or_compute<T>(base, minor, std::forward<Fn>(fn), args...);
+  }
+  /// As above, with the minor version given apart (`name` then holds no '@').
+  template <class T, class Fn, class... Args>
+  std::shared_ptr<const T> get_or_compute(std::string_view name, int minor, Fn&& fn,
+                                          const Args&... args);
+
+  /// The stored value, or null. A stored value that no longer parses as T is dropped and its
+  /// `dedup::error` (the JSON pointer, the entry's name in the detail) thrown.
+  template <class T, class... Args>
+  std::shared_ptr<const T> find(std::string_view name, const Args&... args);
+  /// Stores `value` under the entry; throws storage_error if it cannot.
+  template <class T, class... Args>
+  void put(std::string_view name, const T& value, const Args&... args);
+
+  /// Removes the entry `name` (every minor version and parameters), from disk and memory.
+  void clear(std::string_view name);
+  /// Removes every entry of the current tag.
+  void clear_tag();
+  /// Removes every entry of every cache `directory/prefix*` (the caches stay, empty).
+  void clear_all();
+  std::vector<disk_cache_entry> entries() const;
+  disk_cache_stats stats() const;
+
+  /// The tags of the caches present under `directory` with `prefix`, sorted.
+  static std::vector<std::string> tags(const std::filesystem::path& directory,
+                                       std::string_view prefix = "cache");
+  /// A cache object on an existing cache; storage_error if `directory/prefix+tag` is not one.
+  static std::unique_ptr<disk_cache> open_existing(const std::filesystem::path& directory,
+                                                   std::string_view prefix, std::string tag);
+
+ private:
+  struct state {  // shared with the release hooks of volatile scopes, which may outlive *this
+    detail::memory_tier memory;
+    detail::cache_counters counters;
+  };
+
+  static std::pair<std::string_view, int> split_name(std::string_view name);
+  detail::disk_index& index(std::string_view entry);
+  void open_index(bool create);
+
+  template <class T, class... Args>
+  static detail::entry_id identify(std::string_view name, int minor, const Args&... args) {
+    return {name, minor, detail::parameters_hash(args...), detail::layout_fingerprint<T>()};
+  }
+  template <class T>
+  std::shared_ptr<const T> remember(const detail::entry_id& id, std::shared_ptr<const T> value);
+  template <class T>
+  std::shared_ptr<const T> load(const detail::entry_id& id, bool rethrow_invalid);
+  void store_bytes(const detail::entry_id& id, std::string_view bytes);
+
+  disk_cache_options options_;
+  std::shared_ptr<state> state_ = std::make_shared<state>();
+  std::unique_ptr<detail::disk_index> index_;
+};
+
+// ---- templates ----------------------------------------------------------------------------------
+
+template <class T>
+std::shared_ptr<const T> disk_cache::remember(const detail::entry_id& id,
+                                              std::shared_ptr<const T> value) {
+  context* ctx = detail::current_context;
+  std::uint64_t owner = ctx && ctx->is_volatile() ? ctx->id() : 0;
+  state_->memory.put(id, value, typeid(T), owner);
+  if (owner && state_->memory.first_volatile_use(owner)) {
+    ctx->on_volatile_release([weak = std::weak_ptr<state>(state_), owner] {
+      if (auto s = weak.lock()) s->memory.drop_owner(owner);
+    });
+  }
+  return value;
+}
+
+template <class T>
+std::shared_ptr<const T> disk_cache::load(const detail::entry_id& id, bool rethrow_invalid) {
+  std::optional<simdjson::padded_string> bytes = index(id.name).load(id);
+  if (!bytes) return nullptr;
+  std::shared_ptr<const T> value;
+  try {
+    if constexpr (interned<T>)
+      value = parse_fast<T>(*bytes);
+    else
+      value = std::make_shared<const T>(parse_fast<T>(*bytes));
+  } catch (const error& e) {
+    index_->drop(id);
+    state_->counters.invalid.fetch_add(1, std::memory_order_relaxed);
+    if (rethrow_invalid)
+      throw error(e.pointer(), "cache entry '" + std::string(id.name) + "' (" +
+                                   location().string() + "): " + e.detail());
+    return nullptr;
+  }
+  state_->counters.disk_hits.fetch_add(1, std::memory_order_relaxed);
+  return value;
+}
+
+template <class T, class Fn, class... Args>
+std::shared_ptr<const T> disk_cache::get_or_compute(std::string_view name, int minor, Fn&& fn,
+                                                    const Args&... args) {
+  detail::entry_id id = identify<T>(name, minor, args...);
+  if (auto hit = state_->memory.find(id, typeid(T))) {
+    state_->counters.memory_hits.fetch_add(1, std::memory_order_relaxed);
+    return std::static_pointer_cast<const T>(std::move(hit));
+  }
+  if (auto loaded = load<T>(id, false)) return remember<T>(id, std::move(loaded));
+  std::unique_ptr<detail::flight_lock> flight;
+  if (options_.single_flight) {
+    flight = index_->lock(id);
+    // Another caller may have stored it while this one waited.
+    if (auto loaded = load<T>(id, false)) return remember<T>(id, std::move(loaded));
+  }
+  std::shared_ptr<const T> value;
+  using result = std::remove_cvref_t<std::invoke_result_t<Fn&, const Args&...>>;
+  if constexpr (std::is_convertible_v<result, std::shared_ptr<const T>>)
+    value = std::invoke(fn, args...);
+  else
+    value = std::make_shared<const T>(std::invoke(fn, args...));
+  state_->counters.computed.fetch_add(1, std::memory_order_relaxed);
+  std::string text;
+  detail::write_text(text, *value);
+  try {
+    store_bytes(id, text);
+  } catch (const storage_error&) {
+    state_->counters.store_failures.fetch_add(1, std::memory_order_relaxed);
+  }
+  return remember<T>(id, std::move(value));
+}
+
+template <class T, class... Args>
+std::shared_ptr<const T> disk_cache::find(std::string_view name, const Args&... args) {
+  auto [base, minor] = split_name(name);
+  detail::entry_id id = identify<T>(base, minor, args...);
+  if (auto hit = state_->memory.find(id, typeid(T))) {
+    state_->counters.memory_hits.fetch_add(1, std::memory_order_relaxed);
+    return std::static_pointer_cast<const T>(std::move(hit));
+  }
+  auto loaded = load<T>(id, true);
+  return loaded ? remember<T>(id, std::move(loaded)) : nullptr;
+}
+
+template <class T, class... Args>
+void disk_cache::put(std::string_view name, const T& value, const Args&... args) {
+  auto [base, minor] = split_name(name);
+  detail::entry_id id = identify<T>(base, minor, args...);
+  std::string text;
+  detail::write_text(text, value);
+  store_bytes(id, text);
+  remember<T>(id, std::make_shared<const T>(value));
+}
+
+}  // namespace dedup
