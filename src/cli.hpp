@@ -30,5 +30,7 @@ std::string plural(std::size_t n, std::string_view word);
 
 int demo(const args& a);
 int load(const args& a);
+/// `dedup cache ls|stats|clear DIR`: src/cache_cli.cpp.
+int cache(const args& a);
 
 }  // namespace dedup::cli

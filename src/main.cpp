@@ -16,6 +16,7 @@ scoped interning, and shows what sharing saves.
 commands:
   demo    generate the built-in reference workload, load it twice and compare
   load    read a file of dataset refs in parallel and show what was built and shared
+  cache   list, count or clear the persistent caches (dedup::disk_cache) under a directory
 
 Run 'dedup <command> --help' for a command's options.
 )";
@@ -63,12 +64,13 @@ int main(int argc, char** argv) {
   std::string_view command = a[0];
   a.erase(a.begin());
   // A usage error of a known command points at that command's own help, which lists its options.
-  std::string help = command == "demo" || command == "load"
+  std::string help = command == "demo" || command == "load" || command == "cache"
                          ? "dedup " + std::string(command) + " --help"
                          : std::string("dedup --help");
   try {
     if (command == "demo") return dedup::cli::demo(a);
     if (command == "load") return dedup::cli::load(a);
+    if (command == "cache") return dedup::cli::cache(a);
     throw dedup::cli::usage_error{"unknown command '" + std::string(command) + "'"};
   } catch (const dedup::cli::usage_error& e) {
     std::fprintf(stderr, "dedup: %s\nRun '%s' for usage.\n", e.message.c_str(), help.c_str());

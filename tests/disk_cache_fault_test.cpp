@@ -55,7 +55,8 @@ struct temp_dir {
   ~temp_dir() {
     std::error_code ec;
     for (auto& e : fs::recursive_directory_iterator(path, ec))
-      if (e.is_directory(ec)) fs::permissions(e.path(), fs::perms::owner_all, fs::perm_options::add, ec);
+      if (e.is_directory(ec))
+        fs::permissions(e.path(), fs::perms::owner_all, fs::perm_options::add, ec);
     fs::remove_all(path, ec);
   }
   temp_dir(const temp_dir&) = delete;
@@ -103,7 +104,8 @@ class worker {
     auto deadline = clock_type::now() + limit;
     int status = 0;
     while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (clock_type::now() > deadline) FAIL("worker did not exit within " << limit.count() << " ms");
+      if (clock_type::now() > deadline)
+        FAIL("worker did not exit within " << limit.count() << " ms");
       drain(1);
     }
     pid_ = -1;
@@ -133,7 +135,9 @@ class worker {
   std::string text_;
 };
 
-bool exited_ok(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+bool exited_ok(int status) {
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
@@ -171,7 +175,8 @@ std::vector<std::string> orphans(const dedup::disk_cache& cache) {
   for (auto& e : fs::recursive_directory_iterator(cache.location())) {
     if (!e.is_regular_file()) continue;
     std::string file = e.path().filename().string();
-    bool database = file.find(".sqlite") != std::string::npos || file.find(".db") != std::string::npos;
+    bool database =
+        file.find(".sqlite") != std::string::npos || file.find(".db") != std::string::npos;
     if (!database && !owned.count(e.path())) out.push_back(e.path().string());
   }
   return out;
@@ -186,11 +191,14 @@ void require_whole(dedup::disk_cache& cache, const std::string& name, std::int64
   REQUIRE(v->seq == seq);
 }
 
-std::int64_t seq_of(const std::string& name) { return std::stoll(name.substr(1)); }
+std::int64_t seq_of(const std::string& name) {
+  return std::stoll(name.substr(1));
+}
 
 }  // namespace
 
-TEST_CASE("a writer killed at random points leaves a cache that opens whole", "[disk_cache_fault]") {
+TEST_CASE("a writer killed at random points leaves a cache that opens whole",
+          "[disk_cache_fault]") {
   temp_dir root;
   const std::string tag = "KILL";
   std::mt19937 rng(20261201);
@@ -266,7 +274,9 @@ void read_log(const fs::path& file, long proc, mixed_log& log) {
   REQUIRE(summary);  // the worker got to its end
 }
 
-bool writes(const op& o) { return o.kind == 'P' || (o.kind == 'G' && o.computed); }
+bool writes(const op& o) {
+  return o.kind == 'P' || (o.kind == 'G' && o.computed);
+}
 
 /// Linearizability of the final state: it must be what one of the operations that no other one
 /// strictly followed left (a write of that value, or a clear if it is absent).
@@ -284,9 +294,10 @@ void check_final(const std::string& name, const std::vector<op>& ops, const stam
       explained = true;
   }
   if (!any_change && !final) explained = true;
-  INFO("entry " << name << (final ? " holds (" + std::to_string(final->writer) + ", " +
-                                         std::to_string(final->seq) + ")"
-                                   : std::string(" is absent")));
+  INFO("entry " << name
+                << (final ? " holds (" + std::to_string(final->writer) + ", " +
+                                std::to_string(final->seq) + ")"
+                          : std::string(" is absent")));
   CHECK(explained);
 }
 
@@ -295,7 +306,8 @@ void check_reads(const std::string& name, const std::vector<op>& ops) {
   for (auto& g : ops) {
     if (g.kind != 'G' || g.computed) continue;
     bool written = false;
-    for (auto& w : ops) written = written || (writes(w) && w.writer == g.writer && w.seq == g.seq && w.t0 < g.t1);
+    for (auto& w : ops)
+      written = written || (writes(w) && w.writer == g.writer && w.seq == g.seq && w.t0 < g.t1);
     INFO("entry " << name << " read (" << g.writer << ", " << g.seq << ") by process " << g.proc);
     CHECK(written);
   }
@@ -337,8 +349,9 @@ void fill(const fs::path& dir, const std::string& tag, int n) {
   dedup::disk_cache cache(options_for(dir, tag));
   dedup::scope scope;
   for (int i = 0; i < n; ++i)
-    cache.put("e" + std::to_string(i),
-              dedup_fault::make_value(0, i, i % 2 ? dedup_fault::large_bytes : dedup_fault::small_bytes));
+    cache.put(
+        "e" + std::to_string(i),
+        dedup_fault::make_value(0, i, i % 2 ? dedup_fault::large_bytes : dedup_fault::small_bytes));
 }
 
 void require_filled(const fs::path& dir, const std::string& tag, int n) {
@@ -367,13 +380,15 @@ TEST_CASE("a file-size limit fails stores cleanly and loses nothing stored", "[d
   CHECK(orphans(cache).empty());
 }
 
-TEST_CASE("a read-only directory gives a storage_error and is left as it was", "[disk_cache_fault]") {
+TEST_CASE("a read-only directory gives a storage_error and is left as it was",
+          "[disk_cache_fault]") {
   temp_dir root;
   SECTION("no cache in it yet") {
     fs::path ro = root.path / "ro";
     fs::create_directory(ro);
     fs::permissions(ro, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
-                            fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+                            fs::perms::group_exec | fs::perms::others_read |
+                            fs::perms::others_exec);
     auto before = listing(ro);
     worker w({"readonly", ro.string(), "RO"});
     int status = w.wait();
@@ -389,7 +404,8 @@ TEST_CASE("a read-only directory gives a storage_error and is left as it was", "
       dedup::disk_cache cache(options_for(root.path, "RO"));
       location = cache.location();
     }
-    fs::permissions(location, fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
+    fs::permissions(location,
+                    fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
                     fs::perm_options::remove);
     auto before = listing(location);
     {
@@ -419,7 +435,9 @@ TEST_CASE("a directory that is not a cache gives a storage_error and is left as 
   }
   auto before = listing(root.path);
   CHECK_THROWS_AS(dedup::disk_cache(options_for(root.path, "FOREIGN")), dedup::storage_error);
-  CHECK_THROWS_AS(dedup::disk_cache::open_existing(root.path, "cache", "FOREIGN"), dedup::storage_error);
-  CHECK_THROWS_AS(dedup::disk_cache::open_existing(root.path, "cache", "ABSENT"), dedup::storage_error);
+  CHECK_THROWS_AS(dedup::disk_cache::open_existing(root.path, "cache", "FOREIGN"),
+                  dedup::storage_error);
+  CHECK_THROWS_AS(dedup::disk_cache::open_existing(root.path, "cache", "ABSENT"),
+                  dedup::storage_error);
   CHECK(listing(root.path) == before);
 }

@@ -40,7 +40,9 @@ inline stamped make_value(std::int64_t writer, std::int64_t seq, std::size_t byt
   return v;
 }
 
-inline bool intact(const stamped& v) { return v.digest == digest_of(v.writer, v.seq, v.payload); }
+inline bool intact(const stamped& v) {
+  return v.digest == digest_of(v.writer, v.seq, v.payload);
+}
 
 /// The fault tests set inline_limit to this: values above it go to files.
 inline constexpr std::size_t inline_limit = 4096;

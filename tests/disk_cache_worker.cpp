@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,7 +49,8 @@ std::size_t bytes_for(std::int64_t seq) {
 int fill(const char* dir, const char* tag, long n) {
   dedup::disk_cache cache(options_for(dir, tag));
   dedup::scope scope;
-  for (long i = 0; i < n; ++i) cache.put("e" + std::to_string(i), dedup_fault::make_value(0, i, bytes_for(i)));
+  for (long i = 0; i < n; ++i)
+    cache.put("e" + std::to_string(i), dedup_fault::make_value(0, i, bytes_for(i)));
   return 0;
 }
 
@@ -74,8 +76,10 @@ int fsize(const char* dir, const char* tag, long limit) {
   dedup::disk_cache cache(options_for(dir, tag));
   dedup::scope scope;
   auto big = static_cast<std::size_t>(limit) * 4;
-  auto v = cache.get_or_compute<stamped>("big_goc", [&] { return dedup_fault::make_value(2, 1, big); });
-  if (!v || !dedup_fault::intact(*v) || v->payload.size() != big) fail("get_or_compute lost its value");
+  auto v =
+      cache.get_or_compute<stamped>("big_goc", [&] { return dedup_fault::make_value(2, 1, big); });
+  if (!v || !dedup_fault::intact(*v) || v->payload.size() != big)
+    fail("get_or_compute lost its value");
   if (cache.stats().store_failures < 1) fail("the failed store of big_goc was not counted");
   try {
     cache.put("big_put", dedup_fault::make_value(2, 2, big));
@@ -83,7 +87,8 @@ int fsize(const char* dir, const char* tag, long limit) {
   } catch (const dedup::storage_error& e) {
     std::printf("put: %s\n", e.what());
   }
-  std::printf("store_failures %llu\n", static_cast<unsigned long long>(cache.stats().store_failures));
+  std::printf("store_failures %llu\n",
+              static_cast<unsigned long long>(cache.stats().store_failures));
   return 0;
 }
 
@@ -130,7 +135,8 @@ int mixed(const char* dir, const char* tag, long proc, long n, const char* log_p
         computed = true;
         return dedup_fault::make_value(proc, seq, bytes);
       });
-      if (!v || !dedup_fault::intact(*v)) fail("get_or_compute of " + name + " returned a bad value");
+      if (!v || !dedup_fault::intact(*v))
+        fail("get_or_compute of " + name + " returned a bad value");
       ++gets;
       std::fprintf(log, "G %s %lld %lld %lld %lld %d\n", name.c_str(), static_cast<long long>(t0),
                    static_cast<long long>(now_ns()), static_cast<long long>(v->writer),
@@ -146,9 +152,10 @@ int mixed(const char* dir, const char* tag, long proc, long n, const char* log_p
     }
   }
   auto s = cache.stats();
-  std::fprintf(log, "S %ld %llu %llu %llu %llu\n", gets, static_cast<unsigned long long>(s.memory_hits),
-               static_cast<unsigned long long>(s.disk_hits), static_cast<unsigned long long>(s.computed),
-               static_cast<unsigned long long>(s.store_failures));
+  std::fprintf(
+      log, "S %ld %llu %llu %llu %llu\n", gets, static_cast<unsigned long long>(s.memory_hits),
+      static_cast<unsigned long long>(s.disk_hits), static_cast<unsigned long long>(s.computed),
+      static_cast<unsigned long long>(s.store_failures));
   if (std::fclose(log) != 0) fail("cannot finish the log");
   return 0;
 }
@@ -169,7 +176,8 @@ int dispatch(int argc, char** argv) {
   if (mode == "write" && argc == 6) return write(dir, tag, number(argv[4]), number(argv[5]));
   if (mode == "fsize" && argc == 5) return fsize(dir, tag, number(argv[4]));
   if (mode == "readonly" && argc == 4) return readonly(dir, tag);
-  if (mode == "mixed" && argc == 7) return mixed(dir, tag, number(argv[4]), number(argv[5]), argv[6]);
+  if (mode == "mixed" && argc == 7)
+    return mixed(dir, tag, number(argv[4]), number(argv[5]), argv[6]);
   fail("bad arguments for mode '" + mode + "'");
 }
 
