@@ -173,7 +173,7 @@ std::vector<std::string> orphans(const dedup::disk_cache& cache) {
     if (e.in_file) owned.insert(cache.fullpath(e.name));
   std::vector<std::string> out;
   for (auto& e : fs::recursive_directory_iterator(cache.location())) {
-    if (!e.is_regular_file()) continue;
+    if (!e.is_regular_file() || e.path().extension() == ".lock") continue;
     std::string file = e.path().filename().string();
     bool database =
         file.find(".sqlite") != std::string::npos || file.find(".db") != std::string::npos;
@@ -440,4 +440,172 @@ TEST_CASE("a directory that is not a cache gives a storage_error and is left as 
   CHECK_THROWS_AS(dedup::disk_cache::open_existing(root.path, "cache", "ABSENT"),
                   dedup::storage_error);
   CHECK(listing(root.path) == before);
+}
+
+namespace {
+
+/// The cache's SQLite index opened with the C API, as a person editing it by hand would.
+class raw_index {
+ public:
+  explicit raw_index(const fs::path& file) {
+    REQUIRE(sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+    sqlite3_busy_timeout(db_, 10'000);
+  }
+  ~raw_index() { sqlite3_close(db_); }
+  raw_index(const raw_index&) = delete;
+  raw_index& operator=(const raw_index&) = delete;
+
+  std::string value(const std::string& name) {
+    statement st(db_, "SELECT value FROM entries WHERE name = ?");
+    sqlite3_bind_text(st.s, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    REQUIRE(sqlite3_step(st.s) == SQLITE_ROW);
+    auto data = static_cast<const char*>(sqlite3_column_blob(st.s, 0));
+    return std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(st.s, 0)));
+  }
+  void set_value(const std::string& name, const std::string& bytes) {
+    statement st(db_, "UPDATE entries SET value = ? WHERE name = ?");
+    sqlite3_bind_blob(st.s, 1, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(st.s, 2, name.c_str(), -1, SQLITE_TRANSIENT);
+    REQUIRE(sqlite3_step(st.s) == SQLITE_DONE);
+    REQUIRE(sqlite3_changes(db_) == 1);
+  }
+  /// What a careful hand-editor does after changing the bytes: the checksum and size follow.
+  void reseal(const std::string& name, const std::string& bytes) {
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx",
+                  static_cast<unsigned long long>(dedup::detail::hash_key(bytes)));
+    statement st(db_, "UPDATE entries SET checksum = ?, size = ? WHERE name = ?");
+    sqlite3_bind_text(st.s, 1, hex, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st.s, 2, static_cast<sqlite3_int64>(bytes.size()));
+    sqlite3_bind_text(st.s, 3, name.c_str(), -1, SQLITE_TRANSIENT);
+    REQUIRE(sqlite3_step(st.s) == SQLITE_DONE);
+    REQUIRE(sqlite3_changes(db_) == 1);
+  }
+
+ private:
+  struct statement {
+    sqlite3_stmt* s = nullptr;
+    statement(sqlite3* db, const char* sql) {
+      REQUIRE(sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK);
+    }
+    ~statement() { sqlite3_finalize(s); }
+  };
+  sqlite3* db_ = nullptr;
+};
+
+std::string read_all(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_all(const fs::path& file, const std::string& bytes) {
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+/// Where e0 (inline) and e1 (in a file) of a `fill`ed cache live.
+struct filled_paths {
+  fs::path index, file;
+};
+
+filled_paths paths_of(const fs::path& dir, const std::string& tag) {
+  dedup::disk_cache cache(options_for(dir, tag));
+  filled_paths p{cache.fullpath("e0"), cache.fullpath("e1")};
+  REQUIRE(p.index.filename() == "index.sqlite");
+  REQUIRE(p.file.parent_path().filename() == "values");
+  return p;
+}
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("a flipped byte in a value file or an inline row is caught by the checksum",
+          "[disk_cache_fault]") {
+  temp_dir root;
+  fill(root.path, "FLIP", 2);
+  auto where = paths_of(root.path, "FLIP");
+  std::string file_bytes = read_all(where.file);
+  file_bytes[file_bytes.size() / 2] ^= 1;  // inside the payload: still JSON, now the wrong bytes
+  write_all(where.file, file_bytes);
+  {
+    raw_index index(where.index);
+    std::string row = index.value("e0");
+    row[row.size() / 2] ^= 1;
+    index.set_value("e0", row);
+  }
+  dedup::disk_cache cache(options_for(root.path, "FLIP"));
+  dedup::scope scope;
+  CHECK_FALSE(cache.find<stamped>("e1"));  // dropped, never returned
+  CHECK(cache.stats().corrupt == 1);
+  int calls = 0;
+  auto again = [&] {
+    ++calls;
+    return dedup_fault::make_value(5, 0, dedup_fault::small_bytes);
+  };
+  auto v = cache.get_or_compute<stamped>("e0", again);
+  CHECK(calls == 1);
+  CHECK((v->writer == 5 && dedup_fault::intact(*v)));
+  CHECK(cache.stats().corrupt == 2);
+  cache.get_or_compute<stamped>("e1", again);
+  CHECK(calls == 2);
+  dedup::disk_cache fresh(options_for(root.path, "FLIP"));  // the recomputed values were stored
+  for (auto name : {"e0", "e1"}) {
+    auto w = fresh.find<stamped>(name);
+    REQUIRE(w);
+    CHECK((w->writer == 5 && dedup_fault::intact(*w)));
+  }
+  CHECK(fresh.stats().corrupt == 0);
+}
+
+TEST_CASE("a hand-edited value that no longer parses names the entry and is recomputed",
+          "[disk_cache_fault]") {
+  temp_dir root;
+  fill(root.path, "EDIT", 2);
+  auto where = paths_of(root.path, "EDIT");
+  {
+    raw_index index(where.index);
+    std::string row = replaced(index.value("e0"), R"("seq":0)", R"("seq":"zero")");
+    index.set_value("e0", row);
+    index.reseal("e0", row);
+    std::string file = replaced(read_all(where.file), R"("seq":1)", R"("seq":[1])");
+    write_all(where.file, file);
+    index.reseal("e1", file);
+  }
+  dedup::disk_cache cache(options_for(root.path, "EDIT"));
+  dedup::scope scope;
+  try {
+    cache.find<stamped>("e0");
+    FAIL("find returned a value that does not parse");
+  } catch (const dedup::error& e) {
+    CHECK(e.pointer() == "/seq");
+    CHECK_THAT(e.what(), Catch::Contains("'e0'"));
+  }
+  CHECK(cache.stats().invalid == 1);
+  CHECK_FALSE(cache.find<stamped>("e0"));  // dropped with the error
+  int calls = 0;
+  auto v = cache.get_or_compute<stamped>("e1", [&] {
+    ++calls;
+    return dedup_fault::make_value(6, 1, dedup_fault::large_bytes);
+  });
+  CHECK(calls == 1);
+  CHECK((v->writer == 6 && dedup_fault::intact(*v)));
+  CHECK(cache.stats().invalid == 2);
+  CHECK(cache.stats().corrupt == 0);
+}
+
+TEST_CASE("a missing cache directory is created with its parents", "[disk_cache_fault]") {
+  temp_dir root;
+  fs::path missing = root.path / "not" / "yet";
+  {
+    dedup::disk_cache cache(options_for(missing, "NEW"));
+    dedup::scope scope;
+    cache.put("e0", dedup_fault::make_value(0, 0, dedup_fault::small_bytes));
+    CHECK(fs::is_directory(cache.location()));
+  }
+  require_filled(missing, "NEW", 1);
+  CHECK(dedup::disk_cache::tags(missing) == std::vector<std::string>{"NEW"});
 }
