@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev
   catch2
   libxxhash-dev
+  libsqlite3-dev        # the persistent cache's index (dedup::disk_cache)
   python3 python3-jsonschema  # schema validation in the tests
   clang libclang-rt-dev       # the libFuzzer target (tests/fuzz), built by scripts/test.sh
 )

@@ -126,6 +126,7 @@ class context : public std::enable_shared_from_this<context> {
   context(const context&) = delete;
   context& operator=(const context&) = delete;
   ~context() {
+    release_volatile();
     std::atomic<table_base*>* slots = tables_.load(std::memory_order_acquire);
     if (!slots) return;
     // Only slots given so far can hold a table.
@@ -171,6 +172,16 @@ class context : public std::enable_shared_from_this<context> {
 
   /// A number no other context of this process has had.
   std::uint64_t id() const noexcept { return id_; }
+
+  /// Whether this context's scope was marked volatile (`scope::mark_volatile`): what caches
+  /// store while it is current is dropped from their memory when that scope ends.
+  bool is_volatile() const noexcept { return volatile_.load(std::memory_order_acquire); }
+  /// Registers `hook` to run once, when the volatile scope ends (or this context is destroyed).
+  /// A hook must not throw and must check that what it names still exists.
+  void on_volatile_release(std::function<void()> hook) {
+    std::lock_guard lock(vars_mutex_);
+    release_hooks_.push_back(std::move(hook));
+  }
 
  private:
   friend class scope;
@@ -218,7 +229,18 @@ class context : public std::enable_shared_from_this<context> {
     return vars_;
   }
 
+  void release_volatile() noexcept {
+    std::vector<std::function<void()>> hooks;
+    {
+      std::lock_guard lock(vars_mutex_);
+      hooks.swap(release_hooks_);
+    }
+    for (auto& hook : hooks) hook();
+  }
+
   std::atomic<std::atomic<table_base*>*> tables_{nullptr};  // max_interned_types slots, or null
+  std::atomic<bool> volatile_{false};
+  std::vector<std::function<void()>> release_hooks_;  // guarded by vars_mutex_
   mutable std::mutex vars_mutex_;
   var_map vars_;
   std::uint64_t id_ = detail::next_unique_id();
@@ -271,10 +293,27 @@ class scope {
   }
   scope(const scope&) = delete;
   scope& operator=(const scope&) = delete;
-  ~scope() { pop(); }
+  ~scope() {
+    pop();
+    if (owns_volatile_) ctx_->release_volatile();
+  }
 
   /// The context this scope made current.
   context& get() const noexcept { return *ctx_; }
+
+  /// Makes this scope volatile, the "loading" of a cache's owner: values that disk caches store
+  /// or load while its context is current leave their memory tiers when this scope ends (they
+  /// stay on disk). Scopes opened inside it are not volatile unless marked too.
+  ///
+  /// ```
+  /// dedup::scope s;
+  /// s.mark_volatile();
+  /// assert(s.get().is_volatile());
+  /// ```
+  void mark_volatile() noexcept {
+    ctx_->volatile_.store(true, std::memory_order_release);
+    owns_volatile_ = true;
+  }
 
  private:
   void push() noexcept {
@@ -308,6 +347,7 @@ class scope {
 
   std::shared_ptr<context> ctx_;
   scope* below_ = nullptr;
+  bool owns_volatile_ = false;
   std::optional<detail::journal> saved_journal_;  // the frame of the read this scope opened in
 };
 

@@ -36,9 +36,9 @@ namespace dedup {
 struct disk_cache_options {
   std::filesystem::path directory = std::filesystem::temp_directory_path();
   std::string prefix = "cache";
-  std::string tag;          ///< empty: no disk tier until `set_tag` (using it throws)
-  int version = 1;          ///< the cache's major version (entries with minor >= 1 depend on it)
-  std::string session;      ///< empty: a fresh id made when the cache object is built
+  std::string tag{};      ///< empty: no disk tier until `set_tag` (using it throws)
+  int version = 1;        ///< the cache's major version (entries with minor >= 1 depend on it)
+  std::string session{};  ///< empty: a fresh id made when the cache object is built
   std::uint64_t size_limit = 1ull << 30;  ///< bytes of values on disk; LRU eviction beyond
   std::size_t inline_limit = 64 * 1024;   ///< larger values go to files, smaller ones in SQLite
   bool single_flight = false;             ///< across processes: one computes, the others wait
@@ -54,8 +54,8 @@ struct disk_cache_options {
 /// assert(s.memory_hits + s.disk_hits + s.computed == 0);
 /// ```
 struct disk_cache_stats {
-  std::uint64_t memory_hits, disk_hits, computed, stored, evicted, corrupt, stale, invalid,
-      store_failures;
+  std::uint64_t memory_hits = 0, disk_hits = 0, computed = 0, stored = 0, evicted = 0, corrupt = 0,
+                stale = 0, invalid = 0, store_failures = 0;
 };
 
 /// One row of a cache's index, as `dedup cache ls` shows it. `version` is the cache version the
@@ -66,15 +66,15 @@ struct disk_cache_stats {
 /// assert(!e.in_file);
 /// ```
 struct disk_cache_entry {
-  std::string tag, name;
-  std::int64_t version;
-  std::string parameters_hash, layout_fingerprint;
-  std::uint64_t size;
-  std::string checksum;
-  std::int64_t created, last_access;
-  bool in_file;  ///< value in its own file under values/ rather than inline in SQLite
-  int minor;
-  std::string session;  ///< the session of a session-only entry (minor 0), else empty
+  std::string tag{}, name{};
+  std::int64_t version = 0;
+  std::string parameters_hash{}, layout_fingerprint{};
+  std::uint64_t size = 0;
+  std::string checksum{};
+  std::int64_t created = 0, last_access = 0;
+  bool in_file = false;  ///< value in its own file under values/ rather than inline in SQLite
+  int minor = 0;
+  std::string session{};  ///< the session of a session-only entry (minor 0), else empty
 };
 
 /// A cache used for storage before any tag was set: call `set_tag` first.
@@ -219,8 +219,8 @@ std::shared_ptr<const T> disk_cache::load(const detail::entry_id& id, bool rethr
     index_->drop(id);
     state_->counters.invalid.fetch_add(1, std::memory_order_relaxed);
     if (rethrow_invalid)
-      throw error(e.pointer(), "cache entry '" + std::string(id.name) + "' (" + location().string() +
-                                   "): " + e.detail());
+      throw error(e.pointer(), "cache entry '" + std::string(id.name) + "' (" +
+                                   location().string() + "): " + e.detail());
     return nullptr;
   }
   state_->counters.disk_hits.fetch_add(1, std::memory_order_relaxed);

@@ -82,11 +82,16 @@ class disk_index {
 
  private:
   struct impl;
+  void insert_row(const entry_id& id, std::string_view bytes, const std::string& file);
+  std::uint64_t evict(const entry_id& keep, std::vector<std::string>& files);
+  void remove_where(const std::string& where, std::string_view a, std::string_view b);
+
   std::unique_ptr<impl> impl_;
 };
 
 /// The caches under `directory` whose names start with `prefix`: their tags, sorted.
-std::vector<std::string> cache_tags(const std::filesystem::path& directory, std::string_view prefix);
+std::vector<std::string> cache_tags(const std::filesystem::path& directory,
+                                    std::string_view prefix);
 
 /// A session id no other process or cache object is likely to have had.
 std::string fresh_session_id();

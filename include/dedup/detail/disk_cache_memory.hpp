@@ -123,7 +123,9 @@ class memory_tier {
         h ^= (v.params + static_cast<std::size_t>(v.minor)) * 0x9e3779b97f4a7c15ull;
       return h;
     }
-    std::size_t operator()(const key& k) const noexcept { return (*this)({k.name, k.minor, k.params}); }
+    std::size_t operator()(const key& k) const noexcept {
+      return (*this)(view{k.name, k.minor, k.params});
+    }
   };
   struct equal {
     using is_transparent = void;

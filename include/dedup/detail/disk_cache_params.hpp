@@ -32,12 +32,24 @@ class canonical_sink {
  public:
   explicit canonical_sink(std::string& out) : out_(out) {}
 
-  void null() { scalar([](text_sink& s) { s.null(); }); }
-  void boolean(bool v) { scalar([&](text_sink& s) { s.boolean(v); }); }
-  void integer(std::int64_t v) { scalar([&](text_sink& s) { s.integer(v); }); }
-  void integer(std::uint64_t v) { scalar([&](text_sink& s) { s.integer(v); }); }
-  void number(double v) { scalar([&](text_sink& s) { s.number(v); }); }
-  void string(std::string_view v) { scalar([&](text_sink& s) { s.string(v); }); }
+  void null() {
+    scalar([](text_sink& s) { s.null(); });
+  }
+  void boolean(bool v) {
+    scalar([&](text_sink& s) { s.boolean(v); });
+  }
+  void integer(std::int64_t v) {
+    scalar([&](text_sink& s) { s.integer(v); });
+  }
+  void integer(std::uint64_t v) {
+    scalar([&](text_sink& s) { s.integer(v); });
+  }
+  void number(double v) {
+    scalar([&](text_sink& s) { s.number(v); });
+  }
+  void string(std::string_view v) {
+    scalar([&](text_sink& s) { s.string(v); });
+  }
   void begin_array() { open_.push_back({false}); }
   void begin_object() { open_.push_back({true}); }
   void key(std::string_view name) {
@@ -63,7 +75,7 @@ class canonical_sink {
  private:
   struct frame {
     bool object = false;
-    std::string text{};  // an array's elements so far
+    std::string text{};                                          // an array's elements so far
     std::vector<std::pair<std::string, std::string>> members{};  // quoted name, value text
     std::string key{};
   };
