@@ -203,6 +203,7 @@ TEST_CASE("a writer killed at random points leaves a cache that opens whole",
   const std::string tag = "KILL";
   std::mt19937 rng(20261201);
   std::set<std::string> reported;
+  long mid_stream = 0;  // rounds killed after some puts had returned and before the last
   const long rounds = scaled(200);
   const long per_round = 400;
   for (long round = 0; round < rounds; ++round) {
@@ -219,6 +220,7 @@ TEST_CASE("a writer killed at random points leaves a cache that opens whole",
     dedup::scope scope;
     for (auto& name : now) require_whole(cache, name, seq_of(name));
     reported.insert(now.begin(), now.end());
+    mid_stream += !now.empty() && now.size() < static_cast<std::size_t>(per_round);
     if (round % 20 != 19 && round != rounds - 1) continue;
     // Now and then (it grows with every round): all that was ever reported, every row, no orphan.
     for (auto& name : reported) require_whole(cache, name, seq_of(name));
@@ -226,7 +228,7 @@ TEST_CASE("a writer killed at random points leaves a cache that opens whole",
     CHECK(orphans(cache).empty());
     CHECK(cache.stats().corrupt == 0);
   }
-  CHECK(reported.size() > static_cast<std::size_t>(rounds));  // the kills did land mid-stream
+  CHECK(mid_stream >= rounds / 4);  // the kills did land while the worker was writing
 }
 
 namespace {
