@@ -95,7 +95,9 @@ struct child_result {
 };
 
 child_result run_child(const std::string& mode, const fs::path& where) {
-  std::string command = "/proc/self/exe --child " + mode + " '" + where.string() + "'";
+  // popen runs a shell: /proc/self/exe would be that shell, so name this program by its path.
+  static const std::string self = fs::read_symlink("/proc/self/exe").string();
+  std::string command = "'" + self + "' --child " + mode + " '" + where.string() + "'";
   std::FILE* p = popen(command.c_str(), "r");
   if (!p) throw std::runtime_error("cannot start " + command);
   child_result r;
