@@ -17,6 +17,7 @@ commands:
   demo    generate the built-in reference workload, load it twice and compare
   load    read a file of dataset refs in parallel and show what was built and shared
   analyze find the objects and arrays that repeat in any JSON file and propose keys for them
+  cache   list, count or clear the persistent caches (dedup::disk_cache) under a directory
   store   stats, keys or clear of a shared store (shm://name, redis://host:port/db)
 
 Run 'dedup <command> --help' for a command's options.
@@ -66,12 +67,13 @@ int main(int argc, char** argv) {
   a.erase(a.begin());
   // A usage error of a known command points at that command's own help, which lists its options.
   bool known = command == "demo" || command == "load" || command == "analyze" ||
-               command == "store";
+               command == "cache" || command == "store";
   std::string help = known ? "dedup " + std::string(command) + " --help" : "dedup --help";
   try {
     if (command == "demo") return dedup::cli::demo(a);
     if (command == "load") return dedup::cli::load(a);
     if (command == "analyze") return dedup::cli::analyze(a);
+    if (command == "cache") return dedup::cli::cache(a);
     if (command == "store") return dedup::cli::store(a);
     throw dedup::cli::usage_error{"unknown command '" + std::string(command) + "'"};
   } catch (const dedup::cli::usage_error& e) {

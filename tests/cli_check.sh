@@ -151,4 +151,66 @@ set -e
 [ "$status" -eq 2 ] || fail "dedup store with a bad command should exit 2, got $status"
 rm -f /tmp/dedup-cli-err.$$
 
-echo "cli: 36 passed, 0 failed"
+# dedup cache ls|stats|clear on caches the fault tests' worker fills (DEDUP_CACHE_WORKER, set by
+# ctest): 5 entries under tag A (odd ones in files), 2 under tag B.
+worker=${DEDUP_CACHE_WORKER:?the cli checks need DEDUP_CACHE_WORKER (set by ctest)}
+"$dedup" cache --help | grep -q "usage: dedup cache ls|stats|clear DIR" || fail "dedup cache --help"
+caches="$dir/caches"
+mkdir "$caches"
+"$worker" fill "$caches" A 5
+"$worker" fill "$caches" B 2
+"$dedup" cache ls "$caches" > "$dir/out"
+[ "$(grep -c '^A ' "$dir/out")" -eq 5 ] || fail "cache ls: $(cat "$dir/out")"
+grep -q "^B  *e1 .* file " "$dir/out" || fail "cache ls shows files: $(cat "$dir/out")"
+grep -q "^A  *e0 .* inline " "$dir/out" || fail "cache ls shows inline values: $(cat "$dir/out")"
+"$dedup" cache ls "$caches" --tag B --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert [c["tag"] for c in r["caches"]] == ["B"], r
+e = {x["name"]: x for x in r["caches"][0]["entries"]}
+assert sorted(e) == ["e0", "e1"] and e["e1"]["in_file"] and not e["e0"]["in_file"], r
+assert all(x["size"] > 0 and x["created"] > 1.6e9 and x["last_access"] >= x["created"]
+           and x["version"] == 1 and x["tag"] == "B" for x in e.values()), r
+' || fail "cache ls --json"
+"$dedup" cache stats "$caches" --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+c = {x["tag"]: x for x in r["caches"]}
+assert r["entries"] == 7 and c["A"]["entries"] == 5 and c["B"]["entries"] == 2, r
+assert c["A"]["file_entries"] == 2 and c["A"]["inline_entries"] == 3, r
+assert r["bytes"] == sum(x["bytes"] for x in c.values()) > 0, r
+assert c["A"]["bytes"] == c["A"]["inline_bytes"] + c["A"]["file_bytes"], r
+' || fail "cache stats --json"
+"$dedup" cache stats "$caches" | grep -q "7 entries, .* bytes in 2 caches" || fail "cache stats"
+"$dedup" cache clear "$caches" --tag A | grep -q "cleared 5 entries" || fail "cache clear --tag"
+"$dedup" cache stats "$caches" --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["entries"] == 2, r
+' || fail "cache clear --tag A should leave B"
+"$dedup" cache clear "$caches" --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["entries"] == 2, r
+' || fail "cache clear"
+"$dedup" cache ls "$caches" --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert all(not c["entries"] for c in r["caches"]), r
+' || fail "cache clear should leave no entry"
+expect_cache_fail() {
+  set +e
+  "$dedup" cache "$@" 2> "$dir/err" > /dev/null; status=$?
+  set -e
+  [ "$status" -eq 1 ] || fail "cache $* should exit 1, got $status"
+}
+expect_cache_fail ls "$dir/no-such-dir"
+grep -q "no-such-dir: no such directory" "$dir/err" || fail "cache ls of a missing DIR: $(cat "$dir/err")"
+mkdir "$dir/empty"
+expect_cache_fail stats "$dir/empty"
+grep -q "holds no cache with prefix 'cache'" "$dir/err" || fail "cache stats of no cache: $(cat "$dir/err")"
+expect_cache_fail ls "$caches" --tag C
+grep -q "dedup: .*cacheC" "$dir/err" || fail "cache ls --tag of a missing tag: $(cat "$dir/err")"
+expect_usage cache frobnicate "$caches"
+grep -q "Run 'dedup cache --help'" "$dir/err" || fail "cache usage hint: $(cat "$dir/err")"
+echo "cli: all checks passed"

@@ -1,0 +1,249 @@
+// `dedup cache ls|stats|clear DIR`: looks at the persistent caches (dedup::disk_cache) under a
+// directory without knowing the types of their values, as arte's and scistag's users look at
+// their cache directories by hand.
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "dedup/disk_cache.hpp"
+
+namespace dedup::cli {
+namespace {
+
+constexpr const char* cache_usage =
+    R"(usage: dedup cache ls|stats|clear DIR [--tag T] [--prefix P] [--json]
+
+Looks at the persistent caches (dedup::disk_cache) under DIR: each lives in DIR/<prefix><tag>.
+
+  ls      every entry of every cache (or of tag T): tag, name, version (cache version and the
+          entry's minor, "s" for a session-only one), size, where the value is (file or inline),
+          created and last access (UTC)
+  stats   entries and value bytes per tag, inline and in files, and in all
+  clear   removes every entry of tag T's cache or, without --tag, of every cache under DIR with
+          the prefix (the cache directories stay, empty, so processes that have them open carry on)
+
+  --tag T      only the cache of tag T
+  --prefix P   the caches' prefix (default: cache)
+  --json       print one JSON document instead of a table:
+                 ls:    {"directory", "prefix", "caches": [{"tag", "location", "entries": [{"tag",
+                        "name", "version", "minor", "session", "parameters_hash",
+                        "layout_fingerprint", "size", "checksum", "in_file", "created",
+                        "last_access"}]}]}   (times in unix seconds)
+                 stats: {"directory", "prefix", "entries", "bytes", "caches": [{"tag", "entries",
+                        "bytes", "inline_entries", "inline_bytes", "file_entries", "file_bytes"}]}
+                 clear: {"directory", "prefix", "entries", "bytes", "caches": [{"tag", "entries",
+                        "bytes"}]}   (what was removed)
+
+A DIR that does not exist or holds no cache (or no cache of tag T) is an error: exit status 1.
+)";
+
+struct command_line {
+  std::string_view action, dir, tag, prefix = "cache";
+  bool json = false, help = false, has_tag = false;
+};
+
+command_line parse_cache_args(const args& a) {
+  command_line c;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == "--help" || a[i] == "-h") {
+      c.help = true;
+    } else if (a[i] == "--tag") {
+      c.tag = text_option(a, i);
+      c.has_tag = true;
+    } else if (a[i] == "--prefix") {
+      c.prefix = text_option(a, i);
+    } else if (a[i] == "--json") {
+      c.json = true;
+    } else if (a[i].starts_with("-")) {
+      throw usage_error{"cache: unknown option '" + std::string(a[i]) + "'"};
+    } else if (c.action.empty()) {
+      c.action = a[i];
+    } else if (c.dir.empty()) {
+      c.dir = a[i];
+    } else {
+      throw usage_error{"cache: one DIR only"};
+    }
+  }
+  if (c.help) return c;
+  if (c.action.empty()) throw usage_error{"cache: ls, stats or clear?"};
+  if (c.action != "ls" && c.action != "stats" && c.action != "clear")
+    throw usage_error{"cache: unknown action '" + std::string(c.action) + "' (ls, stats or clear)"};
+  if (c.dir.empty()) throw usage_error{"cache " + std::string(c.action) + ": which DIR?"};
+  return c;
+}
+
+/// The caches the command is about, opened; a storage_error when there are none.
+std::vector<std::unique_ptr<disk_cache>> open_caches(const command_line& c) {
+  std::filesystem::path dir{std::string(c.dir)};
+  if (!std::filesystem::is_directory(dir))
+    throw storage_error(dir.string(),
+                        std::filesystem::exists(dir) ? "not a directory" : "no such directory");
+  std::vector<std::string> tags;
+  if (c.has_tag)
+    tags.emplace_back(c.tag);
+  else
+    tags = disk_cache::tags(dir, c.prefix);
+  if (tags.empty())
+    throw storage_error(dir.string(), "holds no cache with prefix '" + std::string(c.prefix) + "'");
+  std::vector<std::unique_ptr<disk_cache>> out;
+  for (auto& tag : tags) out.push_back(disk_cache::open_existing(dir, c.prefix, tag));
+  return out;
+}
+
+std::string entries_text(std::uint64_t n) {
+  return std::to_string(n) + (n == 1 ? " entry" : " entries");
+}
+
+std::string utc(std::int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string version_text(const disk_cache_entry& e) {
+  if (e.minor == 0) return std::to_string(e.version) + ".s";
+  return std::to_string(e.version) + "." + std::to_string(e.minor);
+}
+
+nlohmann::json entry_json(const disk_cache_entry& e) {
+  return {{"tag", e.tag},
+          {"name", e.name},
+          {"version", e.version},
+          {"minor", e.minor},
+          {"session", e.session},
+          {"parameters_hash", e.parameters_hash},
+          {"layout_fingerprint", e.layout_fingerprint},
+          {"size", e.size},
+          {"checksum", e.checksum},
+          {"in_file", e.in_file},
+          {"created", e.created},
+          {"last_access", e.last_access}};
+}
+
+nlohmann::json document(const command_line& c) {
+  return {{"directory", std::string(c.dir)}, {"prefix", std::string(c.prefix)}};
+}
+
+int list(const command_line& c) {
+  auto caches = open_caches(c);
+  nlohmann::json out = document(c);
+  out["caches"] = nlohmann::json::array();
+  if (!c.json)
+    std::printf("%-24s %-28s %8s %12s %-6s %-19s  %-19s\n", "tag", "name", "version", "bytes",
+                "where", "created", "last access");
+  for (auto& cache : caches) {
+    nlohmann::json entries = nlohmann::json::array();
+    for (auto& e : cache->entries()) {
+      if (c.json) {
+        entries.push_back(entry_json(e));
+        continue;
+      }
+      std::printf("%-24s %-28s %8s %12llu %-6s %-19s  %-19s\n", e.tag.c_str(), e.name.c_str(),
+                  version_text(e).c_str(), static_cast<unsigned long long>(e.size),
+                  e.in_file ? "file" : "inline", utc(e.created).c_str(),
+                  utc(e.last_access).c_str());
+    }
+    if (c.json)
+      out["caches"].push_back(
+          {{"tag", cache->tag()}, {"location", cache->location().string()}, {"entries", entries}});
+  }
+  if (c.json) std::puts(out.dump(2).c_str());
+  return 0;
+}
+
+struct totals {
+  std::uint64_t entries = 0, bytes = 0, inline_entries = 0, inline_bytes = 0, file_entries = 0,
+                file_bytes = 0;
+  void add(const disk_cache_entry& e) {
+    ++entries;
+    bytes += e.size;
+    (e.in_file ? file_entries : inline_entries) += 1;
+    (e.in_file ? file_bytes : inline_bytes) += e.size;
+  }
+};
+
+int stats(const command_line& c) {
+  auto caches = open_caches(c);
+  nlohmann::json out = document(c);
+  out["caches"] = nlohmann::json::array();
+  totals all;
+  if (!c.json)
+    std::printf("%-24s %8s %14s %8s %14s %8s %14s\n", "tag", "entries", "bytes", "inline",
+                "inline bytes", "files", "file bytes");
+  for (auto& cache : caches) {
+    totals t;
+    for (auto& e : cache->entries()) t.add(e), all.add(e);
+    if (c.json)
+      out["caches"].push_back({{"tag", cache->tag()},
+                               {"entries", t.entries},
+                               {"bytes", t.bytes},
+                               {"inline_entries", t.inline_entries},
+                               {"inline_bytes", t.inline_bytes},
+                               {"file_entries", t.file_entries},
+                               {"file_bytes", t.file_bytes}});
+    else
+      std::printf("%-24s %8llu %14llu %8llu %14llu %8llu %14llu\n", cache->tag().c_str(),
+                  static_cast<unsigned long long>(t.entries),
+                  static_cast<unsigned long long>(t.bytes),
+                  static_cast<unsigned long long>(t.inline_entries),
+                  static_cast<unsigned long long>(t.inline_bytes),
+                  static_cast<unsigned long long>(t.file_entries),
+                  static_cast<unsigned long long>(t.file_bytes));
+  }
+  out["entries"] = all.entries;
+  out["bytes"] = all.bytes;
+  if (c.json)
+    std::puts(out.dump(2).c_str());
+  else
+    std::printf("%s, %llu bytes in %s\n", entries_text(all.entries).c_str(),
+                static_cast<unsigned long long>(all.bytes), plural(caches.size(), "cache").c_str());
+  return 0;
+}
+
+// Through the library rather than by removing directories, so that a process that has a cache
+// open meanwhile sees a consistent (empty) index instead of files vanishing under it.
+int clear(const command_line& c) {
+  auto caches = open_caches(c);
+  nlohmann::json out = document(c);
+  out["caches"] = nlohmann::json::array();
+  totals all;
+  for (auto& cache : caches) {
+    totals t;
+    for (auto& e : cache->entries()) t.add(e), all.add(e);
+    cache->clear_tag();
+    out["caches"].push_back({{"tag", cache->tag()}, {"entries", t.entries}, {"bytes", t.bytes}});
+  }
+  out["entries"] = all.entries;
+  out["bytes"] = all.bytes;
+  if (c.json)
+    std::puts(out.dump(2).c_str());
+  else
+    std::printf("cleared %s (%llu bytes) from %s\n", entries_text(all.entries).c_str(),
+                static_cast<unsigned long long>(all.bytes), plural(caches.size(), "cache").c_str());
+  return 0;
+}
+
+}  // namespace
+
+int cache(const args& a) {
+  command_line c = parse_cache_args(a);
+  if (c.help) {
+    std::fputs(cache_usage, stdout);
+    return 0;
+  }
+  if (c.action == "ls") return list(c);
+  if (c.action == "stats") return stats(c);
+  return clear(c);
+}
+
+}  // namespace dedup::cli
