@@ -237,7 +237,7 @@ TEST_CASE("a scope may end before its weak objects", "[budget]") {
 
 TEST_CASE("weak tables through the reader: nested weak objects go when the refs go", "[budget]") {
   std::string doc = butler::make_document(butler::workload{.refs = 300});
-  auto plain = texts(*dedup::parse_fast<butler::RefList>(simdjson::padded_string(doc)));
+  auto plain = texts(dedup::parse_fast<butler::RefList>(simdjson::padded_string(doc)));
   dedup::scope s;
   dedup::policy weak{.tracking = dedup::tracking::weak};
   s.get().set_policy<butler::DatasetType>(weak);
@@ -245,9 +245,9 @@ TEST_CASE("weak tables through the reader: nested weak objects go when the refs 
   s.get().set_policy<butler::DimensionRecord>(weak);
   {
     auto list = dedup::parse_fast<butler::RefList>(simdjson::padded_string(doc));
-    CHECK(texts(*list) == plain);
+    CHECK(texts(list) == plain);
     std::set<const butler::DatasetType*> types;
-    for (const auto& ref : list->refs) types.insert(ref->dataset_type.get());
+    for (const auto& ref : list.refs) types.insert(ref->dataset_type.get());
     CHECK(types.size() == butler::workload{.refs = 300}.distinct_dataset_types());
     CHECK(dedup::stats<butler::DataCoordinate>().entries > 0);
   }
@@ -260,13 +260,13 @@ TEST_CASE("a budget through the reader: every ref reads right and the table stay
           "[budget]") {
   butler::workload w{.refs = 300};
   auto plain =
-      texts(*dedup::parse_fast<butler::RefList>(simdjson::padded_string(butler::make_document(w))));
+      texts(dedup::parse_fast<butler::RefList>(simdjson::padded_string(butler::make_document(w))));
   dedup::scope s;
   s.get().set_budget<butler::DatasetType>({.max_entries = 3});
   SECTION("one document: every dataset type is held by the result, so rotate refuses") {
     auto list =
         dedup::parse_fast<butler::RefList>(simdjson::padded_string(butler::make_document(w)));
-    CHECK(texts(*list) == plain);
+    CHECK(texts(list) == plain);
     auto st = dedup::stats<butler::DatasetType>();
     CHECK(st.entries <= 3);
     CHECK(st.refusals > 0);

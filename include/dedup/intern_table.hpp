@@ -392,21 +392,10 @@ class intern_table final : public table_base {
       n.tick.store(meter_.now(), std::memory_order_relaxed);
   }
 
-  /// The estimated bytes of an entry: its key, the JSON it was read from (where known), the
-  /// instance and its control block for a canonical entry, and the table's node and bucket.
   static std::size_t estimate(std::size_t key, std::size_t json, bool canonical) {
-    return key + json + sizeof(typename map_type::value_type) + 2 * sizeof(void*) +
-           (canonical ? sizeof(T) + 2 * sizeof(void*) : 0);
+    return detail::entry_estimate<T>(key, json, canonical);
   }
-
-  /// Evicts one entry nobody outside the table holds, the least recently used of a sample of each
-  /// stripe in turn (Redis's approximate LRU); false if no stripe had one.
-  bool evict_sampled() {
-    for (std::size_t i = 0; i < stripes_.size(); ++i)
-      if (detail::evict_in(stripes_[cursor_.fetch_add(1, std::memory_order_relaxed) % 64], meter_))
-        return true;
-    return false;
-  }
+  bool evict_sampled() { return detail::evict_sampled(stripes_, cursor_, meter_); }
 
   /// A strict table that is full: the key is not entered, and the caller builds by value.
   lookup refuse_new(stripe& s, typename map_type::iterator it) {

@@ -139,6 +139,25 @@ bool evict_in(table_stripe<T>& s, table_meter& meter) {
   return true;
 }
 
+/// The estimated bytes of an entry: its key, the JSON it was read from (where known), the
+/// instance and its control block for a canonical entry, and the table's node and bucket.
+template <class T>
+std::size_t entry_estimate(std::size_t key, std::size_t json, bool canonical) {
+  return key + json + sizeof(typename table_stripe<T>::map_type::value_type) + 2 * sizeof(void*) +
+         (canonical ? sizeof(T) + 2 * sizeof(void*) : 0);
+}
+
+/// Evicts one entry nobody outside the table holds, the least recently used of a sample of each
+/// stripe in turn from `cursor` on; false if no stripe had one.
+template <class T>
+bool evict_sampled(table_stripes<T>& stripes, std::atomic<std::size_t>& cursor,
+                   table_meter& meter) {
+  for (std::size_t i = 0; i < stripes.size(); ++i)
+    if (evict_in(stripes[cursor.fetch_add(1, std::memory_order_relaxed) % stripes.size()], meter))
+      return true;
+  return false;
+}
+
 /// A weak entry's instance if it is still alive (a hit, counted), else null.
 template <class T>
 std::shared_ptr<const T> weak_hit(const table_stripe<T>& s, const table_node<T>& n) {
