@@ -80,6 +80,7 @@ TEST_CASE("the table's public face is intern, find, stats and policy", "[intern_
   using namespace dedup::detail;
   auto found = table_access::find_or_reserve(t, "LSST", hash_key("LSST"));
   REQUIRE(found.reservation);
-  found.reservation.publish(std::make_shared<const std::string>("LSST"), {});
+  auto value = std::make_shared<const std::string>("LSST");
+  found.reservation.publish(value, {});
   CHECK(*t.find("LSST") == "LSST");
 }

@@ -141,7 +141,7 @@ class context : public std::enable_shared_from_this<context> {
     std::atomic<table_base*>& slot = slot_of<T>();
     if (table_base* t = slot.load(std::memory_order_acquire))
       return static_cast<intern_table<T>&>(*t);
-    auto made = std::make_unique<intern_table<T>>(default_policy<T>());
+    auto made = std::make_unique<intern_table<T>>(default_policy<T>(), options<T>::budget);
     table_base* expected = nullptr;
     if (slot.compare_exchange_strong(expected, made.get(), std::memory_order_acq_rel))
       return *made.release();
@@ -160,6 +160,18 @@ class context : public std::enable_shared_from_this<context> {
   template <class T>
   void set_policy(policy p) {
     table<T>().set_policy(p);
+  }
+
+  /// Bounds T's table in this context (see `dedup::budget`); set it before the table is in
+  /// concurrent use.
+  ///
+  /// ```
+  /// dedup::scope s;
+  /// dedup::current()->set_budget<butler::DataCoordinate>({.max_entries = 1000});
+  /// ```
+  template <class T>
+  void set_budget(const budget& b) {
+    table<T>().set_budget(b);
   }
 
   /// Whether any table was made here (an empty scope makes none, and no slot array either).

@@ -20,27 +20,29 @@
 #include "dedup/detail/hash.hpp"
 #include "dedup/detail/pending_build.hpp"
 #include "dedup/detail/stripe_lock.hpp"
+#include "dedup/detail/table_budget.hpp"
+#include "dedup/detail/table_stripe.hpp"
 #include "dedup/policy.hpp"
 
 namespace dedup {
 
 /// Counters of one intern table: `lookups` made, `hits` among them, and `entries` held now.
-/// Misses (`lookups - hits`) are the instances the table had built.
+/// Misses (`lookups - hits`) are the instances the table had built. Under a budget, `evictions`
+/// counts entries `rotate` removed and `refusals` the values returned unshared because they did not
+/// fit; `bytes` is the table's estimated size now and `peak_bytes` the largest it has been.
 struct table_stats {
   std::uint64_t lookups = 0;
   std::uint64_t hits = 0;
   std::size_t entries = 0;
+  std::uint64_t evictions = 0;
+  std::uint64_t refusals = 0;
+  std::size_t bytes = 0;
+  std::size_t peak_bytes = 0;
 };
 
 namespace detail {
 struct table_access;
 
-/// The size and hash of the bytes an entry was built from, so that a hit on the same bytes can be
-/// known to need no check (size 0: not known).
-struct spelling {
-  std::uint64_t hash = 0;
-  std::uint32_t size = 0;
-};
 }  // namespace detail
 
 /// The type-independent face of an intern table, so a context can own tables of any type.
@@ -49,7 +51,15 @@ class table_base {
   virtual ~table_base() = default;
   virtual table_stats stats() const = 0;
 
+  /// Whether entries can leave the table before its scope ends (a budget, weak tracking), so that
+  /// a journal must keep its own copy of the keys it records.
+  bool entries_may_vanish() const noexcept { return vanishing_.load(std::memory_order_relaxed); }
+
+ protected:
+  void entries_vanish() noexcept { vanishing_.store(true, std::memory_order_relaxed); }
+
  private:
+  std::atomic<bool> vanishing_{false};
   friend struct detail::table_access;
   /// Removes the entry for `key` if nothing outside the table holds it (an alias always goes); used
   /// to undo the entries of a failed `from_simple`.
@@ -64,6 +74,9 @@ class table_base {
 /// inside its own `make`, or two builds that each wait for the other) is refused instead, and that
 /// occurrence is built by value, unshared: the table never hangs, whatever the keys.
 ///
+/// A `dedup::budget` bounds the table (see `set_budget`), and `policy::tracking` can make it hold
+/// weak references only (`dedup::tracking::weak`).
+///
 /// ```
 /// dedup::intern_table<std::string> table;
 /// auto a = table.intern("HSC", [] { return std::string("HSC"); });
@@ -72,10 +85,24 @@ class table_base {
 /// ```
 template <class T>
 class intern_table final : public table_base {
-  struct node;
+  using node = detail::table_node<T>;
+  using stripe = detail::table_stripe<T>;
+  using map_type = typename stripe::map_type;
+  using owned_key = detail::owned_key;
+  using probe = detail::key_probe;
 
  public:
-  explicit intern_table(dedup::policy p = {}) : policy_(p) {}
+  explicit intern_table(dedup::policy p = {}, const dedup::budget& b = {})
+      : policy_(p), home_(std::make_shared<detail::weak_home<T>>(&stripes_, &meter_)) {
+    if (p.tracking == tracking::weak) entries_vanish();
+    set_budget(b);
+  }
+  intern_table(const intern_table&) = delete;
+  intern_table& operator=(const intern_table&) = delete;
+  ~intern_table() override {
+    std::unique_lock lock(home_->mutex);  // weak instances outliving the table no longer reach it
+    home_->stripes = nullptr;
+  }
 
   /// Returns the instance for `key`, calling `make()` (returning T or `std::shared_ptr<const T>`)
   /// on a miss.
@@ -89,18 +116,36 @@ class intern_table final : public table_base {
     return value;
   }
 
+  /// Bounds the table from now on (entries over a new, smaller bound go as new ones come). Set it
+  /// before the table is in concurrent use.
+  ///
+  /// ```
+  /// dedup::intern_table<std::string> table;
+  /// table.set_budget({.max_entries = 2});  // rotate: the least recently used unheld entry goes
+  /// for (std::string k : {"a", "b", "c"}) table.intern(k, [&] { return k; });
+  /// assert(table.size() == 2 && table.stats().evictions == 1);
+  /// ```
+  void set_budget(const dedup::budget& b) {
+    if (b.limited()) entries_vanish();
+    meter_.set(b);
+    budgeted_.store(b.limited(), std::memory_order_relaxed);
+  }
+
   /// The instance for `key`, or null; counts as a lookup.
   std::shared_ptr<const T> find(std::string_view key) const {
     std::size_t h = detail::hash_key(key);
     const stripe& s = stripe_of(h);
     std::shared_lock lock(s.mutex);
     auto it = s.map.find(probe{key, h});
-    if (it == s.map.end() || !it->second.value) {
+    std::shared_ptr<const T> value;
+    if (it != s.map.end()) value = it->second.value ? it->second.value : it->second.weak.lock();
+    if (!value) {
       s.misses.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
     }
     s.hits.fetch_add(1, std::memory_order_relaxed);
-    return it->second.value;
+    touch(it->second);
+    return value;
   }
 
   table_stats stats() const override {
@@ -111,12 +156,19 @@ class intern_table final : public table_base {
       out.hits += hits;
       out.entries += s.entries.load(std::memory_order_relaxed);
     }
+    out.evictions = meter_.evictions();
+    out.refusals = meter_.refusals();
+    out.bytes = meter_.bytes();
+    out.peak_bytes = meter_.peak_bytes();
     return out;
   }
 
   std::size_t size() const { return stats().entries; }
   dedup::policy policy() const { return policy_.load(std::memory_order_relaxed); }
-  void set_policy(dedup::policy p) { policy_.store(p, std::memory_order_relaxed); }
+  void set_policy(dedup::policy p) {
+    if (p.tracking == tracking::weak) entries_vanish();
+    policy_.store(p, std::memory_order_relaxed);
+  }
 
  private:
   // The build protocol is for the deserializers only (through detail::table_access): a user who
@@ -128,64 +180,22 @@ class intern_table final : public table_base {
     stripe& s = stripe_of(h);
     std::shared_ptr<const T> doomed;  // destroyed after the lock is released
     node* canonical = nullptr;
+    std::uint32_t size = 0;
     {
+      // A weak entry (no strong value) goes by itself when its instance does.
       std::unique_lock lock(s.mutex);
       auto it = s.map.find(probe{key, h});
-      if (it == s.map.end() || !it->second.value) return;
+      if (it == s.map.end() || !detail::evictable(it->second)) return;
       node& n = it->second;
       canonical = n.canonical;
-      if (!canonical &&
-          (n.aliases.load(std::memory_order_acquire) != 0 || n.value.use_count() != 1))
-        return;
+      size = n.size;
       doomed = std::move(n.value);
       s.map.erase(it);
       if (!canonical) s.entries.fetch_sub(1, std::memory_order_relaxed);
     }
+    meter_.released(size, !canonical);
     if (canonical) canonical->aliases.fetch_sub(1, std::memory_order_acq_rel);
   }
-
-  struct owned_key {
-    std::string bytes;
-    std::size_t hash;
-  };
-  struct probe {
-    std::string_view bytes;
-    std::size_t hash;
-  };
-  struct key_hash {
-    using is_transparent = void;
-    std::size_t operator()(const owned_key& k) const noexcept { return k.hash; }
-    std::size_t operator()(const probe& k) const noexcept { return k.hash; }
-  };
-  struct key_equal {
-    using is_transparent = void;
-    static std::string_view view(const owned_key& k) { return k.bytes; }
-    static std::string_view view(const probe& k) { return k.bytes; }
-    template <class A, class B>
-    bool operator()(const A& a, const B& b) const noexcept {
-      return view(a) == view(b);
-    }
-  };
-  /// An entry: a canonical key's instance, or an alias (another spelling's exact bytes) sharing the
-  /// instance of a canonical entry, which stays while it has aliases.
-  struct node {
-    // What a hit reads comes first, next to the key: one cache line.
-    std::shared_ptr<const T> value;
-    node* canonical = nullptr;  // for an alias: the entry it stands for
-    std::atomic<std::uint32_t> aliases{0};
-    detail::spelling bytes;  // the bytes it was built from, to recognize them again
-    std::shared_ptr<detail::pending_build> pending;  // set while the first reader builds the value
-    std::string origin;  // where the value was first read, in verify mode
-  };
-  using map_type = std::unordered_map<owned_key, node, key_hash, key_equal>;
-  struct alignas(64) stripe {
-    mutable detail::stripe_lock mutex;
-    map_type map;
-    // Lookups are hits + misses, so that a hit costs one counter update, not two.
-    mutable std::atomic<std::uint64_t> hits{0};
-    mutable std::atomic<std::uint64_t> misses{0};
-    std::atomic<std::size_t> entries{0};
-  };
 
   /// The obligation to build the value of a reserved key: `publish` it, or let the ticket go (on
   /// an exception) and the reservation is withdrawn, waking any thread that waits for it.
@@ -205,15 +215,34 @@ class intern_table final : public table_base {
     explicit operator bool() const { return table_ != nullptr; }
 
     /// Publishes the value and returns its entry; `bytes` identifies the bytes it was read from.
-    const node* publish(std::shared_ptr<const T> value, std::string origin,
+    /// Under weak tracking `value` becomes the handle whose last release removes the entry. Over
+    /// budget (and nothing to evict), the reservation is withdrawn instead and null returned:
+    /// `value` stays the caller's, unshared.
+    const node* publish(std::shared_ptr<const T>& value, std::string origin,
                         detail::spelling bytes = {}) {
+      intern_table& t = *table_;
+      const bool weak = t.policy().tracking == tracking::weak;
+      if (weak) value = detail::make_weak(t.home_, std::move(value), entry_->first.hash);
+      std::size_t size = t.estimate(entry_->first.bytes.size(), bytes.size, true);
+      if (!t.meter_.admit(size, true, [&t] { return t.evict_sampled(); })) {
+        withdraw();
+        return nullptr;
+      }
       std::shared_ptr<detail::pending_build> pending;
       {
         std::unique_lock lock(stripe_->mutex);
-        entry_->second.value = std::move(value);
-        entry_->second.origin = std::move(origin);
-        entry_->second.bytes = bytes;
-        pending = std::move(entry_->second.pending);
+        node& n = entry_->second;
+        if (weak) {
+          n.weak = value;
+          n.weak_object = value.get();
+        } else {
+          n.value = value;
+        }
+        n.origin = std::move(origin);
+        n.bytes = bytes;
+        n.size = static_cast<std::uint32_t>(size);
+        n.tick.store(t.meter_.now(), std::memory_order_relaxed);
+        pending = std::move(n.pending);
         stripe_->entries.fetch_add(1, std::memory_order_relaxed);
       }
       table_ = nullptr;
@@ -269,25 +298,37 @@ class intern_table final : public table_base {
     {
       std::shared_lock lock(s.mutex);
       auto it = s.map.find(probe{key, h});
-      if (it != s.map.end() && it->second.value) {
-        s.hits.fetch_add(1, std::memory_order_relaxed);
-        return {it->second.value, resolve(it->second), {}};
+      if (it != s.map.end()) {
+        if (it->second.value) {
+          s.hits.fetch_add(1, std::memory_order_relaxed);
+          touch(it->second);
+          return {it->second.value, resolve(it->second), {}};
+        }
+        if (auto alive = detail::weak_hit(s, it->second))
+          return {std::move(alive), &it->second, {}};
       }
     }
+    const bool refuse = meter_.strict_and_full();  // read outside the lock: it may read a file
     std::shared_ptr<detail::pending_build> waiting;
     {
       std::unique_lock lock(s.mutex);
       auto [it, inserted] = s.map.try_emplace(owned_key{std::string(key), h});
-      if (!inserted && it->second.value) {
+      node& n = it->second;
+      if (!inserted && n.value) {
         s.hits.fetch_add(1, std::memory_order_relaxed);
-        return {it->second.value, resolve(it->second), {}};
+        return {n.value, resolve(n), {}};
       }
-      if (inserted) {
+      if (!inserted) {
+        if (auto alive = detail::weak_hit(s, n)) return {std::move(alive), &n, {}};
+        if (!n.pending) detail::take_over_expired(s, n, meter_);  // its instance is gone: a miss
+      }
+      if (!n.pending) {
         s.misses.fetch_add(1, std::memory_order_relaxed);
-        it->second.pending = std::make_shared<detail::pending_build>();
+        if (refuse) return refuse_new(s, it);
+        n.pending = std::make_shared<detail::pending_build>();
         return {nullptr, nullptr, ticket(this, &s, &*it)};
       }
-      waiting = it->second.pending;
+      waiting = n.pending;
     }
     if (!waiting->wait()) {  // a cycle: this occurrence is built by value
       s.misses.fetch_add(1, std::memory_order_relaxed);
@@ -304,13 +345,18 @@ class intern_table final : public table_base {
     auto it = s.map.find(probe{bytes, h});
     if (it == s.map.end() || !it->second.value) return {};
     s.hits.fetch_add(1, std::memory_order_relaxed);
+    touch(it->second);
     return {it->second.value, resolve(it->second), {}};
   }
 
   /// Makes `bytes` an alias of the entry `target` (found by `find_or_reserve`, whose value the
   /// caller holds, so the entry cannot go meanwhile). Returns the table's copy of the alias key if
   /// it was added, an empty view if the alias was there already.
+  /// Weak tables keep no aliases: an alias would have to go with its canonical entry's instance.
   std::string_view add_alias(std::string_view bytes, std::size_t h, const lookup& target) {
+    if (policy().tracking == tracking::weak) return {};
+    std::size_t size = estimate(bytes.size(), 0, false);
+    if (!meter_.admit(size, false, [this] { return evict_sampled(); })) return {};
     node* canonical = const_cast<node*>(target.entry);
     canonical->aliases.fetch_add(1, std::memory_order_acq_rel);  // before the alias can be seen
     stripe& s = stripe_of(h);
@@ -319,10 +365,13 @@ class intern_table final : public table_base {
     if (!inserted) {
       lock.unlock();
       canonical->aliases.fetch_sub(1, std::memory_order_acq_rel);
+      meter_.released(size, false);
       return {};
     }
     it->second.value = target.value;
     it->second.canonical = canonical;
+    it->second.size = static_cast<std::uint32_t>(size);
+    it->second.tick.store(meter_.now(), std::memory_order_relaxed);
     return it->first.bytes;
   }
 
@@ -332,11 +381,35 @@ class intern_table final : public table_base {
     return std::make_shared<const T>(std::move(v));
   }
 
-  stripe& stripe_of(std::size_t h) { return stripes_[(h >> 52) % stripes_.size()]; }
-  const stripe& stripe_of(std::size_t h) const { return stripes_[(h >> 52) % stripes_.size()]; }
+  stripe& stripe_of(std::size_t h) { return stripes_[detail::stripe_index(h)]; }
+  const stripe& stripe_of(std::size_t h) const { return stripes_[detail::stripe_index(h)]; }
 
-  std::array<stripe, 64> stripes_;
+  // ---- budgets and weak entries -------------------------------------------------------------
+
+  /// Stamps a hit entry for the LRU order, only under a budget: a hit elsewhere pays a load.
+  void touch(const node& n) const {
+    if (budgeted_.load(std::memory_order_relaxed))
+      n.tick.store(meter_.now(), std::memory_order_relaxed);
+  }
+
+  static std::size_t estimate(std::size_t key, std::size_t json, bool canonical) {
+    return detail::entry_estimate<T>(key, json, canonical);
+  }
+  bool evict_sampled() { return detail::evict_sampled(stripes_, cursor_, meter_); }
+
+  /// A strict table that is full: the key is not entered, and the caller builds by value.
+  lookup refuse_new(stripe& s, typename map_type::iterator it) {
+    s.map.erase(it);
+    meter_.refused();
+    return {};
+  }
+
+  detail::table_stripes<T> stripes_;
   std::atomic<dedup::policy> policy_;
+  std::atomic<bool> budgeted_{false};  // read on every hit: next to the policy, not the meter
+  std::shared_ptr<detail::weak_home<T>> home_;
+  std::atomic<std::size_t> cursor_{0};  // the stripe eviction samples next
+  detail::table_meter meter_;
 };
 
 namespace detail {
@@ -349,8 +422,10 @@ namespace detail {
 /// std::string_view key = "HSC";
 /// std::size_t h = dedup::detail::hash_key(key);
 /// auto found = dedup::detail::table_access::find_or_reserve(table, key, h);
-/// if (!found.value && found.reservation)
-///   found.reservation.publish(std::make_shared<const std::string>(key), {});
+/// if (!found.value && found.reservation) {
+///   auto value = std::make_shared<const std::string>(key);
+///   found.reservation.publish(value, {});  // `value` is now the table's instance
+/// }
 /// ```
 struct table_access {
   /// What `find_or_reserve` and `find_alias` return: value and entry on a hit, else a ticket.

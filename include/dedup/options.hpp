@@ -138,6 +138,7 @@ inline std::string camel_case(std::string_view name) {
 struct default_options {
   static constexpr auto key = not_interned;
   static constexpr dedup::policy policy{};
+  static constexpr dedup::budget budget{};
   static constexpr bool ignore_unknown_members = false;
   static std::string wire_name(std::string_view member) { return std::string(member); }
 };

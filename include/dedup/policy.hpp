@@ -1,10 +1,28 @@
 // dedup/policy.hpp: how a type's intern table behaves.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 namespace dedup {
+
+/// How a table holds its entries, after Boost.Flyweight's tracking policies. `strong`: the table
+/// owns a share of every instance until its scope ends (or a budget evicts it). `weak` (Flyweight's
+/// `refcounted`): the table holds a weak reference only, and the last release of an instance
+/// removes its entry, so a long-running scope keeps only what is in use. A lookup that finds an
+/// entry whose instance is gone builds it again. Weak tables keep no exact-bytes aliases: every
+/// lookup of such a type goes through its canonical key.
+///
+/// ```
+/// dedup::intern_table<std::string> table({.tracking = dedup::tracking::weak});
+/// auto a = table.intern("HSC", [] { return std::string("HSC"); });
+/// assert(table.size() == 1);
+/// a.reset();
+/// assert(table.size() == 0);
+/// ```
+enum class tracking : std::uint8_t { strong, weak };
 
 /// Per-type interning policy. `enabled = false` builds the type by value even inside a scope: the
 /// right choice for types whose instances rarely repeat, where a table costs memory and buys
@@ -17,6 +35,9 @@ namespace dedup {
 /// entry was built from (so malformed JSON there would go unnoticed): for input known to be well
 /// formed.
 ///
+/// `tracking` says whether the table keeps its entries alive (`strong`, the default) or holds them
+/// only while someone else does (`weak`, see `dedup::tracking`).
+///
 /// ```
 /// dedup::scope s;
 /// dedup::current()->set_policy<butler::DatasetType>({.enabled = true, .verify = true});
@@ -25,6 +46,40 @@ struct alignas(4) policy {  // four bytes: a lock-free std::atomic<policy> in ev
   bool enabled = true;
   bool verify = false;
   bool trusted_input = false;
+  dedup::tracking tracking = dedup::tracking::strong;
+};
+
+/// What a table over its budget does with a new entry: `rotate` evicts least-recently-used entries
+/// that nothing outside the table holds until the new one fits, `strict` keeps what it has. Either
+/// way, when the entry cannot fit, the value is returned unshared and counted as a refusal.
+///
+/// ```
+/// dedup::budget b{.max_entries = 100, .on_full = dedup::overflow::strict};
+/// assert(b.limited());
+/// ```
+enum class overflow : std::uint8_t { rotate, strict };
+
+/// The bound on one intern table (zero: no bound): at most `max_entries` entries and `max_bytes`
+/// of estimated memory (per entry: its key bytes, `sizeof(T)`, the bytes of the JSON it was built
+/// from where the reader knew them, and the table's node), and, system-wide, no growth while the
+/// free share of physical memory (MemAvailable / MemTotal in /proc/meminfo, read at most every 5
+/// ms) is below `min_free_mem_pct` (a fraction: 0.2 is 20%). Under memory pressure `rotate` evicts
+/// one entry for each one it adds (the table turns over at constant size) and `strict` refuses.
+/// A type's default is `dedup::options<T>::budget`; a context overrides it with
+/// `context::set_budget<T>`.
+///
+/// ```
+/// dedup::scope s;
+/// dedup::current()->set_budget<butler::DimensionRecord>({.max_bytes = 1 << 20});
+/// ```
+struct budget {
+  std::size_t max_entries = 0;
+  std::size_t max_bytes = 0;
+  double min_free_mem_pct = 0;
+  overflow on_full = overflow::rotate;
+
+  /// Whether any bound is set.
+  constexpr bool limited() const { return max_entries || max_bytes || min_free_mem_pct > 0; }
 };
 
 namespace detail {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,9 @@ struct journal {
   // Keys as views of the tables' own key bytes: a node-based table never moves them, and an entry
   // is only erased by the rollback of the read that added it, so no key is copied on a miss.
   std::vector<std::pair<table_base*, std::string_view>> added;
+  // Copies of the keys of tables whose entries can go before the read ends (budgets, weak
+  // entries); a deque, so the views into it stay valid as it grows.
+  std::deque<std::string> kept_keys;
 };
 DEDUP_API inline thread_local journal current_journal;
 
@@ -59,7 +63,10 @@ class transaction {
         table_access::erase_if_unused(*j.added[i - 1].first, j.added[i - 1].second);
       j.added.resize(mark_);
     }
-    if (--j.depth == 0) j.added.clear();
+    if (--j.depth == 0) {
+      j.added.clear();
+      j.kept_keys.clear();
+    }
   }
   void commit() { committed_ = true; }
 
@@ -71,7 +78,9 @@ class transaction {
 /// Records a new entry of `table` in the journal of the read in progress, if any; `key` must be the
 /// table's own copy of the key (`ticket::key()`).
 inline void journal_entry(table_base& table, std::string_view key) {
-  if (current_journal.depth > 0) current_journal.added.emplace_back(&table, key);
+  if (current_journal.depth == 0) return;
+  if (table.entries_may_vanish()) key = current_journal.kept_keys.emplace_back(key);
+  current_journal.added.emplace_back(&table, key);
 }
 
 /// Entries of the journal kept past the end of their read, with their keys copied: a read that may

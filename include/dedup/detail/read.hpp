@@ -76,10 +76,10 @@ std::string_view read_text(S& src, const path& p) {
 /// Publishes the value of a key reserved in `table`, journaled so that a failed read takes it back:
 /// the one way an entry enters a table while reading.
 template <class V, class Ticket>
-auto publish_entry(intern_table<V>& table, Ticket& reservation, std::shared_ptr<const V> value,
+auto publish_entry(intern_table<V>& table, Ticket& reservation, std::shared_ptr<const V>& value,
                    std::string origin = {}, spelling bytes = {}) {
   journal_entry(table, reservation.key());
-  return reservation.publish(std::move(value), std::move(origin), bytes);
+  return reservation.publish(value, std::move(origin), bytes);
 }
 
 /// An istring, shared through the context's string table inside a scope.

@@ -1,0 +1,238 @@
+// The parts of an intern table: its keys, entries and stripes, and what budgets and weak entries do
+// to one stripe (evict the least recently used unheld entry, drop a dead weak instance's entry).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "dedup/detail/pending_build.hpp"
+#include "dedup/detail/stripe_lock.hpp"
+#include "dedup/detail/table_budget.hpp"
+
+namespace dedup::detail {
+
+/// The size and hash of the bytes an entry was built from, so that a hit on the same bytes can be
+/// known to need no check (size 0: not known).
+struct spelling {
+  std::uint64_t hash = 0;
+  std::uint32_t size = 0;
+};
+
+/// A table's own copy of a key, with its hash; `key_probe` is a key looked up without a copy.
+struct owned_key {
+  std::string bytes;
+  std::size_t hash;
+};
+struct key_probe {
+  std::string_view bytes;
+  std::size_t hash;
+};
+struct key_hash {
+  using is_transparent = void;
+  std::size_t operator()(const owned_key& k) const noexcept { return k.hash; }
+  std::size_t operator()(const key_probe& k) const noexcept { return k.hash; }
+};
+struct key_equal {
+  using is_transparent = void;
+  static std::string_view view(const owned_key& k) { return k.bytes; }
+  static std::string_view view(const key_probe& k) { return k.bytes; }
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const noexcept {
+    return view(a) == view(b);
+  }
+};
+
+/// An entry: a canonical key's instance, or an alias (another spelling's exact bytes) sharing the
+/// instance of a canonical entry, which stays while it has aliases. A weak entry holds `weak`, not
+/// `value`.
+template <class T>
+struct table_node {
+  // What a hit reads comes first, next to the key: one cache line.
+  std::shared_ptr<const T> value;
+  table_node* canonical = nullptr;  // for an alias: the entry it stands for
+  std::atomic<std::uint32_t> aliases{0};
+  spelling bytes;                          // the bytes it was built from, to recognize them again
+  std::shared_ptr<pending_build> pending;  // set while the first reader builds the value
+  mutable std::atomic<std::uint32_t> tick{0};  // the meter's clock at the last hit, under a budget
+  std::uint32_t size = 0;                      // the estimate the meter counted for it
+  std::string origin;                          // where the value was first read, in verify mode
+  // Weak tracking: the instance, and its address as the identity its release looks for.
+  std::weak_ptr<const T> weak;
+  const T* weak_object = nullptr;
+};
+
+template <class T>
+struct alignas(64) table_stripe {
+  using map_type = std::unordered_map<owned_key, table_node<T>, key_hash, key_equal>;
+  mutable stripe_lock mutex;
+  map_type map;
+  // Lookups are hits + misses, so that a hit costs one counter update, not two.
+  mutable std::atomic<std::uint64_t> hits{0};
+  mutable std::atomic<std::uint64_t> misses{0};
+  std::atomic<std::size_t> entries{0};
+};
+
+template <class T>
+using table_stripes = std::array<table_stripe<T>, 64>;
+
+inline std::size_t stripe_index(std::size_t hash) {
+  return (hash >> 52) % 64;
+}
+
+/// Whether nothing but the table holds the entry's instance (an alias only shares its canonical
+/// entry's, so it may always go); checked under the stripe's exclusive lock, where no one can take
+/// a new share.
+template <class T>
+bool evictable(const table_node<T>& n) {
+  if (!n.value) return false;  // being built, or weak
+  return n.canonical ||
+         (n.aliases.load(std::memory_order_acquire) == 0 && n.value.use_count() == 1);
+}
+
+/// Evicts the least recently used evictable entry among up to 16 sampled from a pseudo-random
+/// bucket of `s` on (Redis's approximate LRU); false if the sample held none.
+template <class T>
+bool evict_in(table_stripe<T>& s, table_meter& meter) {
+  constexpr int sample = 16;
+  std::shared_ptr<const T> doomed;  // released after the lock, like every value leaving
+  table_node<T>* canonical = nullptr;
+  std::uint32_t size = 0;
+  {
+    std::unique_lock lock(s.mutex);
+    std::size_t buckets = s.map.bucket_count();
+    if (s.map.empty() || buckets == 0) return false;
+    std::uint32_t now = meter.now();
+    std::size_t start = (now * 0x9E3779B97F4A7C15ull >> 32) % buckets;
+    const owned_key* oldest = nullptr;
+    std::uint32_t oldest_age = 0;
+    int seen = 0;
+    for (std::size_t i = 0; i < buckets && seen < sample; ++i) {
+      std::size_t b = (start + i) % buckets;
+      for (auto it = s.map.begin(b); it != s.map.end(b) && seen < sample; ++it, ++seen) {
+        std::uint32_t age = now - it->second.tick.load(std::memory_order_relaxed);
+        if (evictable(it->second) && (!oldest || age > oldest_age)) {
+          oldest = &it->first;
+          oldest_age = age;
+        }
+      }
+    }
+    if (!oldest) return false;
+    auto it = s.map.find(key_probe{oldest->bytes, oldest->hash});
+    canonical = it->second.canonical;
+    size = it->second.size;
+    doomed = std::move(it->second.value);
+    s.map.erase(it);
+    if (!canonical) s.entries.fetch_sub(1, std::memory_order_relaxed);
+  }
+  meter.released(size, !canonical);
+  meter.evicted();
+  if (canonical) canonical->aliases.fetch_sub(1, std::memory_order_acq_rel);
+  return true;
+}
+
+/// The estimated bytes of an entry: its key, the JSON it was read from (where known), the
+/// instance and its control block for a canonical entry, and the table's node and bucket.
+template <class T>
+std::size_t entry_estimate(std::size_t key, std::size_t json, bool canonical) {
+  return key + json + sizeof(typename table_stripe<T>::map_type::value_type) + 2 * sizeof(void*) +
+         (canonical ? sizeof(T) + 2 * sizeof(void*) : 0);
+}
+
+/// Evicts one entry nobody outside the table holds, the least recently used of a sample of each
+/// stripe in turn from `cursor` on; false if no stripe had one.
+template <class T>
+bool evict_sampled(table_stripes<T>& stripes, std::atomic<std::size_t>& cursor,
+                   table_meter& meter) {
+  for (std::size_t i = 0; i < stripes.size(); ++i)
+    if (evict_in(stripes[cursor.fetch_add(1, std::memory_order_relaxed) % stripes.size()], meter))
+      return true;
+  return false;
+}
+
+/// A weak entry's instance if it is still alive (a hit, counted), else null.
+template <class T>
+std::shared_ptr<const T> weak_hit(const table_stripe<T>& s, const table_node<T>& n) {
+  if (!n.weak_object) return nullptr;
+  std::shared_ptr<const T> alive = n.weak.lock();
+  if (alive) s.hits.fetch_add(1, std::memory_order_relaxed);
+  return alive;
+}
+
+/// Clears an entry whose weak instance is gone, under the stripe's exclusive lock, so that its
+/// deleter (on its way) leaves the node, which the caller reserves for a new build.
+template <class T>
+void take_over_expired(table_stripe<T>& s, table_node<T>& n, table_meter& meter) {
+  n.weak.reset();
+  n.weak_object = nullptr;
+  s.entries.fetch_sub(1, std::memory_order_relaxed);
+  meter.released(std::exchange(n.size, 0), true);
+}
+
+/// What weak instances reach their table through: the stripes and meter, null once the table is
+/// gone (its destructor clears them under the exclusive lock; deleters read them under a shared
+/// one).
+template <class T>
+struct weak_home {
+  weak_home(table_stripes<T>* s, table_meter* m) : stripes(s), meter(m) {}
+  std::shared_mutex mutex;
+  table_stripes<T>* stripes;
+  table_meter* meter;
+};
+
+/// Removes the entry of the dead weak instance `object` with key hash `h`, if an entry still
+/// refers to it (one replaced meanwhile refers to a new instance, at another address, since this
+/// one is not yet freed).
+template <class T>
+void drop_weak(table_stripes<T>& stripes, table_meter& meter, std::size_t h, const T* object) {
+  table_stripe<T>& s = stripes[stripe_index(h)];
+  std::uint32_t size = 0;
+  bool found = false;
+  {
+    std::unique_lock lock(s.mutex);
+    std::size_t b = s.map.bucket(owned_key{std::string(), h});
+    for (auto it = s.map.begin(b); it != s.map.end(b); ++it) {
+      if (it->first.hash != h || it->second.weak_object != object) continue;
+      size = it->second.size;
+      s.map.erase(s.map.find(key_probe{it->first.bytes, h}));
+      s.entries.fetch_sub(1, std::memory_order_relaxed);
+      found = true;
+      break;
+    }
+  }
+  if (found) meter.released(size, true);
+}
+
+/// The deleter of a weak instance: removes its entry, then releases the instance. It runs where
+/// the last holder let go, with no table lock held, so the entry's lock is never taken twice.
+template <class T>
+struct weak_release {
+  std::shared_ptr<weak_home<T>> home;
+  std::size_t hash;
+  std::shared_ptr<const T> inner;
+  void operator()(const T* object) {
+    {
+      std::shared_lock lock(home->mutex);
+      if (home->stripes) drop_weak(*home->stripes, *home->meter, hash, object);
+    }
+    inner.reset();  // may release other weak instances: no lock is held here
+  }
+};
+
+/// The handle a weak table hands out for `value`: its last release removes the entry.
+template <class T>
+std::shared_ptr<const T> make_weak(const std::shared_ptr<weak_home<T>>& home,
+                                   std::shared_ptr<const T> value, std::size_t h) {
+  const T* object = value.get();
+  return std::shared_ptr<const T>(object, weak_release<T>{home, h, std::move(value)});
+}
+
+}  // namespace dedup::detail
