@@ -3,7 +3,7 @@
 # are not fetched again, so CI and the README can call it every time.
 set -euo pipefail
 packages=(
-  cmake g++ make git
+  cmake g++ make git pkg-config
   libboost-dev          # Hana, Interprocess, Flyweight (header-only)
   libsimdjson-dev
   nlohmann-json3-dev

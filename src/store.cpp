@@ -57,26 +57,6 @@ std::unique_ptr<store_backend> open_store_backend(const std::string& uri, const 
   throw storage_error(uri, "unknown store URI (expected shm://name or redis://host:port/db)");
 }
 
-double free_memory_share() {
-  using clock = std::chrono::steady_clock;
-  static std::mutex m;
-  static clock::time_point read_at{};
-  static double share = 1.0;
-  std::lock_guard lock(m);
-  auto now = clock::now();
-  if (read_at != clock::time_point{} && now - read_at < std::chrono::milliseconds(5)) return share;
-  read_at = now;
-  std::ifstream in("/proc/meminfo");
-  std::string name, unit;
-  double value = 0, total = 0, available = -1;
-  while (in >> name >> value >> unit) {
-    if (name == "MemTotal:") total = value;
-    if (name == "MemAvailable:") available = value;
-  }
-  share = total > 0 && available >= 0 ? available / total : 1.0;
-  return share;
-}
-
 }  // namespace dedup::detail
 
 namespace dedup {

@@ -35,7 +35,8 @@ int store(const args& a) {
   } else if (a[0] == "clear") {
     std::size_t n = s.count();
     s.clear();
-    std::printf("%s: removed %s\n", s.uri().c_str(), (std::to_string(n) + (n == 1 ? " entry" : " entries")).c_str());
+    std::printf("%s: removed %s\n", s.uri().c_str(),
+                (std::to_string(n) + (n == 1 ? " entry" : " entries")).c_str());
   } else {
     auto st = s.stats();
     std::printf(

@@ -120,8 +120,7 @@ class redis_backend final : public store_backend {
     check_key(key);
     std::lock_guard lock(m_);
     bool low = memory_low();
-    return script(put_id,
-                  {key, value, o_.policy == put_policy::rotate ? "r" : "s", low ? "1" : "0"})
+    return script(put_id, {key, value, o_.on_full == overflow::rotate ? "r" : "s", low ? "1" : "0"})
                ->integer == 1;
   }
   bool remove(std::string_view key) override {

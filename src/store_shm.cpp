@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "dedup/detail/hash.hpp"
+#include "dedup/detail/memory_pressure.hpp"
 #include "dedup/store.hpp"
 
 namespace dedup::detail {
@@ -316,7 +317,7 @@ class shm_backend final : public store_backend {
     std::uint64_t bytes = stored_bytes(*e_, t) - replaced;
     if (!make_room(t, key, value.size(), bytes)) {
       // Under rotate the evictions made room for nothing and are kept, as in mt's object_store.
-      if (o_.policy == put_policy::rotate) {
+      if (o_.on_full == overflow::rotate) {
         set_stored_bytes(*e_, t, bytes + replaced);
         t.commit();
       }
@@ -396,7 +397,8 @@ class shm_backend final : public store_backend {
   }
 
   bool room(std::uint64_t bytes, std::size_t size) const {
-    bool memory_ok = o_.min_free_mem_pct <= 0 || free_memory_share() >= o_.min_free_mem_pct;
+    double free = free_memory_share();  // negative: unknown, no pressure
+    bool memory_ok = o_.min_free_mem_pct <= 0 || free < 0 || free >= o_.min_free_mem_pct;
     return memory_ok && bytes + size <= e_->ctl->capacity;
   }
 
@@ -404,7 +406,7 @@ class shm_backend final : public store_backend {
   // store is empty); `bytes` follows. A value larger than the capacity evicts nothing.
   bool make_room(const txn& t, std::string_view key, std::size_t size, std::uint64_t& bytes) {
     if (room(bytes, size)) return true;
-    if (o_.policy == put_policy::strict || size > e_->ctl->capacity) return false;
+    if (o_.on_full == overflow::strict || size > e_->ctl->capacity) return false;
     struct entry {
       std::uint64_t stamp;
       std::string key;

@@ -34,10 +34,10 @@ struct shm_guard {
 };
 
 dedup::store_options options(std::size_t capacity = std::size_t{1} << 20,
-                             dedup::put_policy policy = dedup::put_policy::rotate) {
+                             dedup::overflow on_full = dedup::overflow::rotate) {
   return {.capacity_bytes = capacity,
           .min_free_mem_pct = 0,
-          .policy = policy,
+          .on_full = on_full,
           .lock_timeout = std::chrono::milliseconds(2000)};
 }
 
@@ -130,7 +130,7 @@ TEST_CASE("store: get<T> interns with the caller's current scope", "[store]") {
 
 TEST_CASE("store: strict when full returns false and changes nothing", "[store]") {
   for_each_backend("strict", [](const std::string& uri) {
-    auto s = dedup::shared_store::open(uri, options(200, dedup::put_policy::strict));
+    auto s = dedup::shared_store::open(uri, options(200, dedup::overflow::strict));
     int stored = 0;
     while (s.put("k" + std::to_string(stored), type_named("t" + std::to_string(stored)))) ++stored;
     REQUIRE(stored >= 2);
@@ -169,12 +169,12 @@ TEST_CASE("store: low free memory refuses puts; rotate first empties the store",
   for_each_backend("memory", [](const std::string& uri) {
     auto plenty = dedup::shared_store::open(uri, options());
     REQUIRE(plenty.put("a", type_named("a")));
-    auto o = options(std::size_t{1} << 20, dedup::put_policy::strict);
+    auto o = options(std::size_t{1} << 20, dedup::overflow::strict);
     o.min_free_mem_pct = 1.0;  // never that much free: always low
     auto strict = dedup::shared_store::open(uri, o);
     CHECK_FALSE(strict.put("b", type_named("b")));
     CHECK(strict.count() == 1);
-    o.policy = dedup::put_policy::rotate;
+    o.on_full = dedup::overflow::rotate;
     auto rotate = dedup::shared_store::open(uri, o);
     CHECK_FALSE(rotate.put("b", type_named("b")));
     CHECK(rotate.count() == 0);

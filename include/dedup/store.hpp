@@ -15,22 +15,16 @@
 #include "dedup/detail/store_backend.hpp"
 #include "dedup/detail/text_sink.hpp"
 #include "dedup/error.hpp"
+#include "dedup/policy.hpp"
 #include "dedup/simdjson.hpp"
 
 namespace dedup {
 
-/// What `put` does when the store has no room (its values would pass `capacity_bytes`, or free
-/// memory is below `min_free_mem_pct`): `rotate` removes the earliest-accessed entries until there
-/// is room or the store is empty, `strict` removes nothing; then the value is stored only if
-/// there is room.
-///
-/// ```
-/// dedup::store_options o{.policy = dedup::put_policy::strict};
-/// assert(o.policy != dedup::put_policy::rotate);
-/// ```
-enum class put_policy : std::uint8_t { rotate, strict };
-
-/// How a store is opened. `capacity_bytes` bounds the bytes of stored values (keys and overhead
+/// How a store is opened. `on_full` says what `put` does when the store has no room (its values
+/// would pass `capacity_bytes`, or free memory is below `min_free_mem_pct`), with the budgets'
+/// `dedup::overflow`: `rotate` removes the earliest-accessed entries until there is room or the
+/// store is empty, `strict` removes nothing; then the value is stored only if there is room.
+/// `capacity_bytes` bounds the bytes of stored values (keys and overhead
 /// not counted); it is fixed by whoever creates the store, later openers' values are ignored for
 /// shm. `min_free_mem_pct` is a share (0.2 is 20%) of physical memory that must stay available
 /// (MemAvailable / MemTotal on this node for shm; the server's used memory against its maxmemory,
@@ -38,13 +32,14 @@ enum class put_policy : std::uint8_t { rotate, strict };
 /// writer lock of shm, the connection and each reply of Redis.
 ///
 /// ```
-/// dedup::store_options o{.capacity_bytes = 1 << 20, .lock_timeout = std::chrono::seconds(1)};
+/// dedup::store_options o{.capacity_bytes = 1 << 20, .on_full = dedup::overflow::strict,
+///                         .lock_timeout = std::chrono::seconds(1)};
 /// assert(o.min_free_mem_pct == 0.2);
 /// ```
 struct store_options {
   std::size_t capacity_bytes = std::size_t{64} << 20;
   double min_free_mem_pct = 0.2;
-  put_policy policy = put_policy::rotate;
+  overflow on_full = overflow::rotate;
   std::chrono::milliseconds lock_timeout{2000};
 };
 
@@ -115,7 +110,7 @@ class shared_store {
     return v ? v : fallback;
   }
   /// Stores `value` under `key`, replacing any value there; false if there was no room (see
-  /// put_policy).
+  /// on_full).
   template <class T>
   bool put(std::string_view key, const T& value) {
     std::string text;

@@ -62,8 +62,4 @@ std::unique_ptr<store_backend> open_redis_backend(const std::string& uri, const 
                                            std::string_view value,
                                            const std::function<void()>& ready);
 
-/// MemAvailable / MemTotal from /proc/meminfo, re-read at most every 5 ms (process-wide, so a
-/// busy put loop does not read the file per call); 1.0 if the file cannot be read.
-double free_memory_share();
-
 }  // namespace dedup::detail
