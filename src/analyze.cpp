@@ -266,11 +266,7 @@ int analyze(const args& a) {
     std::fputs(analyze_usage, stdout);
     return 0;
   }
-  std::filesystem::path file{std::string(c.file)};
-  if (std::filesystem::is_directory(file))
-    throw std::runtime_error(file.string() + " is a directory, not a JSON file");
-  if (!std::filesystem::is_regular_file(file))
-    throw std::runtime_error("no such file: " + file.string());
+  std::filesystem::path file = input_file(c.file, "JSON file");
   plan how = plan_for(file, c.ndjson);
   auto start = std::chrono::steady_clock::now();
   std::optional<analysis::scanner> scan;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,13 @@ struct usage_error {
 std::size_t count_option(const args& a, std::size_t& i);
 /// Parses the value of `--name VALUE` at args[i] (advancing i) as text.
 std::string_view text_option(const args& a, std::size_t& i);
+
+/// The regular file `name`; throws, saying why, for a directory (not a `what`) or a missing file.
+///
+/// ```
+/// std::filesystem::path file = input_file(c.file, "file of refs");
+/// ```
+std::filesystem::path input_file(std::string_view name, std::string_view what);
 
 /// "1 ref", "2 refs": `n` and `word`, with an "s" unless n is 1.
 ///

@@ -101,9 +101,9 @@ std::vector<disk_cache_entry> disk_cache::entries() const {
 disk_cache_stats disk_cache::stats() const {
   const detail::cache_counters& c = state_->counters;
   auto get = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  return {get(c.memory_hits), get(c.disk_hits), get(c.computed),
-          get(c.stored),      get(c.evicted),   get(c.corrupt),
-          get(c.stale),       get(c.invalid),   get(c.store_failures)};
+  return {state_->memory.hits(), get(c.disk_hits), get(c.computed),
+          get(c.stored),         get(c.evicted),   get(c.corrupt),
+          get(c.stale),          get(c.invalid),   get(c.store_failures)};
 }
 
 std::vector<std::string> disk_cache::tags(const std::filesystem::path& directory,

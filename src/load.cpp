@@ -203,11 +203,7 @@ int load(const args& a) {
     std::fputs(load_usage, stdout);
     return 0;
   }
-  std::filesystem::path path{std::string(c.file)};
-  if (std::filesystem::is_directory(path))
-    throw std::runtime_error(path.string() + " is a directory, not a file of refs");
-  if (!std::filesystem::is_regular_file(path))
-    throw std::runtime_error("no such file: " + path.string());
+  std::filesystem::path path = input_file(c.file, "file of refs");
 
   layout how = layout_of(path);
   reader_options options = how.options;

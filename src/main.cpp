@@ -1,6 +1,7 @@
 // The `dedup` command: runs the built-in demo workload and loads reference-model files.
 #include <cstdio>
 #include <exception>
+#include <stdexcept>
 #include <string>
 
 #include "cli.hpp"
@@ -45,6 +46,15 @@ std::size_t count_option(const args& a, std::size_t& i) {
   if (used != value.size() || value.empty() || value[0] == '-')
     throw usage_error{std::string(name) + " needs a whole number, not '" + value + "'"};
   return static_cast<std::size_t>(n);
+}
+
+std::filesystem::path input_file(std::string_view name, std::string_view what) {
+  std::filesystem::path file{std::string(name)};
+  if (std::filesystem::is_directory(file))
+    throw std::runtime_error(file.string() + " is a directory, not a " + std::string(what));
+  if (!std::filesystem::is_regular_file(file))
+    throw std::runtime_error("no such file: " + file.string());
+  return file;
 }
 
 std::string plural(std::size_t n, std::string_view word) {

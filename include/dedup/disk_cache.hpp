@@ -233,7 +233,6 @@ std::shared_ptr<const T> disk_cache::get_or_compute(std::string_view name, int m
                                                     const Args&... args) {
   detail::entry_id id = identify<T>(name, minor, args...);
   if (auto hit = state_->memory.find(id, typeid(T))) {
-    state_->counters.memory_hits.fetch_add(1, std::memory_order_relaxed);
     return std::static_pointer_cast<const T>(std::move(hit));
   }
   if (auto loaded = load<T>(id, false)) return remember<T>(id, std::move(loaded));
@@ -265,7 +264,6 @@ std::shared_ptr<const T> disk_cache::find(std::string_view name, const Args&... 
   auto [base, minor] = split_name(name);
   detail::entry_id id = identify<T>(base, minor, args...);
   if (auto hit = state_->memory.find(id, typeid(T))) {
-    state_->counters.memory_hits.fetch_add(1, std::memory_order_relaxed);
     return std::static_pointer_cast<const T>(std::move(hit));
   }
   auto loaded = load<T>(id, true);

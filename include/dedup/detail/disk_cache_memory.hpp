@@ -1,12 +1,12 @@
 // The memory tier of a disk cache and the counters of its statistics: what a repeated
-// `get_or_compute` touches, kept header-only so that a hit is one shared lock and one hash lookup.
+// `get_or_compute` touches, kept header-only so that a hit is one short lock and one hash lookup
+// (a plain mutex: its critical section is a lookup, and it costs less than a reader lock).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <typeinfo>
@@ -34,8 +34,8 @@ struct entry_id {
 
 /// The counters behind `disk_cache_stats`, shared by the template layer and the compiled index.
 struct cache_counters {
-  std::atomic<std::uint64_t> memory_hits{0}, disk_hits{0}, computed{0}, stored{0}, evicted{0},
-      corrupt{0}, stale{0}, invalid{0}, store_failures{0};
+  std::atomic<std::uint64_t> disk_hits{0}, computed{0}, stored{0}, evicted{0}, corrupt{0}, stale{0},
+      invalid{0}, store_failures{0};
 };
 
 /// Values read or computed once, per cache object, keyed by (name, minor, parameter hash), with
@@ -49,23 +49,30 @@ struct cache_counters {
 /// ```
 class memory_tier {
  public:
+  /// The value stored for `id` as a `type`, or null; a hit is counted in `hits()`.
   std::shared_ptr<const void> find(const entry_id& id, const std::type_info& type) const {
-    std::shared_lock lock(mutex_);
-    auto it = map_.find(view{id.name, id.minor, id.params});
+    std::unique_lock lock(mutex_);
+    auto it = map_.find(view_of(id));
     if (it == map_.end() || *it->second.type != type || it->second.fingerprint != id.fingerprint)
       return nullptr;
+    ++hits_;  // under the lock already taken: cheaper than an atomic of its own
     return it->second.value;
+  }
+  std::uint64_t hits() const {
+    std::unique_lock lock(mutex_);
+    return hits_;
   }
 
   void put(const entry_id& id, std::shared_ptr<const void> value, const std::type_info& type,
            std::uint64_t volatile_owner) {
     std::unique_lock lock(mutex_);
     slot s{std::move(value), &type, id.fingerprint, volatile_owner};
-    auto it = map_.find(view{id.name, id.minor, id.params});
+    view v = view_of(id);
+    auto it = map_.find(v);
     if (it != map_.end())
       it->second = std::move(s);
     else
-      map_.emplace(key{std::string(id.name), id.minor, id.params}, std::move(s));
+      map_.emplace(key{std::string(id.name), id.minor, id.params, v.hash}, std::move(s));
   }
 
   /// Whether the release hook of volatile context `owner` is still to be registered; true once.
@@ -85,7 +92,7 @@ class memory_tier {
   }
   void drop(const entry_id& id) {
     std::unique_lock lock(mutex_);
-    auto it = map_.find(view{id.name, id.minor, id.params});
+    auto it = map_.find(view_of(id));
     if (it != map_.end()) map_.erase(it);
   }
   void clear() {
@@ -93,52 +100,56 @@ class memory_tier {
     map_.clear();
   }
   std::size_t size() const {
-    std::shared_lock lock(mutex_);
+    std::unique_lock lock(mutex_);
     return map_.size();
   }
 
  private:
+  // The hash is computed once per call and kept in the key, so that walking a bucket never
+  // hashes a name again (the map treats a stored hash as cheap to read).
   struct key {
     std::string name;
     int minor;
     std::uint64_t params;
+    std::size_t hash;
   };
   struct view {
     std::string_view name;
     int minor;
     std::uint64_t params;
+    std::size_t hash;
   };
+  static view view_of(const entry_id& id) noexcept {
+    std::size_t h = hash_key(id.name);
+    if (id.minor != 1 || id.params != 0)
+      h ^= (id.params + static_cast<std::size_t>(id.minor)) * 0x9e3779b97f4a7c15ull;
+    return {id.name, id.minor, id.params, h};
+  }
   struct slot {
     std::shared_ptr<const void> value;
     const std::type_info* type;
     std::uint64_t fingerprint;
     std::uint64_t volatile_owner;  // 0: kept until cleared
   };
-  // Lookups by a view, so a hit never builds a std::string; no parameters hash nothing extra.
+  // Lookups by a view, so a hit never builds a std::string.
   struct hasher {
     using is_transparent = void;
-    std::size_t operator()(const view& v) const noexcept {
-      std::size_t h = hash_key(v.name);
-      if (v.minor != 1 || v.params != 0)
-        h ^= (v.params + static_cast<std::size_t>(v.minor)) * 0x9e3779b97f4a7c15ull;
-      return h;
-    }
-    std::size_t operator()(const key& k) const noexcept {
-      return (*this)(view{k.name, k.minor, k.params});
-    }
+    std::size_t operator()(const view& v) const noexcept { return v.hash; }
+    std::size_t operator()(const key& k) const noexcept { return k.hash; }
   };
   struct equal {
     using is_transparent = void;
-    static view as_view(const key& k) { return {k.name, k.minor, k.params}; }
+    static view as_view(const key& k) { return {k.name, k.minor, k.params, k.hash}; }
     static view as_view(const view& v) { return v; }
     template <class A, class B>
     bool operator()(const A& a, const B& b) const noexcept {
       view x = as_view(a), y = as_view(b);
-      return x.params == y.params && x.minor == y.minor && x.name == y.name;
+      return x.hash == y.hash && x.params == y.params && x.minor == y.minor && x.name == y.name;
     }
   };
 
-  mutable std::shared_mutex mutex_;
+  mutable std::mutex mutex_;
+  mutable std::uint64_t hits_ = 0;
   std::unordered_map<key, slot, hasher, equal> map_;
   std::unordered_set<std::uint64_t> owners_;  // volatile contexts whose hook is registered
 };
