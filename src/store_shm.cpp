@@ -25,6 +25,18 @@
 #include "dedup/detail/hash.hpp"
 #include "dedup/detail/memory_pressure.hpp"
 #include "dedup/store.hpp"
+// ThreadSanitizer's pthread_mutex_timedlock takes EOWNERDEAD for a failed lock, so the unlock of
+// a recovered lock would read to it as the unlock of an unlocked mutex: it is told of the lock.
+#if defined(__SANITIZE_THREAD__)
+#define DEDUP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DEDUP_TSAN 1
+#endif
+#endif
+#ifdef DEDUP_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
 
 namespace dedup::detail {
 namespace {
@@ -123,6 +135,10 @@ class writer_lock {
       // The holder died; its LMDB transaction died with it (never committed). Free the reader
       // slots of dead processes too, so their snapshots stop pinning old pages.
       pthread_mutex_consistent(&e.ctl->writer);
+#ifdef DEDUP_TSAN
+      __tsan_mutex_pre_lock(&e.ctl->writer, 0);
+      __tsan_mutex_post_lock(&e.ctl->writer, 0, 0);
+#endif
       int dead = 0;
       mdb_reader_check(e.env, &dead);
     } else if (rc == ETIMEDOUT) {
@@ -132,7 +148,9 @@ class writer_lock {
       throw storage_error(e.uri, std::string("writer lock: ") + std::strerror(rc));
     }
   }
-  ~writer_lock() { pthread_mutex_unlock(&e_.ctl->writer); }
+  ~writer_lock() {
+    pthread_mutex_unlock(&e_.ctl->writer);
+  }
   writer_lock(const writer_lock&) = delete;
   writer_lock& operator=(const writer_lock&) = delete;
 
