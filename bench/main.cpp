@@ -29,7 +29,9 @@
 #include <boost/hana/for_each.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench/floor.hpp"
 #include "bench/models.hpp"
+#include "bench/wire.hpp"
 #include "butler/workload.hpp"
 #include "dedup/dedup.hpp"
 #include "dedup/simdjson.hpp"
@@ -158,35 +160,6 @@ struct probe {
   }
 };
 
-/// Visits every value of the document and builds nothing: the floor of any On-Demand reader.
-std::uint64_t visit(od::value v) {
-  std::uint64_t n = 0;
-  switch (v.type().value()) {
-    case od::json_type::object:
-      for (auto field : v.get_object()) {
-        n += static_cast<unsigned char>(*field.key().value().raw());
-        n += visit(field.value().value());
-      }
-      break;
-    case od::json_type::array:
-      for (auto element : v.get_array()) n += visit(element.value());
-      break;
-    case od::json_type::string:
-      n += v.get_string().value().size();
-      break;
-    case od::json_type::number:
-      n += static_cast<std::uint64_t>(v.get_double().value() != 0);
-      break;
-    case od::json_type::boolean:
-      n += v.get_bool().value();
-      break;
-    case od::json_type::null:
-      n += v.is_null().value();
-      break;
-  }
-  return n;
-}
-
 struct contender {
   std::string name;
   std::function<void(probe&)> run;
@@ -233,7 +206,7 @@ std::vector<contender> contenders(const simdjson::padded_string& text) {
        [parser, &text](probe& p) {
          p.begin();
          od::document doc = parser->iterate(text);
-         std::uint64_t n = visit(doc.get_value().value());
+         std::uint64_t n = bench::visit(doc.get_value().value());
          p.end(n);
        }},
   };
@@ -549,7 +522,8 @@ void print_markdown(const std::vector<row>& rows, const std::vector<table_row>& 
 }
 
 void print_json(const std::vector<row>& rows, const std::vector<table_row>& tables,
-                const std::string& load_before, const std::vector<std::string>& notes) {
+                const std::string& load_before, const std::vector<std::string>& notes,
+                nlohmann::json wire) {
   nlohmann::json out = {{"machine", machine()},
                         {"load_before", load_before},
                         {"load_after", load_average()},
@@ -575,6 +549,7 @@ void print_json(const std::vector<row>& rows, const std::vector<table_row>& tabl
                              {"stream", t.stream},
                              {"ns_per_hit", t.ns_hit},
                              {"ns_per_miss", t.ns_miss}});
+  if (!wire.is_null()) out["wire"] = std::move(wire);
   std::cout << out.dump(2) << "\n";
 }
 
@@ -673,12 +648,25 @@ int main(int argc, char** argv) try {
   } else {
     notes.push_back("W3 skipped: " DEDUP_SHARED_DATA "/twitter.json not found.");
   }
+  std::optional<wire_figures> wire;
+  std::vector<analyze_figures> analyses;
+  if (s.wants("wire")) {  // issue 10: the compact form and dedup analyze
+    std::cerr << "  wire: plain and compact, analyze...\n";
+    simdjson::padded_string text = w1();
+    wire = measure_wire(text, s.reps);
+    analyses.push_back(measure_analyze(w1_name, text, s.reps));
+    if (auto citm = load_shared_data("citm_catalog.json"))
+      analyses.push_back(measure_analyze("W2 citm_catalog", *citm, small_reps));
+  }
   for (const std::string& n : notes) std::cerr << n << "\n";
 
-  if (s.json)
-    print_json(rows, tables, load_before, notes);
-  else
+  if (s.json) {
+    print_json(rows, tables, load_before, notes,
+               wire ? wire_json(*wire, analyses) : nlohmann::json());
+  } else {
     print_markdown(rows, tables, load_before, notes);
+    if (wire) print_wire(*wire, analyses);
+  }
   bool failed = std::any_of(rows.begin(), rows.end(), [](const row& r) { return r.f.failed; });
   return failed ? 1 : 0;
 } catch (const std::exception& e) {

@@ -75,105 +75,6 @@ command_line parse_analyze_args(const args& a) {
   return c;
 }
 
-/// How the file is read: by records of one array or lines, or as one document.
-struct plan {
-  detail::splitter::mode mode = detail::splitter::mode::lines;
-  std::string pointer;  // of the array whose elements are the records
-  bool whole = false;
-  std::string name;
-};
-
-/// The name of the first member when the input starts `{"NAME": [`, else nothing.
-std::optional<std::string> single_array_member(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::string head(4096, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<std::size_t>(in.gcount()));
-  std::size_t i = head.find_first_not_of(" \t\r\n");
-  if (i == std::string::npos || head[i] != '{') return std::nullopt;
-  i = head.find_first_not_of(" \t\r\n", i + 1);
-  if (i == std::string::npos || head[i] != '"') return std::nullopt;
-  std::size_t close = head.find('"', i + 1);
-  if (close == std::string::npos || head.find('\\', i + 1) < close) return std::nullopt;
-  std::size_t colon = head.find_first_not_of(" \t\r\n", close + 1);
-  if (colon == std::string::npos || head[colon] != ':') return std::nullopt;
-  std::size_t open = head.find_first_not_of(" \t\r\n", colon + 1);
-  if (open == std::string::npos || head[open] != '[') return std::nullopt;
-  return head.substr(i + 1, close - i - 1);
-}
-
-plan plan_for(const std::filesystem::path& file, bool ndjson) {
-  std::string ext = file.extension().string();
-  if (ndjson || ext == ".ndjson" || ext == ".jsonl") return {{}, "", false, "NDJSON"};
-  detail::splitter in(std::make_unique<std::ifstream>(file, std::ios::binary),
-                      detail::splitter::mode::lines, "");
-  if (in.first_byte() == '[')
-    return {detail::splitter::mode::array, "", false, "a JSON document, top-level array"};
-  if (auto member = single_array_member(file)) {
-    std::string pointer = detail::pointer_to("", *member);
-    return {detail::splitter::mode::array, pointer, false, "a JSON document, array at " + pointer};
-  }
-  return {{}, "", true, "a JSON document"};
-}
-
-struct outcome {
-  std::size_t records = 0;
-  std::size_t end = 0;  // where the last record ends
-  double seconds = 0;
-};
-
-/// Whether nothing but the array's and the object's closing brackets follow byte `offset`: the
-/// splitter passes over members after the array, which a document-wide analysis must not miss.
-bool only_closing_brackets_after(const std::filesystem::path& file, std::size_t offset) {
-  std::ifstream in(file, std::ios::binary);
-  in.seekg(static_cast<std::streamoff>(offset));
-  std::string rest(256, '\0');
-  in.read(rest.data(), static_cast<std::streamsize>(rest.size()));
-  rest.resize(static_cast<std::size_t>(in.gcount()));
-  if (!in.eof() && in.peek() != std::char_traits<char>::eof()) return false;
-  std::string brackets;
-  for (char c : rest)
-    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') brackets += c;
-  return brackets == "]}";
-}
-
-/// Feeds the records one by one; a record that does not parse is a `dedup::error` at its place.
-outcome scan_records(const std::filesystem::path& file, const plan& how, analysis::scanner& scan) {
-  detail::splitter in(std::make_unique<std::ifstream>(file, std::ios::binary), how.mode,
-                      how.pointer);
-  std::uintmax_t total = std::filesystem::file_size(file);
-  std::optional<progress_bar> bar;
-  if (isatty(STDERR_FILENO) && total > (std::uintmax_t{16} << 20)) bar.emplace();
-  simdjson::dom::parser parser;
-  detail::raw_record rec;
-  outcome out;
-  while (in.next(rec)) {
-    bool padded = rec.bytes.capacity() - rec.bytes.size() >= simdjson::SIMDJSON_PADDING;
-    auto doc = parser.parse(rec.bytes.data(), rec.bytes.size(), !padded);
-    if (doc.error()) {
-      std::string where = how.mode == detail::splitter::mode::lines
-                              ? ""
-                              : how.pointer + "/" + std::to_string(rec.index);
-      throw error(where, simdjson::error_message(doc.error())).in_record(rec.index, rec.offset);
-    }
-    scan.feed(doc.value_unsafe(), rec.index);
-    ++out.records;
-    out.end = rec.end;
-    if (bar) bar->draw(rec.end, total, out.records, "records");
-  }
-  if (bar) bar->draw(total, total, out.records, "records");
-  return out;
-}
-
-outcome scan_file(const std::filesystem::path& file, const plan& how, analysis::scanner& scan) {
-  if (!how.whole) return scan_records(file, how, scan);
-  simdjson::dom::parser parser;
-  auto doc = parser.load(file.string());
-  if (doc.error()) throw error("", simdjson::error_message(doc.error()));
-  scan.feed(doc.value_unsafe(), 0);
-  return {1, 0};
-}
-
 struct row {
   const analysis::pattern* p;
   analysis::key_report key;
@@ -198,8 +99,9 @@ std::string key_text(const row& r) {
   return out;
 }
 
-void print_json(const std::filesystem::path& file, const plan& how, const outcome& got,
-                const analysis::scanner& scan, const std::vector<row>& rows) {
+void print_json(const std::filesystem::path& file, const analysis::plan& how,
+                const analysis::outcome& got, const analysis::scanner& scan,
+                const std::vector<row>& rows) {
   nlohmann::json patterns = nlohmann::json::array();
   for (const row& r : rows) {
     nlohmann::json key = nullptr;
@@ -223,8 +125,9 @@ void print_json(const std::filesystem::path& file, const plan& how, const outcom
   std::printf("%s\n", out.dump().c_str());
 }
 
-void print_table(const std::filesystem::path& file, const plan& how, const outcome& got,
-                 const analysis::scanner& scan, const std::vector<row>& rows) {
+void print_table(const std::filesystem::path& file, const analysis::plan& how,
+                 const analysis::outcome& got, const analysis::scanner& scan,
+                 const std::vector<row>& rows) {
   char b1[32], b2[32], b3[32];
   std::uintmax_t size = std::filesystem::file_size(file);
   std::string records = how.whole ? "" : ", " + plural(got.records, "record");
@@ -267,17 +170,11 @@ int analyze(const args& a) {
     return 0;
   }
   std::filesystem::path file = input_file(c.file, "JSON file");
-  plan how = plan_for(file, c.ndjson);
   auto start = std::chrono::steady_clock::now();
-  std::optional<analysis::scanner> scan;
-  scan.emplace(how.whole ? "" : how.pointer + "/*", how.pointer);
-  outcome got = scan_file(file, how, *scan);
-  if (!how.pointer.empty() && (!got.records || !only_closing_brackets_after(file, got.end))) {
-    // {"NAME": [...], ...}: more than the one array after all; read it as the document it is.
-    how = {{}, "", true, "a JSON document"};
-    scan.emplace("", "");
-    got = scan_file(file, how, *scan);
-  }
+  analysis::input_scan in = analysis::scan_input(file, c.ndjson);
+  const analysis::plan& how = in.how;
+  analysis::outcome& got = in.got;
+  std::optional<analysis::scanner>& scan = in.scan;
   auto rows = repeated_patterns(*scan, c.top);
   got.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (c.json)

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,8 @@
 #include <vector>
 
 #include <simdjson.h>
+
+#include "dedup/detail/splitter.hpp"
 
 namespace dedup::cli::analysis {
 
@@ -34,6 +37,7 @@ struct pattern {
   std::string text;
   std::uint32_t parent = 0;
   std::string member;  // the member name this pattern adds to its parent's ("" for `*`)
+  std::uint64_t member_hash = 0, member_bytes = 0;  // of the name, worked out once
   std::uint64_t occurrences = 0, bytes = 0, saved = 0;
   bool all_objects = true;
   std::unordered_map<std::uint64_t, distinct_value> distinct;
@@ -97,5 +101,32 @@ class scanner {
 /// apart, and a warning when the single member that tells most of them apart would merge some
 /// that differ elsewhere (keying on a name alone, the wrong-key bug).
 key_report find_key(const pattern& p, const std::vector<pattern>& all);
+
+/// How the file is read: by records of one array or lines, or as one document.
+struct plan {
+  detail::splitter::mode mode = detail::splitter::mode::lines;
+  std::string pointer;  // of the array whose elements are the records
+  bool whole = false;
+  std::string name;
+};
+
+/// What a scan read.
+struct outcome {
+  std::size_t records = 0;
+  std::size_t end = 0;  // where the last record ends
+  double seconds = 0;
+};
+
+/// A file scanned: how it was read, what was read, and the scanner that saw it.
+struct input_scan {
+  analysis::plan how;
+  analysis::outcome got;
+  std::optional<scanner> scan;
+};
+
+/// Scans `file` as `dedup analyze` reads it: the records of a top-level array or of the one array
+/// member `{"NAME": [...]}`, the lines of NDJSON (`ndjson`, or a `.ndjson`/`.jsonl` name), or else
+/// the whole document. A record that does not parse is a `dedup::error` at its place.
+input_scan scan_input(const std::filesystem::path& file, bool ndjson);
 
 }  // namespace dedup::cli::analysis

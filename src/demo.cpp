@@ -2,12 +2,14 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "butler/workload.hpp"
 #include "cli.hpp"
+#include "dedup/compact.hpp"
 #include "dedup/dedup.hpp"
 #include "dedup/simdjson.hpp"
 #include "memory.hpp"
@@ -16,7 +18,7 @@ namespace dedup::cli {
 namespace {
 
 constexpr const char* demo_usage =
-    R"(usage: dedup demo [--refs N] [--types N] [--write FILE] [--json]
+    R"(usage: dedup demo [--refs N] [--types N] [--write FILE [--compact]] [--json]
 
 Generates the built-in reference workload: N dataset refs (default 200000) whose dataset types
 (--types, default 40), data coordinates and dimension records (about 1200) repeat as in a registry
@@ -31,6 +33,9 @@ the time.
                  DOM first; the DOM is built once, outside the measured loads)
   --write FILE   write the workload to FILE instead (NDJSON if FILE ends in .ndjson or .jsonl,
                  else a {"refs": [...]} document; 'dedup load' reads both) and exit
+  --compact      with --write: write the compact form, each shared object once (dedup/compact.hpp):
+                 a compact stream, one ref a line after its header, for .ndjson or .jsonl, else
+                 a compact document of the {"refs": [...]} value; 'dedup load' reads both
   --json         print the figures as JSON
 )";
 
@@ -115,17 +120,33 @@ figures measure(Load&& load) {
   return f;
 }
 
-void write_workload(const butler::workload& w, std::string_view file) {
+/// The workload in the compact form: read in a scope, so that its repeated parts are the shared
+/// instances the compact writer writes once.
+std::string compact_text(const butler::workload& w, bool stream) {
+  simdjson::padded_string plain(butler::make_document(w));
+  butler::RefList list = dedup::run([&] { return dedup::parse_fast<butler::RefList>(plain); });
+  if (!stream) return dedup::to_compact(list);
+  std::ostringstream out;
+  dedup::compact_writer<butler::DatasetRef> writer(out);
+  for (const auto& ref : list.refs) writer.write(*ref);
+  return std::move(out).str();
+}
+
+void write_workload(const butler::workload& w, std::string_view file, bool compact) {
   bool ndjson = file.ends_with(".ndjson") || file.ends_with(".jsonl");
-  std::string text = ndjson ? butler::make_ndjson(w) : butler::make_document(w);
+  std::string text = compact  ? compact_text(w, ndjson)
+                     : ndjson ? butler::make_ndjson(w)
+                              : butler::make_document(w);
   std::ofstream out{std::string(file), std::ios::binary};
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   out.close();
   if (!out) throw std::runtime_error("cannot write " + std::string(file));
+  const char* form = compact  ? (ndjson ? "a compact stream" : "a compact document")
+                     : ndjson ? "NDJSON"
+                              : "a {\"refs\": [...]} document";
   char b[32];
   std::printf("wrote %s (%s, %s) to %.*s\n", plural(w.refs, "ref").c_str(),
-              memory::human(text.size(), b), ndjson ? "NDJSON" : "a {\"refs\": [...]} document",
-              static_cast<int>(file.size()), file.data());
+              memory::human(text.size(), b), form, static_cast<int>(file.size()), file.data());
 }
 
 /// `a / b` as "2.5x", or "n/a" when there is nothing to divide by (as with `--refs 0`).
@@ -179,7 +200,7 @@ void print_table(std::string_view backend, const butler::workload& w, std::size_
 int demo(const args& a) {
   butler::workload w;
   std::string_view write_to;
-  bool json = false;
+  bool json = false, compact = false;
   std::string_view backend = "simdjson";
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (a[i] == "--help" || a[i] == "-h") {
@@ -198,12 +219,15 @@ int demo(const args& a) {
         throw usage_error{"--backend must be simdjson or nlohmann"};
     } else if (a[i] == "--json") {
       json = true;
+    } else if (a[i] == "--compact") {
+      compact = true;
     } else {
       throw usage_error{"demo: unknown option '" + std::string(a[i]) + "'"};
     }
   }
+  if (compact && write_to.empty()) throw usage_error{"demo: --compact goes with --write FILE"};
   if (!write_to.empty()) {
-    write_workload(w, write_to);
+    write_workload(w, write_to, compact);
     return 0;
   }
 

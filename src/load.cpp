@@ -1,13 +1,19 @@
-// `dedup load FILE`: reads a reference-model file with the parallel reader inside one scope and
-// shows what was built and what was shared.
+// `dedup load FILE|DIR...`: reads reference-model files with the parallel reader inside one scope
+// and shows what was built and what was shared, per file and in total. The files are read one after
+// the other, each by a reader (the ordered engine over its records), rather than as the items of
+// one ordered_map: records are the unit of parallel work, so one large file keeps every thread
+// busy, and the reader's queue bounds memory, where a file as an item would hold all its refs.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,33 +28,52 @@
 namespace dedup::cli {
 namespace {
 
-constexpr const char* load_usage = R"(usage: dedup load FILE [--threads N] [--skip-bad] [--json]
+constexpr const char* load_usage =
+    R"(usage: dedup load FILE|DIR... [--threads N] [--skip-bad] [--json]
 
-Reads a reference-model file with dedup's parallel reader: worker threads parse the refs inside
-one dedup::scope and the refs are kept in input order. The format is found from the content,
-whatever the file's name: a document whose top-level object has a "refs" member (as
-'dedup demo --write F.json' makes it, {"refs": [...]}, or {"version": 1, "refs": [...]}) is read
-as the array at /refs, a top-level array as the refs themselves, and anything else as NDJSON, one
-ref a line (as 'dedup demo --write F.ndjson' makes it); errors say which format was read. An empty
-NDJSON file holds no refs; an empty document is an error. Prints, for each interned type, how
-often its table was looked up and how many distinct instances were built and shared (an object
-nested in one that was already shared is never even read, so it is looked up only under new
-parents), then the heap memory the refs and tables retain once the reader is gone, the peak
-resident set and the time. Shows a progress bar on stderr when stderr is a terminal and the file
-is larger than 16 MB.
+Reads reference-model files with dedup's parallel reader: worker threads parse the refs inside
+one dedup::scope and the refs are kept in input order. Several files are read in the order given,
+a directory standing for its *.json, *.ndjson and *.jsonl files in name order, all in the same
+scope: an object that an earlier file built is found by the later ones, not built again. The
+format of each file is found from its content, whatever its name: a document whose top-level
+object has a "refs" member (as 'dedup demo --write F.json' makes it, {"refs": [...]}, or
+{"version": 1, "refs": [...]}) is read as the array at /refs, a top-level array as the refs
+themselves, a compact stream (its first line {"dedup":"compact","version":1}, as 'dedup demo
+--write F.ndjson --compact' makes it) by the parallel reader, record by record, a compact document
+('dedup demo --write F.json --compact') whole, in memory, on one thread, and anything else as
+NDJSON, one ref a line (as 'dedup demo --write F.ndjson' makes it); errors name the file, the format read, the record and the JSON pointer. An empty NDJSON file
+holds no refs; an empty document is an error. Prints, for each interned type, how often its table
+was looked up and how many distinct instances were built and shared (an object nested in one that
+was already shared is never even read, so it is looked up only under new parents), with several
+files also each file's refs and, per type, the instances it added and its lookups (the rest were
+found in the tables), then the heap memory the refs and tables retain once the readers are gone,
+the peak resident set and the time. Shows a progress bar on stderr when stderr is a terminal and
+the files are larger than 16 MB in all.
 
   --threads N   worker threads, 1 to 1024 (default: one per hardware thread)
   --skip-bad    skip refs that fail to parse and count them, instead of stopping at the first;
                 the tables cannot tell whose a lookup was, so the lookups a skipped ref made
                 before it failed are counted with the others, and the output says so
-  --json        print the figures as JSON
+  --json        print the figures as JSON: the totals as for one file, and "files", a list of
+                each file's refs, bytes, seconds and, per type, lookups, hits and new instances
 )";
 
 /// How `load` reads a file, and the name of that format for messages.
 struct layout {
   reader_options options;
   std::string name;
+  bool compact_document = false;  // read whole, with parse_compact_fast
 };
+
+/// Whether the file starts with a compact document, `{"dedup":"compact",...,"value":...}` on its
+/// first line, rather than a compact stream's header line `{"dedup":"compact","version":1}`.
+bool starts_compact_document(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string head(256, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  return head.substr(0, head.find('\n')).find("\"value\"") != std::string::npos;
+}
 
 /// Finds the format from the content, with the reader's own rule, so that the reader and the
 /// writer agree whatever the name. An NDJSON line is an object without "refs", so looking at the
@@ -56,8 +81,18 @@ struct layout {
 layout layout_of(const std::filesystem::path& file) {
   detail::splitter in(std::make_unique<std::ifstream>(file, std::ios::binary),
                       detail::splitter::mode::lines, "");
-  auto found = detail::sniff_layout(in, file.extension().string(), "refs", false);
   layout out;
+  if (in.starts_object_with("dedup")) {  // what 'dedup demo --write F --compact' writes
+    if (starts_compact_document(file)) {
+      out.compact_document = true;
+      out.name = "a compact document";
+    } else {
+      out.options.format = stream_format::compact;
+      out.name = "a compact stream";
+    }
+    return out;
+  }
+  auto found = detail::sniff_layout(in, file.extension().string(), "refs", false);
   if (!found.pointer.empty()) {
     out.options.pointer = found.pointer;
     out.name = "a JSON document, array at " + found.pointer;
@@ -76,6 +111,63 @@ struct type_row {
   table_stats stats;
 };
 
+/// One file to read: its path, the format found from its content and its size.
+struct input {
+  std::filesystem::path path;
+  layout how;
+  std::uintmax_t size = 0;
+};
+
+/// The files named on the command line, a directory standing for its `*.json`, `*.ndjson` and
+/// `*.jsonl` files in name order.
+std::vector<input> inputs_of(const std::vector<std::string_view>& names) {
+  std::vector<std::filesystem::path> paths;
+  for (std::string_view name : names) {
+    std::filesystem::path p{std::string(name)};
+    if (!std::filesystem::is_directory(p)) {
+      paths.push_back(input_file(name, "file of refs"));
+      continue;
+    }
+    std::vector<std::filesystem::path> found;
+    for (const auto& e : std::filesystem::directory_iterator(p)) {
+      std::string ext = e.path().extension().string();
+      if (e.is_regular_file() && (ext == ".json" || ext == ".ndjson" || ext == ".jsonl"))
+        found.push_back(e.path());
+    }
+    if (found.empty())
+      throw std::runtime_error(p.string() + " holds no *.json, *.ndjson or *.jsonl file of refs");
+    std::sort(found.begin(), found.end());
+    paths.insert(paths.end(), found.begin(), found.end());
+  }
+  std::vector<input> out;
+  for (auto& p : paths) out.push_back({p, layout_of(p), std::filesystem::file_size(p)});
+  return out;
+}
+
+/// The table figures of the context now, the refs (built by value) counted from `refs`.
+std::vector<type_row> rows_of(context& ctx, std::size_t refs) {
+  return {
+      {"DatasetRef", table_stats{refs, 0, refs}},
+      {"DatasetType", ctx.stats<butler::DatasetType>()},
+      {"DataCoordinate", ctx.stats<butler::DataCoordinate>()},
+      {"DimensionRecord", ctx.stats<butler::DimensionRecord>()},
+      {"istring", ctx.stats<std::string>()},  // the strings shared as dedup::istring
+  };
+}
+
+/// What one file's read added: its lookups, hits and new entries (the later rows minus the
+/// earlier), so that a file whose objects an earlier file built shows only hits.
+std::vector<type_row> difference(const std::vector<type_row>& after,
+                                 const std::vector<type_row>& before) {
+  std::vector<type_row> out = after;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i].stats.lookups -= before[i].stats.lookups;
+    out[i].stats.hits -= before[i].stats.hits;
+    out[i].stats.entries -= before[i].stats.entries;
+  }
+  return out;
+}
+
 /// What a read left: the refs, how many were skipped, the thread count and the time it took.
 struct outcome {
   std::vector<std::shared_ptr<const butler::DatasetRef>> refs;
@@ -83,23 +175,43 @@ struct outcome {
   double seconds = 0;
 };
 
-/// Reads the refs; a `dedup::error` gains the file and the format it was read as.
-outcome read_refs(const std::filesystem::path& path, const layout& how, reader_options options) {
-  outcome out;
+/// One file's share of the read.
+struct file_outcome {
+  const input* file = nullptr;
+  std::size_t refs = 0, skipped = 0;
+  double seconds = 0;
+  std::vector<type_row> added;
+};
+
+/// Reads the refs of one file into `out`; a `dedup::error` gains the file and its format.
+file_outcome read_refs(const input& in, reader_options options, outcome& out) {
+  file_outcome got;
+  got.file = &in;
+  std::size_t before = out.refs.size();
   auto start = std::chrono::steady_clock::now();
   try {
-    reader<butler::DatasetRef> r(path, std::move(options));
-    for (auto& ref : r) out.refs.push_back(std::move(ref));
-    out.skipped = r.skipped();
-    out.threads = r.threads();
+    if (in.how.compact_document) {  // one value: read whole, on this thread
+      auto text = simdjson::padded_string::load(in.path.string());
+      if (text.error()) throw storage_error(in.path.string(), "cannot read the file");
+      auto list = parse_compact_fast<butler::RefList>(text.value_unsafe());
+      for (auto& ref : list.refs) out.refs.push_back(std::move(ref));
+    } else {
+      reader<butler::DatasetRef> r(in.path, std::move(options));
+      for (auto& ref : r) out.refs.push_back(std::move(ref));
+      got.skipped = r.skipped();
+      out.threads = std::max(out.threads, r.threads());
+    }
   } catch (const error& e) {
     std::string_view what = e.what();
     if (what.starts_with("dedup: ")) what.remove_prefix(7);  // main adds it again
-    throw std::runtime_error("reading " + path.string() + " as " + how.name + ": " +
+    throw std::runtime_error("reading " + in.path.string() + " as " + in.how.name + ": " +
                              std::string(what));
   }
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return out;
+  got.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  got.refs = out.refs.size() - before;
+  out.skipped += got.skipped;
+  out.seconds += got.seconds;
+  return got;
 }
 
 struct figures {
@@ -107,37 +219,84 @@ struct figures {
   std::size_t retained = 0, peak = 0;
 };
 
-void print_json(const std::filesystem::path& path, const outcome& got, const figures& f,
-                const std::vector<type_row>& rows) {
-  std::printf(R"({"file":%s,"refs":%zu,"skipped":%zu,"bytes":%ju,"threads":%zu,"seconds":%.3f,)"
-              R"("retained_bytes":%zu,"peak_rss_bytes":%zu,"lookups_include_skipped":%s,)"
-              R"("types":{)",
-              nlohmann::json(path.string()).dump().c_str(), got.refs.size(), got.skipped, f.size,
-              got.threads, got.seconds, f.retained, f.peak, got.skipped ? "true" : "false");
+void print_types_json(const std::vector<type_row>& rows, bool per_file) {
+  std::printf(R"("types":{)");
   bool first = true;
   for (const type_row& row : rows) {
-    std::printf(R"(%s"%s":{"lookups":%llu,"distinct":%zu})", first ? "" : ",", row.name,
-                static_cast<unsigned long long>(row.stats.lookups), row.stats.entries);
+    std::printf(R"(%s"%s":{"lookups":%llu,)", first ? "" : ",", row.name,
+                static_cast<unsigned long long>(row.stats.lookups));
+    if (per_file)
+      std::printf(R"("hits":%llu,"new":%zu})", static_cast<unsigned long long>(row.stats.hits),
+                  row.stats.entries);
+    else
+      std::printf(R"("distinct":%zu})", row.stats.entries);
     first = false;
   }
-  std::printf("}}\n");
+  std::printf("}");
 }
 
-void print_table(const std::filesystem::path& path, const layout& how, const outcome& got,
-                 const figures& f, const std::vector<type_row>& rows) {
+void print_json(const std::vector<file_outcome>& files, const outcome& got, const figures& f,
+                const std::vector<type_row>& rows) {
+  std::printf("{");
+  if (files.size() == 1)
+    std::printf(R"("file":%s,)", nlohmann::json(files[0].file->path.string()).dump().c_str());
+  std::printf(R"("refs":%zu,"skipped":%zu,"bytes":%ju,"threads":%zu,"seconds":%.3f,)"
+              R"("retained_bytes":%zu,"peak_rss_bytes":%zu,"lookups_include_skipped":%s,)",
+              got.refs.size(), got.skipped, f.size, got.threads, got.seconds, f.retained, f.peak,
+              got.skipped ? "true" : "false");
+  print_types_json(rows, false);
+  std::printf(R"(,"files":[)");
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const file_outcome& fo = files[i];
+    std::printf(R"(%s{"file":%s,"format":%s,"refs":%zu,"skipped":%zu,"bytes":%ju,)"
+                R"("seconds":%.3f,)",
+                i ? "," : "", nlohmann::json(fo.file->path.string()).dump().c_str(),
+                nlohmann::json(fo.file->how.name).dump().c_str(), fo.refs, fo.skipped,
+                fo.file->size, fo.seconds);
+    print_types_json(fo.added, true);
+    std::printf("}");
+  }
+  std::printf("]}\n");
+}
+
+/// One line per file: its refs, and per type the new instances and the lookups that found one.
+void print_files(const std::vector<file_outcome>& files) {
+  char b1[32];
+  std::printf("\nper file (new instances / lookups, the rest found in the tables):\n");
+  for (const file_outcome& fo : files) {
+    std::printf("  %s: %s (%s, %s) in %.2fs;", fo.file->path.string().c_str(),
+                plural(fo.refs, "ref").c_str(), memory::human(fo.file->size, b1),
+                fo.file->how.name.c_str(), fo.seconds);
+    for (std::size_t i = 1; i < fo.added.size(); ++i)
+      std::printf(" %s %zu/%llu", fo.added[i].name, fo.added[i].stats.entries,
+                  static_cast<unsigned long long>(fo.added[i].stats.lookups));
+    if (fo.skipped) std::printf("; skipped %zu", fo.skipped);
+    std::printf("\n");
+  }
+}
+
+void print_table(const std::vector<file_outcome>& files, const outcome& got, const figures& f,
+                 const std::vector<type_row>& rows) {
   char b1[32], b2[32];
   double rate = got.seconds > 0 ? double(f.size) / got.seconds : 0;
-  std::printf("dedup load: %s from %s (%s, read as %s) with %s in %.2fs (%s/s)\n",
-              plural(got.refs.size(), "ref").c_str(), path.string().c_str(),
-              memory::human(f.size, b1), how.name.c_str(), plural(got.threads, "thread").c_str(),
-              got.seconds, memory::human(static_cast<std::size_t>(rate), b2));
-  if (got.refs.empty() && !got.skipped) std::printf("(the file holds no records)\n");
+  std::string from = files.size() == 1
+                         ? files[0].file->path.string() + " (" + memory::human(f.size, b1) +
+                               ", read as " + files[0].file->how.name + ")"
+                         : plural(files.size(), "file") + " (" + memory::human(f.size, b1) + ")";
+  std::printf("dedup load: %s from %s with %s in %.2fs (%s/s)\n",
+              plural(got.refs.size(), "ref").c_str(), from.c_str(),
+              plural(got.threads, "thread").c_str(), got.seconds,
+              memory::human(static_cast<std::size_t>(rate), b2));
+  if (got.refs.empty() && !got.skipped)
+    std::printf(files.size() == 1 ? "(the file holds no records)\n"
+                                  : "(the files hold no records)\n");
   if (got.skipped) {
     std::printf(
         "skipped %s that failed to parse; the lookups below include those they made "
         "before failing\n",
         plural(got.skipped, "ref").c_str());
   }
+  if (files.size() > 1) print_files(files);
   std::printf("\n%-18s %13s %13s %9s\n", "type", "lookups", "distinct", "shared");
   for (const type_row& row : rows) {
     std::printf("%-18s %13llu %13zu %8.1fx\n", row.name,
@@ -148,24 +307,8 @@ void print_table(const std::filesystem::path& path, const layout& how, const out
               memory::human(f.retained, b1), memory::human(f.peak, b2));
 }
 
-void print_figures(const std::filesystem::path& path, const layout& how, const outcome& got,
-                   bool json, const figures& f, context& ctx) {
-  table_stats ref_stats{got.refs.size(), 0, got.refs.size()};  // refs are built by value
-  const std::vector<type_row> rows = {
-      {"DatasetRef", ref_stats},
-      {"DatasetType", ctx.stats<butler::DatasetType>()},
-      {"DataCoordinate", ctx.stats<butler::DataCoordinate>()},
-      {"DimensionRecord", ctx.stats<butler::DimensionRecord>()},
-      {"istring", ctx.stats<std::string>()},  // the strings shared as dedup::istring
-  };
-  if (json)
-    print_json(path, got, f, rows);
-  else
-    print_table(path, how, got, f, rows);
-}
-
 struct command_line {
-  std::string_view file;
+  std::vector<std::string_view> files;
   std::size_t threads = 0;
   bool json = false, skip_bad = false, help = false;
 };
@@ -185,14 +328,35 @@ command_line parse_load_args(const args& a) {
       c.skip_bad = true;
     } else if (a[i].starts_with("-")) {
       throw usage_error{"load: unknown option '" + std::string(a[i]) + "'"};
-    } else if (c.file.empty()) {
-      c.file = a[i];
     } else {
-      throw usage_error{"load: one FILE only"};
+      c.files.push_back(a[i]);
     }
   }
-  if (!c.help && c.file.empty()) throw usage_error{"load: which FILE?"};
+  if (!c.help && c.files.empty()) throw usage_error{"load: which FILE?"};
   return c;
+}
+
+/// Reads every file in order into one outcome, with one progress bar over all of them.
+std::vector<file_outcome> read_all(const std::vector<input>& inputs, const command_line& c,
+                                   std::uintmax_t total, context& ctx, outcome& got) {
+  std::vector<file_outcome> files;
+  std::uintmax_t done = 0;
+  for (const input& in : inputs) {
+    reader_options options = in.how.options;
+    options.threads = c.threads;
+    options.skip_bad = c.skip_bad;
+    if (isatty(STDERR_FILENO) && total > (std::uintmax_t{16} << 20))
+      options.on_progress = [bar = progress_bar{}, done, total,
+                             before = got.refs.size() + got.skipped](const progress& p) mutable {
+        bar.draw(done + p.bytes, total, before + p.records, "refs");
+      };
+    std::vector<type_row> before = rows_of(ctx, got.refs.size());
+    file_outcome fo = read_refs(in, std::move(options), got);
+    fo.added = difference(rows_of(ctx, got.refs.size()), before);
+    files.push_back(std::move(fo));
+    done += in.size;
+  }
+  return files;
 }
 
 }  // namespace
@@ -203,24 +367,22 @@ int load(const args& a) {
     std::fputs(load_usage, stdout);
     return 0;
   }
-  std::filesystem::path path = input_file(c.file, "file of refs");
+  std::vector<input> inputs = inputs_of(c.files);
+  std::uintmax_t size = 0;
+  for (const input& in : inputs) size += in.size;
 
-  layout how = layout_of(path);
-  reader_options options = how.options;
-  options.threads = c.threads;
-  options.skip_bad = c.skip_bad;
-  std::uintmax_t size = std::filesystem::file_size(path);
-  if (isatty(STDERR_FILENO) && size > (std::uintmax_t{16} << 20))
-    options.on_progress = [bar = progress_bar{}](const progress& p) mutable {
-      bar.draw(p.bytes, p.total_bytes, p.records, "refs");
-    };
-
+  // One scope over all the files: an object an earlier file built is found, not built again.
   scope s;
   std::size_t before = memory::live_bytes();
-  outcome got = read_refs(path, how, std::move(options));
-  // Measured with the reader gone, so its buffers and queue are not counted as retained.
+  outcome got;
+  std::vector<file_outcome> files = read_all(inputs, c, size, s.get(), got);
+  // Measured with the readers gone, so their buffers and queues are not counted as retained.
   figures f{size, memory::live_bytes() - before, memory::peak_rss()};
-  print_figures(path, how, got, c.json, f, s.get());
+  std::vector<type_row> rows = rows_of(s.get(), got.refs.size());
+  if (c.json)
+    print_json(files, got, f, rows);
+  else
+    print_table(files, got, f, rows);
   return 0;
 }
 

@@ -110,8 +110,9 @@ expect_fail "$dir/twice.json"
 printf ' ' > "$dir/blank.json"
 expect_fail "$dir/blank.json"
 grep -q "empty input" "$dir/err" || fail "a blank .json file: $(cat "$dir/err")"
-expect_fail "$dir"
-grep -q "is a directory" "$dir/err" || fail "load DIR: $(cat "$dir/err")"
+mkdir "$dir/no-refs"
+expect_fail "$dir/no-refs"
+grep -q "holds no" "$dir/err" || fail "load DIR without files: $(cat "$dir/err")"
 
 # An empty NDJSON file is zero records, said so; memory is measured without the reader.
 : > "$dir/empty.ndjson"

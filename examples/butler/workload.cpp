@@ -217,26 +217,38 @@ std::string make_ndjson(const workload& w) {
   return out;
 }
 
+namespace {
+
+/// The value of each hexadecimal digit, -1 for any other byte: a lookup, not a chain of compares,
+/// because the digits of a uuid are random and a branch on each would be mispredicted.
+constexpr std::array<std::int8_t, 256> nibbles = [] {
+  std::array<std::int8_t, 256> t{};
+  t.fill(-1);
+  for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<std::int8_t>(c);
+  for (int c = 0; c < 6; ++c) {
+    t['a' + c] = static_cast<std::int8_t>(10 + c);
+    t['A' + c] = static_cast<std::int8_t>(10 + c);
+  }
+  return t;
+}();
+
+}  // namespace
+
 uuid parse_uuid(std::string_view text) {
   if (text.size() != 36) throw std::invalid_argument("a uuid has 36 characters");
+  if (text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-')
+    throw std::invalid_argument("a uuid has dashes at 8, 13, 18 and 23");
+  static constexpr std::uint8_t starts[16] = {0,  2,  4,  6,  9,  11, 14, 16,
+                                              19, 21, 24, 26, 28, 30, 32, 34};
   uuid id;
-  std::size_t b = 0;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < 36;) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (text[i++] != '-') throw std::invalid_argument("a uuid has dashes at 8, 13, 18 and 23");
-      continue;
-    }
-    int hi = nibble(text[i]), lo = nibble(text[i + 1]);
-    if (hi < 0 || lo < 0) throw std::invalid_argument("a uuid has hexadecimal digits");
-    id.bytes[b++] = static_cast<std::uint8_t>(hi * 16 + lo);
-    i += 2;
+  int bad = 0;  // any digit that is not hexadecimal sets the sign bit
+  for (std::size_t b = 0; b < 16; ++b) {
+    int hi = nibbles[static_cast<unsigned char>(text[starts[b]])];
+    int lo = nibbles[static_cast<unsigned char>(text[starts[b] + 1])];
+    bad |= hi | lo;
+    id.bytes[b] = static_cast<std::uint8_t>((static_cast<unsigned>(hi) << 4) | (lo & 15));
   }
+  if (bad < 0) throw std::invalid_argument("a uuid has hexadecimal digits");
   return id;
 }
 

@@ -14,6 +14,7 @@
 #include <simdjson.h>
 
 #include "dedup/context.hpp"
+#include "dedup/detail/compact_read.hpp"
 #include "dedup/detail/intern.hpp"
 #include "dedup/detail/json_text.hpp"
 #include "dedup/detail/read.hpp"
@@ -130,6 +131,19 @@ class simdjson_source {
       simdjson_source s(field.value());
       f(key, s);
     }
+  }
+
+  /// The name of the object's first member as written (escapes left in), "" for an empty object:
+  /// read from the bytes after the brace, so that peeking at it walks nothing. The padding after
+  /// the input covers the few bytes looked at past a short name.
+  std::string_view first_key(const path& p) {
+    const char* at = on_cursor([](auto& c) { return c.raw_json_token(); }, p).data();
+    do ++at;
+    while (is_blank(*at));
+    if (*at != '"') return {};
+    const char* end = ++at;
+    while (*end != '"' && *end != '\\' && end - at < 8) ++end;
+    return {at, static_cast<std::size_t>(end - at)};
   }
 
   /// Whether the object's bytes are the `size` bytes of hash `hash` (as `raw_view` gave them for an
@@ -337,6 +351,20 @@ template <class T>
 simple_result_t<T> parse_fast(const simdjson::padded_string& json) {
   detail::thread_buffers_bound bound(detail::thread_parser());
   return parse_fast<T>(detail::thread_parser(), json);
+}
+
+/// `parse_compact` on the simdjson backend, with the thread's parser: a compact document read as T,
+/// sharing restored even outside any scope.
+///
+/// ```
+/// auto list = dedup::run([] { return dedup::parse<butler::RefList>(dedup_examples::refs_text());
+/// }); simdjson::padded_string text(dedup::to_compact(list)); auto back =
+/// dedup::parse_compact_fast<butler::RefList>(text); assert(back.refs[0]->data_id ==
+/// back.refs[1]->data_id);
+/// ```
+template <class T>
+simple_result_t<T> parse_compact_fast(const simdjson::padded_string& json) {
+  return std::move(parse_fast<detail::compact_document<T>>(json).value);
 }
 
 }  // namespace dedup

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dedup/context.hpp"
+#include "dedup/detail/compact_read.hpp"
 #include "dedup/detail/intern.hpp"
 #include "dedup/detail/json_text.hpp"
 #include "dedup/detail/read.hpp"
@@ -82,6 +83,11 @@ class nlohmann_source {
       nlohmann_source s(value);
       f(std::string_view(key), s);
     }
+  }
+  /// The name of the object's first member in nlohmann's order, which is sorted: "" if none.
+  std::string_view first_key(const path&) const {
+    const auto& object = j_->get_ref<const nlohmann::json::object_t&>();
+    return object.empty() ? std::string_view() : std::string_view(object.begin()->first);
   }
   // No raw_view: nlohmann keeps no text, so exact-bytes types go straight to their canonical key.
 
@@ -219,6 +225,21 @@ simple_result_t<T> from_simple(const nlohmann::json& j) {
 template <class T>
 simple_result_t<T> parse(std::string_view text) {
   return from_simple<T>(detail::parse_checked(text));
+}
+
+/// Reads a compact document (dedup/compact.hpp, `dedup::to_compact`) as T: each `$id` is read once
+/// and every `$ref` to it is that instance, even outside any scope; inside one, definitions are
+/// interned with everything else. A missing or wrong marker or version, or a bad reference, is a
+/// `dedup::error` at its JSON pointer.
+///
+/// ```
+/// auto list = dedup::run([] { return dedup::parse<butler::RefList>(dedup_examples::refs_text());
+/// }); auto back = dedup::parse_compact<butler::RefList>(dedup::to_compact(list));
+/// assert(back.refs[0]->dataset_type == back.refs[1]->dataset_type);  // shared, without a scope
+/// ```
+template <class T>
+simple_result_t<T> parse_compact(std::string_view text) {
+  return std::move(parse<detail::compact_document<T>>(text).value);
 }
 
 /// The simple form of a value, the exact inverse of `from_simple`: members under their wire

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "dedup/detail/codecs_containers.hpp"
+#include "dedup/detail/compact_table.hpp"
 
 namespace dedup {
 
@@ -58,7 +59,9 @@ bool equal_members(const T& a, const T& b) {
 
 }  // namespace detail
 
-/// A shared member: interned inside a scope when U declares a key; keyed by U's key.
+/// A shared member: interned inside a scope when U declares a key; keyed by U's key. In a compact
+/// read or write (dedup/compact.hpp) a member whose U declares a key travels as `{"$id":N,
+/// "$value":...}` the first time and `{"$ref":N}` after.
 template <class U>
 struct codec<std::shared_ptr<const U>> {
   using pointer = std::shared_ptr<const U>;
@@ -70,18 +73,37 @@ struct codec<std::shared_ptr<const U>> {
   static std::string expected_name() { return detail::expected_name<U>(); }
   template <class S>
   static void read(S& src, const detail::path& p, context* ctx, pointer& out) {
+    if constexpr (interned<U>) {
+      if (detail::current_compact) [[unlikely]]
+        return void(out = detail::read_compact_shared<U>(src, p, ctx));
+    }
     out = detail::read_shared<U>(src, p, ctx);
   }
   template <class S>
   static void encode(S& src, const detail::path& p, std::string& out) {
+    if constexpr (interned<U>) {
+      if (detail::current_compact) [[unlikely]]
+        return detail::encode_compact_shared<U>(src, p, out);
+    }
     detail::encode_key<U>(src, p, out);
   }
   template <class K>
   static void write(K& sink, const pointer& v) {
-    if (v)
+    if (!v) return sink.null();
+    if constexpr (interned<U> && requires { sink.identity(v); }) {
+      auto named = sink.identity(v);  // a compact sink: each instance once, by address
+      if (named.in_place) return detail::write_to<U>(sink, *v);
+      sink.begin_object();
+      sink.key(named.first ? "$id" : "$ref");
+      sink.integer(named.id);
+      if (named.first) {
+        sink.key("$value");
+        detail::write_to<U>(sink, *v);
+      }
+      sink.end_object();
+    } else {
       detail::write_to<U>(sink, *v);
-    else
-      sink.null();
+    }
   }
   /// Both null, the very same instance, or equal instances.
   static bool equal(const pointer& a, const pointer& b) {

@@ -3,8 +3,10 @@
 // reading the input in bounded chunks so that memory stays flat however large the input is.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <istream>
 #include <memory>
 #include <string>
@@ -17,6 +19,16 @@
 #include "dedup/error.hpp"
 
 namespace dedup::detail {
+
+/// The bytes of `bytes` as a lookup table.
+constexpr std::array<bool, 256> byte_set(std::string_view bytes) {
+  std::array<bool, 256> set{};
+  for (char c : bytes) set[static_cast<unsigned char>(c)] = true;
+  return set;
+}
+/// The bytes a split stops at inside a string, and outside one within a container.
+inline constexpr std::array<bool, 256> in_string_stops = byte_set("\"\\");
+inline constexpr std::array<bool, 256> container_stops = byte_set("\"{}[]");
 
 /// One record cut from the input: its bytes (with spare capacity for parsers that read past the
 /// end, such as simdjson), its index in the stream, its byte offset and where it ends.
@@ -197,6 +209,7 @@ class splitter {
   std::string skip_string(const std::string& where, bool decode) {
     std::string text;  // as written, escapes included, then decoded in place
     ++pos_;
+    if (!decode) return pass_string(where), text;
     for (;;) {
       int c = peek_byte();
       if (c < 0) structural(where, "the input ends inside a string");
@@ -214,6 +227,27 @@ class splitter {
     if (n == std::string::npos) structural(where, "malformed JSON: invalid escape in string");
     text.resize(n);
     return text;
+  }
+
+  /// Passes the rest of a string, its opening quote already passed: memchr finds the next quote
+  /// or backslash, where a byte-by-byte loop spent most of the time of a split.
+  void pass_string(const std::string& where) {
+    for (;;) {
+      if (pos_ == buf_.size() && !fill()) structural(where, "the input ends inside a string");
+      const char* start = buf_.data() + pos_;
+      std::size_t left = buf_.size() - pos_;
+      auto* quote = static_cast<const char*>(std::memchr(start, '"', left));
+      std::size_t span = quote ? static_cast<std::size_t>(quote - start) : left;
+      auto* escape = static_cast<const char*>(std::memchr(start, '\\', span));
+      if (!escape && !quote) {
+        pos_ = buf_.size();
+        continue;
+      }
+      pos_ += static_cast<std::size_t>((escape ? escape : quote) - start) + 1;
+      if (!escape) return;
+      if (pos_ == buf_.size() && !fill()) structural(where, "the input ends inside a string");
+      ++pos_;  // the escaped byte, a quote perhaps
+    }
   }
 
   /// Skips one value at the scan position, counting brackets outside strings; the record parser
@@ -234,19 +268,48 @@ class splitter {
       if (base_ + pos_ == from) structural(where, "expected a value, found " + shown(c));
       return;
     }
+    pass_container(where);
+  }
+
+  /// Passes a whole object or array from its opening bracket, counting brackets outside strings.
+  /// The bytes are walked straight in the buffer, with the string state kept across refills: a
+  /// call per byte was most of the time of a split.
+  void pass_container(const std::string& where) {
     std::size_t depth = 0;
+    bool in_string = false, escaped = false;
     for (;;) {
-      c = peek_byte();
-      if (c < 0) structural(where, "the input ends inside a value");
-      if (c == '"') {
-        skip_string(where, false);
-        continue;
+      if (escaped && (pos_ < buf_.size() || fill())) {
+        ++pos_;
+        escaped = false;
       }
-      ++pos_;
-      if (c == '{' || c == '[')
-        ++depth;
-      else if ((c == '}' || c == ']') && --depth == 0)
-        return;
+      if (pos_ == buf_.size() && !fill()) {
+        structural(where,
+                   in_string ? "the input ends inside a string" : "the input ends inside a value");
+      }
+      const char* at = buf_.data() + pos_;
+      const char* end = buf_.data() + buf_.size();
+      for (; at != end; ++at) {
+        // Most bytes are plain: the lookup makes the branch on them one that is predicted.
+        if (!(in_string ? in_string_stops : container_stops)[static_cast<unsigned char>(*at)]) {
+          continue;
+        }
+        char c = *at;
+        if (in_string) {
+          if (c == '"')
+            in_string = false;
+          else if (++at == end)
+            escaped = true;  // the escaped byte is the first of the refill
+        } else if (c == '"') {
+          in_string = true;
+        } else if (c == '{' || c == '[') {
+          ++depth;
+        } else if (--depth == 0) {
+          pos_ = static_cast<std::size_t>(at + 1 - buf_.data());
+          return;
+        }
+        if (at == end) break;
+      }
+      pos_ = buf_.size();
     }
   }
 

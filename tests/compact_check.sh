@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `dedup demo --write FILE --compact` and `dedup load` of what it writes (issue 10): a compact
+# stream read by the parallel reader, a compact document read whole, both to the same refs and
+# the same sharing as the plain file; a broken reference named by file, record and pointer.
+set -euo pipefail
+dedup=$1
+fail() { echo "FAIL: $*"; exit 1; }
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+"$dedup" demo --refs 2000 --write "$dir/plain.ndjson" > /dev/null
+"$dedup" demo --refs 2000 --write "$dir/c.ndjson" --compact | grep -q "a compact stream" ||
+  fail "demo --compact .ndjson writes a compact stream"
+"$dedup" demo --refs 2000 --write "$dir/c.json" --compact | grep -q "a compact document" ||
+  fail "demo --compact .json writes a compact document"
+head -n 1 "$dir/c.ndjson" | grep -qx '{"dedup":"compact","version":1}' || fail "stream header"
+plain=$(stat -c %s "$dir/plain.ndjson")
+for f in c.ndjson c.json; do
+  size=$(stat -c %s "$dir/$f")
+  [ $((size * 4)) -lt "$plain" ] || fail "$f ($size bytes) should be far smaller than $plain"
+done
+
+"$dedup" load "$dir/plain.ndjson" --json > "$dir/plain.figures"
+check() {  # one load: the plain file's refs and distinct instances per type, in the format named
+  /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+plain = json.load(open(sys.argv[2]))
+assert r["refs"] == plain["refs"] == 2000, r
+assert r["files"][0]["format"] == sys.argv[1], r["files"][0]
+for name in ("DatasetType", "DataCoordinate", "DimensionRecord", "istring"):
+    assert r["types"][name]["distinct"] == plain["types"][name]["distinct"], (name, r, plain)
+assert r["types"]["DatasetType"]["distinct"] == 40, r
+' "$1" "$dir/plain.figures"
+}
+"$dedup" load "$dir/c.ndjson" --threads 3 --json | check "a compact stream" ||
+  fail "load of a compact stream"
+"$dedup" load "$dir/c.json" --json | check "a compact document" || fail "load of a compact document"
+
+set +e
+"$dedup" demo --compact > /dev/null 2> "$dir/err"; status=$?
+set -e
+[ "$status" -eq 2 ] || fail "demo --compact without --write should be a usage error, got $status"
+
+# A reference to an id no earlier record defined: an error at its file, record and pointer.
+{ head -n 1 "$dir/c.ndjson"; echo '{"id":"c15c0289-ec2d-4a91-8e56-971cde355897","datasetType":{"$ref":7},"dataId":{"$ref":8},"run":"r","component":null}'; } > "$dir/bad.ndjson"
+set +e
+"$dedup" load "$dir/bad.ndjson" 2> "$dir/err" > /dev/null; status=$?
+set -e
+[ "$status" -eq 1 ] || fail "load of a bad reference should exit 1, got $status"
+grep -q 'bad.ndjson as a compact stream: record 1 .*/datasetType/\$ref: \$ref 7 names an id not defined before it' "$dir/err" ||
+  fail "bad reference message: $(cat "$dir/err")"
+echo "compact: all checks passed"

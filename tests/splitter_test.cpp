@@ -1,0 +1,58 @@
+// The splitter passes strings and containers in its buffer, a chunk at a time: an escape, a quote
+// or a bracket on either side of a chunk's end must still be read as what it is.
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "dedup/detail/splitter.hpp"
+
+namespace {
+
+using dedup::detail::splitter;
+
+std::vector<std::string> elements(const std::string& text) {
+  splitter in(std::make_unique<std::istringstream>(text), splitter::mode::array, "");
+  std::vector<std::string> out;
+  dedup::detail::raw_record rec;
+  while (in.next(rec)) out.emplace_back(rec.bytes);
+  return out;
+}
+
+/// `[{"s":"…"},{"t":1}]` where the escape of `\"` is the last byte of the first chunk.
+std::string escape_at_chunk_end(std::size_t shift) {
+  std::string head = R"([{"s":")";
+  std::string filler(splitter::chunk - head.size() - 1 - shift, 'x');
+  return head + filler + R"(\"]}[{"},{"t":1}])";
+}
+
+}  // namespace
+
+TEST_CASE("the splitter keeps an escape, quote or bracket that straddles a chunk's end",
+          "[splitter]") {
+  for (std::size_t shift : {0, 1, 2, 3}) {
+    std::string text = escape_at_chunk_end(shift);
+    auto got = elements(text);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].size() == splitter::chunk - shift + 6);
+    CHECK(got[0].ends_with(R"(\"]}[{"})"));
+    CHECK(got[1] == R"({"t":1})");
+  }
+}
+
+TEST_CASE("the splitter passes brackets and escaped quotes inside strings", "[splitter]") {
+  auto got = elements(R"([{"a":"]}\\"},["x\"]"],"s\"}",{"b":{"c":[1,{"d":"\\\\"}]}}])");
+  REQUIRE(got.size() == 4);
+  CHECK(got[0] == R"({"a":"]}\\"})");
+  CHECK(got[1] == R"(["x\"]"])");
+  CHECK(got[2] == R"("s\"}")");
+  CHECK(got[3] == R"({"b":{"c":[1,{"d":"\\\\"}]}})");
+}
+
+TEST_CASE("the splitter reports a container or string cut short", "[splitter]") {
+  CHECK_THROWS_WITH(elements(R"([{"a":"x)"), Catch::Contains("ends inside a string"));
+  CHECK_THROWS_WITH(elements(R"([{"a":[1,2)"), Catch::Contains("ends inside a value"));
+  CHECK_THROWS_WITH(elements("[{\"a\":\"x\\"), Catch::Contains("ends inside a string"));
+}
