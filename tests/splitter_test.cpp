@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -55,4 +56,48 @@ TEST_CASE("the splitter reports a container or string cut short", "[splitter]") 
   CHECK_THROWS_WITH(elements(R"([{"a":"x)"), Catch::Contains("ends inside a string"));
   CHECK_THROWS_WITH(elements(R"([{"a":[1,2)"), Catch::Contains("ends inside a value"));
   CHECK_THROWS_WITH(elements("[{\"a\":\"x\\"), Catch::Contains("ends inside a string"));
+}
+
+namespace {
+
+/// A random JSON value whose strings hold escapes, quotes and brackets at every offset, so that
+/// each falls on every byte of a block and across the blocks the splitter walks at once.
+std::string random_value(std::mt19937& rng, int depth) {
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  static const char* const pieces[] = {"x", "\\\"", "\\\\", "]", "}", "[", "{", "\\n", "ab"};
+  switch (depth > 3 ? 0 : pick(3)) {
+    case 0: {
+      std::string s = "\"";
+      for (int n = pick(40); n-- > 0;) s += pieces[pick(9)];
+      return s + "\"";
+    }
+    case 1: {
+      std::string s = "[";
+      for (int n = pick(4); n-- > 0;) s += random_value(rng, depth + 1) + (n ? "," : "");
+      return s + "]";
+    }
+    default: {
+      std::string s = "{";
+      for (int n = pick(4); n-- > 0;)
+        s += random_value(rng, 4) + ":" + random_value(rng, depth + 1) + (n ? "," : "");
+      return s + "}";
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the splitter finds every element of random arrays, escapes at every offset",
+          "[splitter]") {
+  std::mt19937 rng(20261205);
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::string> values;
+    std::string text = "[";
+    for (int i = 0; i < 200; ++i) {
+      values.push_back(random_value(rng, 0));
+      text += (i ? "," : "") + values.back();
+    }
+    text += "]";
+    REQUIRE(elements(text) == values);
+  }
 }

@@ -113,6 +113,16 @@ class compact_table {
     changed_.notify_all();
   }
 
+  /// The one buffer of `text` among the strings of this read: what `istring` holds in a compact
+  /// read outside a scope, so that repeats share their buffer as they did when written.
+  std::shared_ptr<const std::string> shared_text(std::string_view text) {
+    auto lock = guard();
+    if (auto it = strings_.find(text); it != strings_.end()) return it->second;
+    auto made = std::make_shared<const std::string>(text);
+    strings_.emplace(std::string_view(*made), made);
+    return made;
+  }
+
   /// Ends every wait with an error: the reader is stopping.
   void cancel() {
     std::lock_guard lock(mutex_);
@@ -189,6 +199,7 @@ class compact_table {
   std::unordered_map<std::uint64_t, std::pair<std::size_t, std::string>> pending_keys_;
   std::unordered_set<std::size_t> failed_records_;
   std::set<std::size_t> done_ahead_;
+  std::unordered_map<std::string_view, std::shared_ptr<const std::string>> strings_;
   std::size_t complete_below_ = 0;
   bool cancelled_ = false;
 };

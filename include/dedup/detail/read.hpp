@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dedup/context.hpp"
+#include "dedup/detail/compact_table.hpp"
 #include "dedup/detail/journal.hpp"
 #include "dedup/detail/traits.hpp"
 #include "dedup/error.hpp"
@@ -82,9 +83,13 @@ auto publish_entry(intern_table<V>& table, Ticket& reservation, std::shared_ptr<
   return reservation.publish(value, std::move(origin), bytes);
 }
 
-/// An istring, shared through the context's string table inside a scope.
+/// An istring, shared through the context's string table inside a scope, and through the read's
+/// own pool in a compact read outside one (its strings were shared when it was written).
 inline istring make_istring(std::string_view text, context* ctx) {
-  if (!ctx) return istring(std::string(text));
+  if (!ctx) {
+    if (current_compact) return istring(current_compact->table->shared_text(text));
+    return istring(std::string(text));
+  }
   auto& table = ctx->table<std::string>();
   if (!table.policy().enabled) return istring(std::string(text));
   auto found = table_access::find_or_reserve(table, text, hash_key(text));
