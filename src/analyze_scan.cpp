@@ -193,12 +193,15 @@ scanner::summary scanner::record(std::uint32_t at, summary s, bool object,
   ++p.occurrences;
   p.bytes += s.bytes;
   p.all_objects = p.all_objects && object;
-  auto [it, inserted] = p.distinct.try_emplace(s.hash);
-  if (!inserted) {  // a repeat: a reference replaces it whole, with all it holds
+  auto repeat = [&] {  // a reference replaces it whole, with all it holds
     s.saved = s.bytes > reference_bytes ? s.bytes - reference_bytes : 0;
     p.saved += s.saved;
     return s;
-  }
+  };
+  if (s.hash == p.last_hash && p.occurrences > 1) return repeat();
+  p.last_hash = s.hash;
+  auto [it, inserted] = p.distinct.try_emplace(s.hash);
+  if (!inserted) return repeat();
   it->second.bytes = s.bytes;
   it->second.order = distinct_seen_++;
   it->second.first_pointer = pointer();

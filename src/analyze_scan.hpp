@@ -41,6 +41,7 @@ struct pattern {
   std::uint64_t occurrences = 0, bytes = 0, saved = 0;
   bool all_objects = true;
   std::unordered_map<std::uint64_t, distinct_value> distinct;
+  std::uint64_t last_hash = 0;  // the hash of the last occurrence: a run of repeats skips the map
   // Member patterns in order of first appearance: objects of one pattern mostly list their
   // members in one order, so the member at position i is found at i without hashing its name.
   std::vector<std::pair<std::string, std::uint32_t>> children;
