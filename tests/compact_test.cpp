@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -139,6 +140,27 @@ TEST_CASE("compact: the reference model round trips, much smaller", "[compact]")
     bool same_type = list.refs[i]->dataset_type == list.refs[0]->dataset_type;
     CHECK((back.refs[i]->dataset_type == back.refs[0]->dataset_type) == same_type);
   }
+}
+
+TEST_CASE("compact: the istrings of one read share a buffer outside a scope", "[compact]") {
+  std::string plain = workload_text(50);
+  auto list = dedup::run(
+      [&] { return dedup::parse_fast<butler::RefList>(simdjson::padded_string(plain)); });
+  std::string compact = dedup::to_compact(list);
+  auto back = fast<butler::RefList>(compact);
+  auto again = fast<butler::RefList>(compact);
+  REQUIRE(back.refs.size() == 50);
+  std::map<std::string, dedup::istring, std::less<>> first;
+  for (const auto& ref : back.refs) {
+    auto [it, added] = first.try_emplace(ref->run.str(), ref->run);
+    CHECK(ref->run.shares_storage_with(it->second));
+  }
+  CHECK(first.size() < 10);  // the workload repeats a few runs
+  // One read's pool, not a process-wide one: another read builds its own buffers.
+  CHECK_FALSE(again.refs[0]->run.shares_storage_with(back.refs[0]->run));
+  // A plain read outside a scope still builds each string by value.
+  auto by_value = dedup::parse_fast<butler::RefList>(simdjson::padded_string(plain));
+  CHECK_FALSE(by_value.refs[1]->run.shares_storage_with(by_value.refs[0]->run));
 }
 
 TEST_CASE("compact: bad references are errors at their pointer", "[compact]") {

@@ -129,8 +129,9 @@ std::string to_compact(const T& value) {
 /// ```
 /// std::ostringstream out;
 /// dedup::compact_writer<butler::DatasetRef> writer(out);
-/// auto list = dedup::run([] { return dedup::parse<butler::RefList>(dedup_examples::refs_text());
-/// }); for (const auto& ref : list.refs) writer.write(*ref);
+/// auto parse = [] { return dedup::parse<butler::RefList>(dedup_examples::refs_text()); };
+/// butler::RefList list = dedup::run(parse);
+/// for (const auto& ref : list.refs) writer.write(*ref);
 /// assert(out.str().starts_with("{\"dedup\":\"compact\",\"version\":1}\n"));
 /// ```
 template <class T>

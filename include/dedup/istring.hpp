@@ -11,7 +11,9 @@ namespace dedup {
 
 /// An immutable string that `from_simple` interns: inside a scope every occurrence of the same
 /// text shares one heap buffer (most of a record's bytes are often a few repeated strings, such as
-/// run names); outside a scope each is its own copy. It compares and hashes like its text.
+/// run names); outside a scope each is its own copy, except that the istrings of one compact read
+/// (dedup/compact.hpp) share a buffer per text, as they did when written. It compares and hashes
+/// like its text.
 ///
 /// ```
 /// struct Ref { BOOST_HANA_DEFINE_STRUCT(Ref, (dedup::istring, run)); };

@@ -54,7 +54,8 @@ inline const char* walk_blocks(const char* at, const char* end, container_walk& 
     __m128i folded = _mm_or_si128(v, open_mask);
     auto mask = [](__m128i m) { return static_cast<unsigned>(_mm_movemask_epi8(m)); };
     unsigned quotes = mask(_mm_cmpeq_epi8(v, quote)), escapes = mask(_mm_cmpeq_epi8(v, backslash));
-    unsigned brackets = mask(_mm_or_si128(_mm_cmpeq_epi8(folded, open), _mm_cmpeq_epi8(folded, close)));
+    unsigned brackets =
+        mask(_mm_or_si128(_mm_cmpeq_epi8(folded, open), _mm_cmpeq_epi8(folded, close)));
     bool spill = false;  // a backslash in the last byte escapes the next block's first
     for (unsigned stops = quotes | escapes | brackets; stops; stops &= stops - 1) {
       unsigned i = static_cast<unsigned>(__builtin_ctz(stops));
@@ -358,8 +359,7 @@ class splitter {
 
   /// Walks [at, end) a byte at a time, as `walk_blocks` does a block at a time: what is left
   /// after the last whole block.
-  static const char* walk_bytes(const char* at, const char* end, container_walk& w,
-                                bool& closed) {
+  static const char* walk_bytes(const char* at, const char* end, container_walk& w, bool& closed) {
     for (; at != end; ++at) {
       // Most bytes are plain: the lookup makes the branch on them one that is predicted.
       if (!(w.in_string ? in_string_stops : container_stops)[static_cast<unsigned char>(*at)])
