@@ -111,14 +111,7 @@ std::string to_compact(const T& value) {
   detail::write_to<T>(census, value);
   std::string out;
   detail::compact_sink sink(out, &census);
-  sink.begin_object();
-  sink.key("dedup");
-  sink.string(detail::compact_marker);
-  sink.key("version");
-  sink.integer(detail::compact_version);
-  sink.key("value");
-  detail::write_to<T>(sink, value);
-  sink.end_object();
+  detail::write_compact_envelope(sink, [&] { detail::write_to<T>(sink, value); });
   return out;
 }
 

@@ -187,6 +187,20 @@ void walk_compact_envelope(S& src, const path& p, bool want_value, F&& on_value)
   }
 }
 
+/// Writes a compact document's envelope, `{"dedup":"compact","version":1,"value":...}`, with
+/// `write_value()` writing its value.
+template <class K, class F>
+void write_compact_envelope(K& sink, F&& write_value) {
+  sink.begin_object();
+  sink.key("dedup");
+  sink.string(compact_marker);
+  sink.key("version");
+  sink.integer(compact_version);
+  sink.key("value");
+  write_value();
+  sink.end_object();
+}
+
 /// A compact document's value, read as T with its own identity table; what `parse_compact<T>` and
 /// `parse_compact_fast<T>` read through the ordinary document readers of each backend.
 template <class T>
@@ -231,17 +245,12 @@ struct codec<detail::compact_document<T>> {
   }
   template <class K>
   static void write(K& sink, const detail::compact_document<T>& d) {
-    sink.begin_object();
-    sink.key("dedup");
-    sink.string(detail::compact_marker);
-    sink.key("version");
-    sink.integer(detail::compact_version);
-    sink.key("value");
-    if constexpr (interned<T>)
-      detail::write_to<T>(sink, *d.value);
-    else
-      detail::write_to<T>(sink, d.value);
-    sink.end_object();
+    detail::write_compact_envelope(sink, [&] {
+      if constexpr (interned<T>)
+        detail::write_to<T>(sink, *d.value);
+      else
+        detail::write_to<T>(sink, d.value);
+    });
   }
 };
 
