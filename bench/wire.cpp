@@ -86,7 +86,8 @@ wire_figures measure_wire(const simdjson::padded_string& w1, int reps) {
       });
   scope.reset();
   f.read_compact = timed(
-      reps, [&] { compact_read = dedup::parse_compact_fast<butler::RefList>(compact_text); },
+      reps,
+      [&] { compact_read = dedup::parse_compact_fast<butler::RefList>(parser, compact_text); },
       [&] { compact_read.reset(); });
   f.same_sharing = distinct_shared(*plain_read) == distinct_shared(*compact_read) &&
                    distinct_shared(*plain_read) == distinct_shared(list);

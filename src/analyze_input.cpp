@@ -65,6 +65,17 @@ bool only_closing_brackets_after(const std::filesystem::path& file, std::size_t 
   return brackets == "]}";
 }
 
+/// Feeds one document to the scanner; a malformed one is a `dedup::error` at `where`.
+void feed(scanner& scan, simdjson::ondemand::parser& parser, const char* data, std::size_t size,
+          std::size_t capacity, std::size_t index, const std::string& where) {
+  try {
+    simdjson::ondemand::document doc = parser.iterate(data, size, capacity).value();
+    scan.feed(doc, index);
+  } catch (const simdjson::simdjson_error& e) {
+    throw error(where, e.what());
+  }
+}
+
 /// Feeds the records one by one; a record that does not parse is a `dedup::error` at its place.
 outcome scan_records(const std::filesystem::path& file, const plan& how, analysis::scanner& scan) {
   detail::splitter in(std::make_unique<std::ifstream>(file, std::ios::binary), how.mode,
@@ -72,19 +83,22 @@ outcome scan_records(const std::filesystem::path& file, const plan& how, analysi
   std::uintmax_t total = std::filesystem::file_size(file);
   std::optional<progress_bar> bar;
   if (isatty(STDERR_FILENO) && total > (std::uintmax_t{16} << 20)) bar.emplace();
-  simdjson::dom::parser parser;
+  simdjson::ondemand::parser parser;
   detail::raw_record rec;
   outcome out;
   while (in.next(rec)) {
-    bool padded = rec.bytes.capacity() - rec.bytes.size() >= simdjson::SIMDJSON_PADDING;
-    auto doc = parser.parse(rec.bytes.data(), rec.bytes.size(), !padded);
-    if (doc.error()) {
-      std::string where = how.mode == detail::splitter::mode::lines
-                              ? ""
-                              : how.pointer + "/" + std::to_string(rec.index);
-      throw error(where, simdjson::error_message(doc.error())).in_record(rec.index, rec.offset);
+    // The splitter leaves the padding simdjson reads past the end as the record's spare capacity.
+    if (rec.bytes.capacity() - rec.bytes.size() < simdjson::SIMDJSON_PADDING)
+      rec.bytes.reserve(rec.bytes.size() + simdjson::SIMDJSON_PADDING);
+    std::string where = how.mode == detail::splitter::mode::lines
+                            ? ""
+                            : how.pointer + "/" + std::to_string(rec.index);
+    try {
+      feed(scan, parser, rec.bytes.data(), rec.bytes.size(), rec.bytes.capacity(), rec.index,
+           where);
+    } catch (const error& e) {
+      throw e.in_record(rec.index, rec.offset);
     }
-    scan.feed(doc.value_unsafe(), rec.index);
     ++out.records;
     out.end = rec.end;
     if (bar) bar->draw(rec.end, total, out.records, "records");
@@ -95,10 +109,11 @@ outcome scan_records(const std::filesystem::path& file, const plan& how, analysi
 
 outcome scan_file(const std::filesystem::path& file, const plan& how, analysis::scanner& scan) {
   if (!how.whole) return scan_records(file, how, scan);
-  simdjson::dom::parser parser;
-  auto doc = parser.load(file.string());
-  if (doc.error()) throw error("", simdjson::error_message(doc.error()));
-  scan.feed(doc.value_unsafe(), 0);
+  simdjson::padded_string text;
+  if (auto failed = simdjson::padded_string::load(file.string()).get(text))
+    throw error("", simdjson::error_message(failed));
+  simdjson::ondemand::parser parser;
+  feed(scan, parser, text.data(), text.size(), text.size() + simdjson::SIMDJSON_PADDING, 0, "");
   return {1, 0};
 }
 

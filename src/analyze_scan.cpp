@@ -8,6 +8,7 @@
 
 #include "dedup/detail/hash.hpp"
 #include "dedup/detail/json_pointer.hpp"
+#include "dedup/detail/json_text.hpp"
 
 namespace dedup::cli::analysis {
 namespace {
@@ -59,10 +60,12 @@ scanner::scanner(std::string base, std::string base_pointer)
   patterns_[0].text = std::move(base);
 }
 
-void scanner::feed(simdjson::dom::element value, std::size_t index) {
+void scanner::feed(simdjson::ondemand::document& doc, std::size_t index) {
+  trail_.clear();
   if (!whole_document_) path_.push_back({{}, index, true});
-  summary s = visit(value, 0);
+  summary s = visit(doc, 0);
   if (!whole_document_) path_.pop_back();
+  if (!doc.current_location().error()) throw simdjson::simdjson_error(simdjson::TRAILING_CONTENT);
   bytes_ += s.bytes;
   saved_ += s.saved;
 }
@@ -111,46 +114,100 @@ std::string scanner::pointer() const {
   return out;
 }
 
-scanner::summary scanner::visit(simdjson::dom::element e, std::uint32_t at) {
-  using simdjson::dom::element_type;
-  switch (e.type()) {
-    case element_type::ARRAY:
-      return visit_array(e.get_array().value_unsafe(), at);
-    case element_type::OBJECT:
-      return visit_object(e.get_object().value_unsafe(), at);
-    case element_type::INT64: {
-      std::int64_t v = e.get_int64().value_unsafe();
-      return {mix(seed_int, static_cast<std::uint64_t>(v)), number_bytes(v), 0};
+template <class V>
+scanner::summary scanner::visit(V& v, std::uint32_t at) {
+  using simdjson::ondemand::json_type;
+  switch (v.type().value()) {
+    case json_type::array:
+      return visit_array(v.get_array().value(), at);
+    case json_type::object:
+      return visit_object(v.get_object().value(), at);
+    case json_type::number:
+      switch (v.get_number_type().value()) {
+        case simdjson::ondemand::number_type::signed_integer: {
+          std::int64_t n = v.get_int64().value();
+          return {mix(seed_int, static_cast<std::uint64_t>(n)), number_bytes(n), 0};
+        }
+        case simdjson::ondemand::number_type::unsigned_integer: {
+          std::uint64_t n = v.get_uint64().value();
+          return {mix(seed_uint, n), number_bytes(n), 0};
+        }
+        case simdjson::ondemand::number_type::floating_point_number:
+          break;
+      }
+      {
+        double d = v.get_double().value();
+        std::uint64_t bits;
+        std::memcpy(&bits, &d, sizeof bits);
+        return {mix(seed_double, bits), number_bytes(d), 0};
+      }
+    case json_type::string: {
+      std::string_view text = v.get_string().value();
+      return {mix(seed_string, detail::hash_key(text)), string_bytes(text), 0};
     }
-    case element_type::UINT64: {
-      std::uint64_t v = e.get_uint64().value_unsafe();
-      return {mix(seed_uint, v), number_bytes(v), 0};
+    case json_type::boolean: {
+      bool b = v.get_bool().value();
+      return {mix(seed_bool, b), b ? 4u : 5u, 0};
     }
-    case element_type::DOUBLE: {
-      double v = e.get_double().value_unsafe();
-      std::uint64_t bits;
-      std::memcpy(&bits, &v, sizeof bits);
-      return {mix(seed_double, bits), number_bytes(v), 0};
-    }
-    case element_type::STRING: {
-      std::string_view v = e.get_string().value_unsafe();
-      return {mix(seed_string, detail::hash_key(v)), string_bytes(v), 0};
-    }
-    case element_type::BOOL: {
-      bool v = e.get_bool().value_unsafe();
-      return {mix(seed_bool, v), v ? 4u : 5u, 0};
-    }
-    case element_type::NULL_VALUE:
+    case json_type::null:
+      if (!v.is_null().value()) throw simdjson::simdjson_error(simdjson::N_ATOM_ERROR);
       break;
   }
   return {seed_null, 4, 0};
 }
 
-scanner::summary scanner::visit_array(simdjson::dom::array a, std::uint32_t at) {
+// A container is first looked up by its exact bytes: a subtree met again as the same bytes counts
+// again as it did, without a walk. Only repeats are kept, and only patterns that have repeated are
+// looked up, so a pattern whose subtrees are all distinct (records with an id) costs nothing more.
+template <class C, class Walk>
+scanner::summary scanner::through_memo(C& container, std::uint32_t at, Walk&& walk) {
+  const pattern& p = patterns_[at];
+  if (p.occurrences == p.distinct.size()) return walk(container);
+  std::string_view raw = detail::trim_right(container.raw_json().value());
+  std::uint64_t key = mix(at, detail::hash_key(raw));
+  if (auto it = memos_.find(key); it != memos_.end()) return replay(it->second);
+  container.reset().value();
+  std::size_t first = trail_.size();
+  summary s = walk(container);
+  if (last_repeated_ && trail_.size() > first) {
+    memos_.emplace(key, memo{memo_steps_.size(), trail_.size() - first});
+    memo_steps_.insert(memo_steps_.end(), trail_.begin() + static_cast<std::ptrdiff_t>(first),
+                       trail_.end());
+  }
+  return s;
+}
+
+scanner::summary scanner::replay(const memo& m) {
+  const counted* steps = memo_steps_.data() + m.first;
+  summary s;
+  for (std::size_t i = 0; i < m.count; ++i) {
+    const counted& c = steps[i];
+    pattern& p = patterns_[c.pattern];
+    ++p.occurrences;
+    p.bytes += c.bytes;
+    s = {c.hash, c.bytes, c.bytes > reference_bytes ? c.bytes - reference_bytes : 0};
+    p.saved += s.saved;
+    p.last_hash = c.hash;
+    trail_.push_back(c);
+  }
+  last_repeated_ = true;
+  return s;  // the container itself is the last step
+}
+
+scanner::summary scanner::visit_array(simdjson::ondemand::array a, std::uint32_t at) {
+  return through_memo(a, at, [&](simdjson::ondemand::array& all) { return walk_array(all, at); });
+}
+
+scanner::summary scanner::visit_object(simdjson::ondemand::object o, std::uint32_t at) {
+  return through_memo(o, at, [&](simdjson::ondemand::object& all) { return walk_object(all, at); });
+}
+
+scanner::summary scanner::walk_array(simdjson::ondemand::array& a, std::uint32_t at) {
   std::uint32_t elements = elements_of(at);
   summary s{seed_array, 2, 0};
   std::size_t i = 0;
-  for (simdjson::dom::element e : a) {
+  for (auto element : a) {
+    simdjson::ondemand::value e = element.value();
     path_.push_back({{}, i, true});
     summary c = visit(e, elements);
     path_.pop_back();
@@ -159,21 +216,25 @@ scanner::summary scanner::visit_array(simdjson::dom::array a, std::uint32_t at) 
     s.saved += c.saved;
     ++i;
   }
+  last_repeated_ = false;
   if (i == 0) return s;
   std::vector<std::pair<std::uint32_t, std::uint64_t>> none;
   return record(at, s, false, none);
 }
 
-scanner::summary scanner::visit_object(simdjson::dom::object o, std::uint32_t at) {
+scanner::summary scanner::walk_object(simdjson::ondemand::object& o, std::uint32_t at) {
   std::size_t depth = path_.size();
   if (member_scratch_.size() <= depth) member_scratch_.resize(depth + 1);
   member_scratch_[depth].clear();
   summary s{0, 2, 0};
   std::uint64_t n = 0;
-  for (simdjson::dom::key_value_pair field : o) {
-    std::uint32_t c = member_of(at, field.key, n);
-    path_.push_back({field.key, 0, false});
-    summary v = visit(field.value, c);
+  for (auto member : o) {
+    simdjson::ondemand::field field;
+    if (auto failed = std::move(member).get(field)) throw simdjson::simdjson_error(failed);
+    std::string_view key = field.unescaped_key().value();
+    std::uint32_t c = member_of(at, key, n);
+    path_.push_back({key, 0, false});
+    summary v = visit(field.value(), c);
     path_.pop_back();
     const pattern& child = patterns_[c];
     s.hash += mix(child.member_hash, v.hash);  // a sum: member order does not count
@@ -183,6 +244,7 @@ scanner::summary scanner::visit_object(simdjson::dom::object o, std::uint32_t at
     ++n;
   }
   s.hash = mix(seed_object + (n << 8), s.hash);
+  last_repeated_ = false;
   if (n == 0) return s;
   return record(at, s, true, member_scratch_[depth]);
 }
@@ -191,11 +253,13 @@ scanner::summary scanner::record(std::uint32_t at, summary s, bool object,
                                  std::vector<std::pair<std::uint32_t, std::uint64_t>>& members) {
   pattern& p = patterns_[at];
   ++p.occurrences;
+  trail_.push_back({at, s.hash, s.bytes});
   p.bytes += s.bytes;
   p.all_objects = p.all_objects && object;
   auto repeat = [&] {  // a reference replaces it whole, with all it holds
     s.saved = s.bytes > reference_bytes ? s.bytes - reference_bytes : 0;
     p.saved += s.saved;
+    last_repeated_ = true;
     return s;
   };
   if (s.hash == p.last_hash && p.occurrences > 1) return repeat();

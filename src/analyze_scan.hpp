@@ -61,8 +61,9 @@ class scanner {
   /// NDJSON lines, "" for a whole document), `base_pointer` the pointer of their container.
   scanner(std::string base, std::string base_pointer);
 
-  /// Hashes one value: record `index` of the input (ignored for a whole document).
-  void feed(simdjson::dom::element value, std::size_t index);
+  /// Hashes one document: record `index` of the input (ignored for a whole document). A malformed
+  /// document is a `simdjson::simdjson_error`, thrown from where the walk found it.
+  void feed(simdjson::ondemand::document& doc, std::size_t index);
 
   const std::vector<pattern>& patterns() const { return patterns_; }
   /// What a sharing writer would save over the whole input, each byte counted once.
@@ -78,10 +79,27 @@ class scanner {
     std::size_t index = 0;
     bool is_index = false;
   };
+  /// One container recorded in a pattern, kept so that a subtree met again with the same bytes
+  /// can be counted again without walking it.
+  struct counted {
+    std::uint32_t pattern = 0;
+    std::uint64_t hash = 0, bytes = 0;
+  };
+  /// A subtree's exact bytes already walked and found repeated: the containers it holds (itself
+  /// last), as a slice of `memo_steps_`.
+  struct memo {
+    std::size_t first = 0, count = 0;
+  };
 
-  summary visit(simdjson::dom::element e, std::uint32_t at);
-  summary visit_array(simdjson::dom::array a, std::uint32_t at);
-  summary visit_object(simdjson::dom::object o, std::uint32_t at);
+  template <class V>
+  summary visit(V& v, std::uint32_t at);
+  summary visit_array(simdjson::ondemand::array a, std::uint32_t at);
+  summary visit_object(simdjson::ondemand::object o, std::uint32_t at);
+  summary walk_array(simdjson::ondemand::array& a, std::uint32_t at);
+  summary walk_object(simdjson::ondemand::object& o, std::uint32_t at);
+  template <class C, class Walk>
+  summary through_memo(C& container, std::uint32_t at, Walk&& walk);
+  summary replay(const memo& m);
   summary record(std::uint32_t at, summary s, bool object,
                  std::vector<std::pair<std::uint32_t, std::uint64_t>>& members);
   std::uint32_t elements_of(std::uint32_t at);
@@ -96,6 +114,10 @@ class scanner {
   std::uint64_t saved_ = 0, bytes_ = 0, distinct_seen_ = 0;
   // Member hashes of the objects being visited, one vector per depth, reused.
   std::vector<std::vector<std::pair<std::uint32_t, std::uint64_t>>> member_scratch_;
+  bool last_repeated_ = false;  // whether the container last recorded was a repeat
+  std::vector<counted> trail_;  // the containers recorded in the document being fed
+  std::vector<counted> memo_steps_;
+  std::unordered_map<std::uint64_t, memo> memos_;  // by pattern and exact bytes
 };
 
 /// The smallest set of up to three member names whose values tell the distinct objects of `p`

@@ -353,14 +353,30 @@ simple_result_t<T> parse_fast(const simdjson::padded_string& json) {
   return parse_fast<T>(detail::thread_parser(), json);
 }
 
-/// `parse_compact` on the simdjson backend, with the thread's parser: a compact document read as T,
-/// sharing restored even outside any scope.
+/// `parse_compact` on the simdjson backend: a compact document (dedup/compact.hpp) read as T with
+/// `parser`, sharing restored even outside any scope; inside one, its definitions intern with
+/// everything else. Errors as `parse_fast` gives them, and those of the compact form (a `$ref` to
+/// an id not defined before it, a cycle, a duplicate `$id`, a reference of the wrong type).
 ///
 /// ```
-/// auto list = dedup::run([] { return dedup::parse<butler::RefList>(dedup_examples::refs_text());
-/// }); simdjson::padded_string text(dedup::to_compact(list)); auto back =
-/// dedup::parse_compact_fast<butler::RefList>(text); assert(back.refs[0]->data_id ==
-/// back.refs[1]->data_id);
+/// auto parse = [] { return dedup::parse<butler::RefList>(dedup_examples::refs_text()); };
+/// simdjson::padded_string text(dedup::to_compact(dedup::run(parse)));
+/// auto back = dedup::parse_compact_fast<butler::RefList>(parser, text);
+/// assert(back.refs[0]->data_id == back.refs[1]->data_id);
+/// ```
+template <class T>
+simple_result_t<T> parse_compact_fast(simdjson::ondemand::parser& parser,
+                                      const simdjson::padded_string& json) {
+  return std::move(parse_fast<detail::compact_document<T>>(parser, json).value);
+}
+
+/// `parse_compact_fast` with the thread's parser, kept within the bounds `parse_fast` keeps.
+///
+/// ```
+/// auto parse = [] { return dedup::parse<butler::RefList>(dedup_examples::refs_text()); };
+/// simdjson::padded_string text(dedup::to_compact(dedup::run(parse)));
+/// auto back = dedup::parse_compact_fast<butler::RefList>(text);
+/// assert(back.refs[0]->data_id == back.refs[1]->data_id);
 /// ```
 template <class T>
 simple_result_t<T> parse_compact_fast(const simdjson::padded_string& json) {
