@@ -13,85 +13,13 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
+#include "dedup/detail/container_walk.hpp"
 #include "dedup/detail/json_pointer.hpp"
 #include "dedup/detail/json_text.hpp"
 #include "dedup/error.hpp"
 
 namespace dedup::detail {
-
-/// The bytes of `bytes` as a lookup table.
-constexpr std::array<bool, 256> byte_set(std::string_view bytes) {
-  std::array<bool, 256> set{};
-  for (char c : bytes) set[static_cast<unsigned char>(c)] = true;
-  return set;
-}
-/// The bytes a split stops at inside a string, and outside one within a container.
-inline constexpr std::array<bool, 256> in_string_stops = byte_set("\"\\");
-inline constexpr std::array<bool, 256> container_stops = byte_set("\"{}[]");
-
-/// Where a walk over a container's bytes stands: what it carries from one block, and one refill,
-/// to the next.
-struct container_walk {
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;  // the byte after a backslash is still to be passed
-};
-
-/// Walks whole 16-byte blocks of [at, end) and returns the first byte it did not walk, or the byte
-/// after the container's closing bracket (with `closed` set). A byte per step costs most of a
-/// split, and most blocks hold few quotes or brackets: one compare finds all of a block's.
-inline const char* walk_blocks(const char* at, const char* end, container_walk& w, bool& closed) {
-#if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
-  const __m128i open_mask = _mm_set1_epi8(0x20);  // '[' | 0x20 == '{', ']' | 0x20 == '}'
-  const __m128i open = _mm_set1_epi8('{'), close = _mm_set1_epi8('}');
-  while (end - at >= 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
-    __m128i folded = _mm_or_si128(v, open_mask);
-    auto mask = [](__m128i m) { return static_cast<unsigned>(_mm_movemask_epi8(m)); };
-    unsigned quotes = mask(_mm_cmpeq_epi8(v, quote)), escapes = mask(_mm_cmpeq_epi8(v, backslash));
-    unsigned brackets =
-        mask(_mm_or_si128(_mm_cmpeq_epi8(folded, open), _mm_cmpeq_epi8(folded, close)));
-    bool spill = false;  // a backslash in the last byte escapes the next block's first
-    for (unsigned stops = quotes | escapes | brackets; stops; stops &= stops - 1) {
-      unsigned i = static_cast<unsigned>(__builtin_ctz(stops));
-      unsigned bit = 1u << i;
-      if (w.in_string) {
-        if (quotes & bit) {
-          w.in_string = false;
-        } else if (escapes & bit) {
-          if (i == 15) spill = true;
-          stops &= ~(bit << 1);  // the escaped byte is no stop
-        }
-      } else if (quotes & bit) {
-        w.in_string = true;
-      } else if (brackets & bit) {
-        if ((at[i] | 0x20) == '{') {
-          ++w.depth;
-        } else if (--w.depth == 0) {
-          closed = true;
-          return at + i + 1;
-        }
-      }
-    }
-    at += 16;
-    if (spill) {
-      if (at == end) {
-        w.escaped = true;
-        return at;
-      }
-      ++at;
-    }
-  }
-#else
-  (void)end, (void)w, (void)closed;
-#endif
-  return at;
-}
 
 /// One record cut from the input: its bytes (with spare capacity for parsers that read past the
 /// end, such as simdjson), its index in the stream, its byte offset and where it ends.
@@ -355,33 +283,6 @@ class splitter {
       pos_ = static_cast<std::size_t>(at - buf_.data());
       if (closed) return;
     }
-  }
-
-  /// Walks [at, end) a byte at a time, as `walk_blocks` does a block at a time: what is left
-  /// after the last whole block.
-  static const char* walk_bytes(const char* at, const char* end, container_walk& w, bool& closed) {
-    for (; at != end; ++at) {
-      // Most bytes are plain: the lookup makes the branch on them one that is predicted.
-      if (!(w.in_string ? in_string_stops : container_stops)[static_cast<unsigned char>(*at)])
-        continue;
-      char c = *at;
-      if (w.in_string) {
-        if (c == '"') {
-          w.in_string = false;
-        } else if (++at == end) {
-          w.escaped = true;  // the escaped byte is the first of the refill
-          return at;
-        }
-      } else if (c == '"') {
-        w.in_string = true;
-      } else if (c == '{' || c == '[') {
-        ++w.depth;
-      } else if (--w.depth == 0) {
-        closed = true;
-        return at + 1;
-      }
-    }
-    return at;
   }
 
   /// The decoded reference tokens of the pointer.
