@@ -1,5 +1,6 @@
 // A libFuzzer target over the reference model: every input is read as a document of refs and as
-// one ref, by both backends and by the stream reader, inside a scope that already holds entries.
+// one ref, as a compact document of refs, by both backends and by the stream reader (which reads a
+// compact stream too), inside a scope that already holds entries.
 // Only a dedup::error (or std::bad_alloc) may leave a read, and a read that fails must leave the
 // tables' entry counts as they were before it. DEDUP_FUZZ_DIFFERENTIAL=1 also stops when the two
 // backends disagree on whether an input is valid; DEDUP_FUZZ_LENIENT_READER=1 skips the table check
@@ -17,6 +18,7 @@
 #include <string_view>
 
 #include "butler/model.hpp"
+#include "dedup/compact.hpp"
 #include "dedup/dedup.hpp"
 #include "dedup/simdjson.hpp"
 #include "dedup/stream.hpp"
@@ -123,7 +125,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                           [&] { (void)dedup::parse_fast<butler::DatasetRef>(padded); });
   agree("DatasetRef", ref_simple, ref_fast);
 
+  bool compact_simple = checked("parse_compact<RefList>",
+                                [&] { (void)dedup::parse_compact<butler::RefList>(text); });
+  bool compact_fast = checked("parse_compact_fast<RefList>",
+                              [&] { (void)dedup::parse_compact_fast<butler::RefList>(padded); });
+  agree("compact RefList", compact_simple, compact_fast);
+
   unscoped("parse<RefList> outside a scope", [&] { (void)dedup::parse<butler::RefList>(text); });
+  unscoped("parse_compact_fast<RefList> outside a scope",
+           [&] { (void)dedup::parse_compact_fast<butler::RefList>(padded); });
   unscoped("parse_fast<DatasetRef> outside a scope",
            [&] { (void)dedup::parse_fast<butler::DatasetRef>(padded); });
 
