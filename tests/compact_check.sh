@@ -20,6 +20,28 @@ for f in c.ndjson c.json; do
   [ $((size * 4)) -lt "$plain" ] || fail "$f ($size bytes) should be far smaller than $plain"
 done
 
+# What the writer wrote is what schemas/compact.schema.json describes; a reference with another
+# member beside it is not.
+/usr/bin/python3 - "$(dirname "$0")/../schemas/compact.schema.json" "$dir" <<'PY' || fail "schema"
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+d = sys.argv[2]
+whole = jsonschema.Draft202012Validator(schema)
+record = jsonschema.Draft202012Validator({k: v for k, v in schema.items() if k != "oneOf"} | {"$ref": "#/$defs/value"})
+document = json.load(open(f"{d}/c.json"))
+whole.validate(document)
+lines = open(f"{d}/c.ndjson").read().splitlines()
+whole.validate(json.loads(lines[0]))
+for line in lines[1:]:
+    record.validate(json.loads(line))
+assert '{"$ref":' in open(f"{d}/c.json").read()
+bad = json.loads(lines[2])
+bad["datasetType"] = {"$ref": 0, "name": "calexp"}
+assert not record.is_valid(bad), "a $ref with another member must not validate"
+assert not whole.is_valid({**document, "version": 2}), "version 2 must not validate"
+PY
+
 "$dedup" load "$dir/plain.ndjson" --json > "$dir/plain.figures"
 check() {  # one load: the plain file's refs and distinct instances per type, in the format named
   /usr/bin/python3 -c '
