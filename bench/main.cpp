@@ -5,9 +5,9 @@
 //   dedup-bench [--quick] [--json] [--refs N] [--reps N] [--only PART] [--contenders abcde]
 #include <malloc.h>
 
-#include <climits>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <climits>
 
 #include <algorithm>
 #include <chrono>
@@ -218,7 +218,8 @@ std::vector<contender> contenders(const simdjson::padded_string& text) {
 
 struct figures {
   double seconds = 0;
-  double seconds_kept = 0;  // the same loads with malloc keeping what is freed (keep_freed_memory)
+  double seconds_kept = 0;   // the same loads with malloc keeping what is freed (keep_freed_memory)
+  double seconds_first = 0;  // the first load of the measuring process: its memory is all new
   std::size_t retained = 0, built = 0, distinct = 0, peak_rss = 0, repeat_allocations = 0;
   bool failed = false;
   char message[256] = {};
@@ -235,10 +236,11 @@ void keep_freed_memory() {
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest
 }
 
-/// The median time of `reps` loads after one warm-up load.
-double median_load(const contender& c, int reps) {
+/// The median time of `reps` loads after one warm-up load, whose own time goes to `first`.
+double median_load(const contender& c, int reps, double& first) {
   probe warm;
   c.run(warm);
+  first = warm.seconds;
   std::vector<double> times;
   for (int i = 0; i < reps; ++i) {
     probe p;
@@ -263,11 +265,12 @@ figures isolated(const contender& c, int reps, bool kept = false) {
     try {
       if (kept) {
         keep_freed_memory();
-        f.seconds_kept = median_load(c, reps);
+        double first_kept = 0;
+        f.seconds_kept = median_load(c, reps, first_kept);
         ssize_t written = write(fds[1], &f, sizeof f);
         _exit(written == static_cast<ssize_t>(sizeof f) ? 0 : 1);
       }
-      f.seconds = median_load(c, reps);
+      f.seconds = median_load(c, reps, f.seconds_first);
       probe counted;
       counted.count = true;
       c.run(counted);
@@ -520,13 +523,13 @@ void print_markdown(const std::vector<row>& rows, const std::vector<table_row>& 
   std::cout << "Machine: " << machine() << "; load average " << load_before << " before, "
             << load_average() << " after.\n\n";
   std::cout << "| workload | contender | MB/s | of floor | x (a) | MB/s, malloc keeps freed | "
-               "x (a), same | objects built | distinct | retained | peak RSS over input | "
-               "allocations/record, all hits |\n"
-               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+               "x (a), same | MB/s, first load | objects built | distinct | retained | "
+               "peak RSS over input | allocations/record, all hits |\n"
+               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const row& r : rows) {
     if (r.f.failed) {
       std::cout << "| " << r.workload << " | " << r.contender << " | failed: " << r.f.message
-                << " |||||||||\n";
+                << " ||||||||||\n";
       continue;
     }
     bool floor = r.contender[1] == 'e';
@@ -538,6 +541,7 @@ void print_markdown(const std::vector<row>& rows, const std::vector<table_row>& 
                       ? fixed(static_cast<double>(r.bytes) / 1e6 / r.f.seconds_kept, 0)
                       : "")
               << " | " << (r.kept_a_ratio ? fixed(r.kept_a_ratio, 1) : "") << " | "
+              << fixed(static_cast<double>(r.bytes) / 1e6 / r.f.seconds_first, 0) << " | "
               << (floor ? "" : std::to_string(r.f.built)) << " | "
               << (floor ? "" : std::to_string(r.f.distinct)) << " | "
               << (floor ? "" : human(r.f.retained)) << " | " << human(r.f.peak_rss) << " | "
@@ -577,6 +581,7 @@ void print_json(const std::vector<row>& rows, const std::vector<table_row>& tabl
                             {"times_a", r.a_ratio},
                             {"seconds_malloc_keeps_freed", r.f.seconds_kept},
                             {"times_a_malloc_keeps_freed", r.kept_a_ratio},
+                            {"seconds_first_load", r.f.seconds_first},
                             {"objects_built", r.f.built},
                             {"distinct_objects", r.f.distinct},
                             {"retained_bytes", r.f.retained},
