@@ -455,6 +455,16 @@ struct dedup_table {
   }
 };
 
+/// The table of a scope no other thread has joined: the one a deserializer uses (no locks).
+struct dedup_scope_table {
+  using handle = std::shared_ptr<const payload>;
+  dedup::scope scope;
+  dedup::intern_table<payload>& table = scope.get().table<payload>();
+  handle get(std::string_view k) {
+    return table.intern(k, [&] { return payload(k); });
+  }
+};
+
 struct flyweight_table {
   using handle = boost::flyweights::flyweight<
       boost::flyweights::key_value<std::string_view, payload>, boost::flyweights::hashed_factory<>,
@@ -648,8 +658,10 @@ int main(int argc, char** argv) try {
       for (std::string_view k : stream)
         if (seen.insert(k).second) distinct.push_back(k);
       int reps = std::max(3, s.reps);
-      tables.push_back(
-          time_table<dedup_table>("dedup::intern_table", label, stream, distinct, reps));
+      tables.push_back(time_table<dedup_scope_table>("dedup::intern_table, in a scope", label,
+                                                     stream, distinct, reps));
+      tables.push_back(time_table<dedup_table>("dedup::intern_table, standalone (shared)", label,
+                                               stream, distinct, reps));
       tables.push_back(time_table<flyweight_table>(
           "Boost.Flyweight (hashed, simple_locking, refcounted)", label, stream, distinct, reps));
       tables.push_back(time_table<map_table>("std::unordered_map<std::string, shared_ptr>", label,

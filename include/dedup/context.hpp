@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dedup/detail/journal.hpp"
+#include "dedup/detail/sharing_gate.hpp"
 #include "dedup/error.hpp"
 #include "dedup/intern_table.hpp"
 #include "dedup/policy.hpp"
@@ -108,7 +109,9 @@ DEDUP_API inline std::uint64_t next_unique_id() {
 /// The intern tables of one scope, one per type, made on first use, and the values of the
 /// `context_var`s set in it. A context is always held by `std::shared_ptr`: `scope` makes one, and
 /// `current()` hands it out so other threads can join it. All of its members may be used from
-/// several threads at once.
+/// several threads at once. Until a second thread joins it (or uses one of its tables), its
+/// tables are private to the thread that made it and take no locks; the first such thread
+/// switches them to the shared protocol, safely even while the owner is interning.
 ///
 /// ```
 /// dedup::scope s;
@@ -142,6 +145,7 @@ class context : public std::enable_shared_from_this<context> {
     if (table_base* t = slot.load(std::memory_order_acquire))
       return static_cast<intern_table<T>&>(*t);
     auto made = std::make_unique<intern_table<T>>(default_policy<T>(), options<T>::budget);
+    detail::table_access::attach(*made, &gate_, checked_slot<T>());
     table_base* expected = nullptr;
     if (slot.compare_exchange_strong(expected, made.get(), std::memory_order_acq_rel))
       return *made.release();
@@ -256,6 +260,8 @@ class context : public std::enable_shared_from_this<context> {
   mutable std::mutex vars_mutex_;
   var_map vars_;
   std::uint64_t id_ = detail::next_unique_id();
+  // Declared last, destroyed after the tables (deleted in the destructor's body) that point to it.
+  detail::sharing_gate gate_;
 };
 
 /// The context current on this thread, or null outside every scope. Hand it to another thread and
@@ -300,6 +306,7 @@ class scope {
   explicit scope(std::shared_ptr<context> joined) {
     detail::check_scope_order();
     if (!joined) throw usage_error("dedup::scope: cannot join a null context");
+    joined->gate_.share_if_foreign();  // a second thread: the tables take locks from now on
     ctx_ = std::move(joined);
     push();
   }

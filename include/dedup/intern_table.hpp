@@ -19,52 +19,15 @@
 
 #include "dedup/detail/hash.hpp"
 #include "dedup/detail/pending_build.hpp"
+#include "dedup/detail/sharing_gate.hpp"
 #include "dedup/detail/stripe_lock.hpp"
 #include "dedup/detail/table_budget.hpp"
 #include "dedup/detail/table_stripe.hpp"
+#include "dedup/detail/tuning_memory.hpp"
 #include "dedup/policy.hpp"
+#include "dedup/table_stats.hpp"
 
 namespace dedup {
-
-/// Counters of one intern table: `lookups` made, `hits` among them, and `entries` held now.
-/// Misses (`lookups - hits`) are the instances the table had built. Under a budget, `evictions`
-/// counts entries `rotate` removed and `refusals` the values returned unshared because they did not
-/// fit; `bytes` is the table's estimated size now and `peak_bytes` the largest it has been.
-struct table_stats {
-  std::uint64_t lookups = 0;
-  std::uint64_t hits = 0;
-  std::size_t entries = 0;
-  std::uint64_t evictions = 0;
-  std::uint64_t refusals = 0;
-  std::size_t bytes = 0;
-  std::size_t peak_bytes = 0;
-};
-
-namespace detail {
-struct table_access;
-
-}  // namespace detail
-
-/// The type-independent face of an intern table, so a context can own tables of any type.
-class table_base {
- public:
-  virtual ~table_base() = default;
-  virtual table_stats stats() const = 0;
-
-  /// Whether entries can leave the table before its scope ends (a budget, weak tracking), so that
-  /// a journal must keep its own copy of the keys it records.
-  bool entries_may_vanish() const noexcept { return vanishing_.load(std::memory_order_relaxed); }
-
- protected:
-  void entries_vanish() noexcept { vanishing_.store(true, std::memory_order_relaxed); }
-
- private:
-  std::atomic<bool> vanishing_{false};
-  friend struct detail::table_access;
-  /// Removes the entry for `key` if nothing outside the table holds it (an alias always goes); used
-  /// to undo the entries of a failed `from_simple`.
-  virtual void erase_if_unused(std::string_view key) = 0;
-};
 
 /// A concurrent map from key bytes to one `std::shared_ptr<const T>` per key. Lookups take a shared
 /// lock on one of 64 stripes, so readers of different keys never contend on one lock and readers of
@@ -100,6 +63,10 @@ class intern_table final : public table_base {
   intern_table(const intern_table&) = delete;
   intern_table& operator=(const intern_table&) = delete;
   ~intern_table() override {
+    if (judge_.reports() && policy().adaptive) {
+      table_stats seen = stats();
+      judge_.report(seen.lookups, seen.hits);
+    }
     std::unique_lock lock(home_->mutex);  // weak instances outliving the table no longer reach it
     home_->stripes = nullptr;
   }
@@ -126,6 +93,7 @@ class intern_table final : public table_base {
   /// assert(table.size() == 2 && table.stats().evictions == 1);
   /// ```
   void set_budget(const dedup::budget& b) {
+    if (gate_) gate_->share_if_foreign();
     if (b.limited()) entries_vanish();
     meter_.set(b);
     budgeted_.store(b.limited(), std::memory_order_relaxed);
@@ -135,15 +103,14 @@ class intern_table final : public table_base {
   std::shared_ptr<const T> find(std::string_view key) const {
     std::size_t h = detail::hash_key(key);
     const stripe& s = stripe_of(h);
-    std::shared_lock lock(s.mutex);
+    detail::gate_pass pass = enter();
+    std::shared_lock lock(s.mutex, std::defer_lock);
+    if (!pass.is_private()) lock.lock();
     auto it = s.map.find(probe{key, h});
     std::shared_ptr<const T> value;
     if (it != s.map.end()) value = it->second.value ? it->second.value : it->second.weak.lock();
-    if (!value) {
-      s.misses.fetch_add(1, std::memory_order_relaxed);
-      return nullptr;
-    }
-    s.hits.fetch_add(1, std::memory_order_relaxed);
+    detail::add_to(value ? s.hits : s.misses, std::uint64_t{1}, pass.is_private());
+    if (!value) return nullptr;
     touch(it->second);
     return value;
   }
@@ -160,12 +127,14 @@ class intern_table final : public table_base {
     out.refusals = meter_.refusals();
     out.bytes = meter_.bytes();
     out.peak_bytes = meter_.peak_bytes();
+    out.tuned_off = judge_.tuned_off();
     return out;
   }
 
   std::size_t size() const { return stats().entries; }
   dedup::policy policy() const { return policy_.load(std::memory_order_relaxed); }
   void set_policy(dedup::policy p) {
+    if (gate_) gate_->share_if_foreign();
     if (p.tracking == tracking::weak) entries_vanish();
     policy_.store(p, std::memory_order_relaxed);
   }
@@ -176,6 +145,7 @@ class intern_table final : public table_base {
   friend struct detail::table_access;
 
   void erase_if_unused(std::string_view key) override {
+    if (gate_) gate_->share_if_foreign();
     std::size_t h = detail::hash_key(key);
     stripe& s = stripe_of(h);
     std::shared_ptr<const T> doomed;  // destroyed after the lock is released
@@ -224,13 +194,19 @@ class intern_table final : public table_base {
       const bool weak = t.policy().tracking == tracking::weak;
       if (weak) value = detail::make_weak(t.home_, std::move(value), entry_->first.hash);
       std::size_t size = t.estimate(entry_->first.bytes.size(), bytes.size, true);
-      if (!t.meter_.admit(size, true, [&t] { return t.evict_sampled(); })) {
-        withdraw();
-        return nullptr;
-      }
       std::shared_ptr<detail::pending_build> pending;
+      bool alone = false;  // no other thread can be waiting for the build: none has joined
       {
-        std::unique_lock lock(stripe_->mutex);
+        detail::gate_pass pass = t.enter();
+        alone = pass.is_private();
+        if (pass.is_private()) {
+          t.meter_.admit_private(size, true);
+        } else if (!t.meter_.admit(size, true, [&t] { return t.evict_sampled(); })) {
+          withdraw();
+          return nullptr;
+        }
+        std::unique_lock lock(stripe_->mutex, std::defer_lock);
+        if (!pass.is_private()) lock.lock();
         node& n = entry_->second;
         if (weak) {
           n.weak = value;
@@ -243,10 +219,10 @@ class intern_table final : public table_base {
         n.size = static_cast<std::uint32_t>(size);
         n.tick.store(t.meter_.now(), std::memory_order_relaxed);
         pending = std::move(n.pending);
-        stripe_->entries.fetch_add(1, std::memory_order_relaxed);
+        detail::add_to(stripe_->entries, std::size_t{1}, pass.is_private());
       }
       table_ = nullptr;
-      pending->finish();
+      if (!alone) pending->finish();
       return &entry_->second;
     }
     /// The table's own copy of the key this ticket reserved: valid as long as the entry is in the
@@ -296,6 +272,8 @@ class intern_table final : public table_base {
   lookup find_or_reserve(std::string_view key, std::size_t h) {
     stripe& s = stripe_of(h);
     {
+      detail::gate_pass pass = enter();
+      if (pass.is_private()) return find_or_reserve_private(s, key, h);
       std::shared_lock lock(s.mutex);
       auto it = s.map.find(probe{key, h});
       if (it != s.map.end()) {
@@ -337,14 +315,31 @@ class intern_table final : public table_base {
     return find_or_reserve(key, h);  // the retry counts as the lookup
   }
 
+  /// `find_or_reserve` for the owner of a private table: no lock, and no wait, since every build
+  /// under way is the caller's own, so meeting one closes a cycle (built by value).
+  lookup find_or_reserve_private(stripe& s, std::string_view key, std::size_t h) {
+    auto it = s.map.find(probe{key, h});
+    if (it != s.map.end() && it->second.value) {
+      detail::add_to(s.hits, std::uint64_t{1}, true);
+      return {it->second.value, resolve(it->second), {}};
+    }
+    detail::add_to(s.misses, std::uint64_t{1}, true);
+    if (it != s.map.end()) return {};
+    it = s.map.try_emplace(owned_key{std::string(key), h}).first;
+    it->second.pending = std::make_shared<detail::pending_build>();
+    return {nullptr, nullptr, ticket(this, &s, &*it)};
+  }
+
   /// The instance of an alias (exact bytes standing for a canonical key), or null; counts a lookup
   /// only on a hit, since a miss goes on to the canonical key.
   lookup find_alias(std::string_view bytes, std::size_t h) const {
     const stripe& s = stripe_of(h);
-    std::shared_lock lock(s.mutex);
+    detail::gate_pass pass = enter();
+    std::shared_lock lock(s.mutex, std::defer_lock);
+    if (!pass.is_private()) lock.lock();
     auto it = s.map.find(probe{bytes, h});
     if (it == s.map.end() || !it->second.value) return {};
-    s.hits.fetch_add(1, std::memory_order_relaxed);
+    detail::add_to(s.hits, std::uint64_t{1}, pass.is_private());
     touch(it->second);
     return {it->second.value, resolve(it->second), {}};
   }
@@ -356,14 +351,22 @@ class intern_table final : public table_base {
   std::string_view add_alias(std::string_view bytes, std::size_t h, const lookup& target) {
     if (policy().tracking == tracking::weak) return {};
     std::size_t size = estimate(bytes.size(), 0, false);
-    if (!meter_.admit(size, false, [this] { return evict_sampled(); })) return {};
+    detail::gate_pass pass = enter();
+    if (pass.is_private())
+      meter_.admit_private(size, false);
+    else if (!meter_.admit(size, false, [this] { return evict_sampled(); }))
+      return {};
     node* canonical = const_cast<node*>(target.entry);
-    canonical->aliases.fetch_add(1, std::memory_order_acq_rel);  // before the alias can be seen
+    if (pass.is_private())
+      detail::add_to(canonical->aliases, std::uint32_t{1}, true);
+    else
+      canonical->aliases.fetch_add(1, std::memory_order_acq_rel);  // before the alias can be seen
     stripe& s = stripe_of(h);
-    std::unique_lock lock(s.mutex);
+    std::unique_lock lock(s.mutex, std::defer_lock);
+    if (!pass.is_private()) lock.lock();
     auto [it, inserted] = s.map.try_emplace(owned_key{std::string(bytes), h});
     if (!inserted) {
-      lock.unlock();
+      if (lock.owns_lock()) lock.unlock();
       canonical->aliases.fetch_sub(1, std::memory_order_acq_rel);
       meter_.released(size, false);
       return {};
@@ -376,6 +379,22 @@ class intern_table final : public table_base {
   }
 
   static const node* resolve(const node& n) { return n.canonical ? n.canonical : &n; }
+
+  // ---- the self-tuning policy (policy::adaptive) ----------------------------------------------
+
+  /// Makes this a context's table of the type in `slot`: it shares the context's gate, and an
+  /// adaptive type is judged with the process's tuning memory (see `detail::type_judge`). Called
+  /// before any other thread can see the table.
+  void attach(detail::sharing_gate* gate, std::size_t slot) {
+    gate_ = gate;
+    dedup::policy p = policy();
+    if (p.enabled && p.adaptive && !p.verify && !entries_may_vanish()) judge_.attach(slot);
+  }
+
+  /// One operation's passage: private for the owner of a context no other thread has joined, on a
+  /// table whose entries never leave by themselves (no budget, no weak entries, whose deleters
+  /// run on any thread).
+  detail::gate_pass enter() const { return detail::gate_pass(gate_, !entries_may_vanish()); }
   static std::shared_ptr<const T> to_shared(std::shared_ptr<const T> p) { return p; }
   static std::shared_ptr<const T> to_shared(T&& v) {
     return std::make_shared<const T>(std::move(v));
@@ -410,43 +429,10 @@ class intern_table final : public table_base {
   std::shared_ptr<detail::weak_home<T>> home_;
   std::atomic<std::size_t> cursor_{0};  // the stripe eviction samples next
   detail::table_meter meter_;
+  detail::sharing_gate* gate_ = nullptr;  // its context's, or null: a table of its own is shared
+  detail::type_judge judge_;
 };
 
-namespace detail {
-
-/// The deserializers' door to an intern table's build protocol, kept out of the table's public
-/// face: reserve a key, build, publish (through the returned ticket), alias, and take back.
-///
-/// ```
-/// dedup::intern_table<std::string> table;
-/// std::string_view key = "HSC";
-/// std::size_t h = dedup::detail::hash_key(key);
-/// auto found = dedup::detail::table_access::find_or_reserve(table, key, h);
-/// if (!found.value && found.reservation) {
-///   auto value = std::make_shared<const std::string>(key);
-///   found.reservation.publish(value, {});  // `value` is now the table's instance
-/// }
-/// ```
-struct table_access {
-  /// What `find_or_reserve` and `find_alias` return: value and entry on a hit, else a ticket.
-  template <class T>
-  using lookup = typename intern_table<T>::lookup;
-
-  template <class T>
-  static lookup<T> find_or_reserve(intern_table<T>& t, std::string_view key, std::size_t h) {
-    return t.find_or_reserve(key, h);
-  }
-  template <class T>
-  static lookup<T> find_alias(const intern_table<T>& t, std::string_view bytes, std::size_t h) {
-    return t.find_alias(bytes, h);
-  }
-  template <class T>
-  static std::string_view add_alias(intern_table<T>& t, std::string_view bytes, std::size_t h,
-                                    const lookup<T>& target) {
-    return t.add_alias(bytes, h, target);
-  }
-  static void erase_if_unused(table_base& t, std::string_view key) { t.erase_if_unused(key); }
-};
-
-}  // namespace detail
 }  // namespace dedup
+
+#include "dedup/detail/table_access.hpp"  // the deserializers' door, defined after the table

@@ -38,16 +38,37 @@ enum class tracking : std::uint8_t { strong, weak };
 /// `tracking` says whether the table keeps its entries alive (`strong`, the default) or holds them
 /// only while someone else does (`weak`, see `dedup::tracking`).
 ///
+/// `adaptive = true` (the default) lets dedup judge the type from the data, because objects that
+/// rarely repeat cost more to look up and enter than to build. After the first
+/// `dedup::judged_lookups` (1,024) lookups a deserializer makes of it in a context, a type with
+/// fewer than half of them hits stops interning in that context: it is built by value, as if
+/// `enabled` were false, and its `table_stats::tuned_off` says so. Contexts too short to judge
+/// (small documents, one scope each) are judged together: when a context ends, its tables add
+/// their lookups and hits to a per-process memory, and once that memory holds 1,024 lookups of a
+/// type, fewer than half of them hits, new contexts start with the type tuned off, except every
+/// 16th, which interns it and judges again. A table with a budget, weak tracking or `verify` is
+/// never tuned off. Pin a type on with `adaptive = false`, off with `enabled = false`.
+///
 /// ```
 /// dedup::scope s;
 /// dedup::current()->set_policy<butler::DatasetType>({.enabled = true, .verify = true});
+/// dedup::current()->set_policy<butler::DataCoordinate>({.adaptive = false});  // pinned on
 /// ```
-struct alignas(4) policy {  // four bytes: a lock-free std::atomic<policy> in every table
+struct alignas(8) policy {  // eight bytes: a lock-free std::atomic<policy> in every table
   bool enabled = true;
   bool verify = false;
   bool trusted_input = false;
   dedup::tracking tracking = dedup::tracking::strong;
+  bool adaptive = true;
 };
+
+/// How many lookups a table of an `adaptive` type sees in a context before it judges the type (see
+/// `policy::adaptive`).
+///
+/// ```
+/// static_assert(dedup::judged_lookups == 1024);
+/// ```
+inline constexpr std::uint32_t judged_lookups = 1024;
 
 /// What a table over its budget does with a new entry: `rotate` evicts least-recently-used entries
 /// that nothing outside the table holds until the new one fits, `strict` keeps what it has. Either

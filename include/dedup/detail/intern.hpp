@@ -95,11 +95,12 @@ void build_entry(S& src, const path& p, context* ctx, intern_table<T>& table, co
 }
 
 /// The instance for T's canonical key: found, built, or (where waiting would never end) built by
-/// value. With a source that keeps bytes, a hit whose key leaves members unread checks those
-/// members, unless its bytes are those the entry was built from or the input is trusted.
+/// value; `hit` says whether it was found. With a source that keeps bytes, a hit whose key leaves
+/// members unread checks those members, unless its bytes are those the entry was built from or the
+/// input is trusted.
 template <class T, class S>
 table_access::lookup<T> intern_by_key(S& src, const path& p, context* ctx, intern_table<T>& table,
-                                      const policy& pol) {
+                                      const policy& pol, bool& hit) {
   constexpr bool check_skipped = key_skips_members<T>() && has_raw_bytes<S>;
   table_access::lookup<T> found;
   {
@@ -107,6 +108,7 @@ table_access::lookup<T> intern_by_key(S& src, const path& p, context* ctx, inter
     encode_key<T>(src, p, key_scratch::buffer());
     found = table_access::find_or_reserve(table, key.view(), hash_key(key.view()));
   }
+  hit = found.value != nullptr;
   if (found.value) {
     if constexpr (check_skipped) {
       const spelling& seen = found.entry->bytes;
@@ -126,15 +128,17 @@ table_access::lookup<T> intern_by_key(S& src, const path& p, context* ctx, inter
 /// key, whose entry the bytes then stand for.
 template <class T, class S>
 std::shared_ptr<const T> intern_by_bytes(S& src, const path& p, context* ctx,
-                                         intern_table<T>& table, const policy& pol) {
+                                         intern_table<T>& table, const policy& pol, bool& hit) {
   expect(src, p, json_kind::object, "object");
   key_scratch alias;
   key_scratch::buffer() += 'r';
   key_scratch::buffer() += src.raw_view(p);
   std::size_t alias_hash = hash_key(alias.view());
-  if (auto hit = table_access::find_alias(table, alias.view(), alias_hash); hit.value)
-    return std::move(hit.value);  // bytes read in full before: nothing to check
-  auto found = intern_by_key<T>(src, p, ctx, table, pol);
+  if (auto seen = table_access::find_alias(table, alias.view(), alias_hash); seen.value) {
+    hit = true;
+    return std::move(seen.value);  // bytes read in full before: nothing to check
+  }
+  auto found = intern_by_key<T>(src, p, ctx, table, pol, hit);
   if (found.entry) {
     std::string_view added = table_access::add_alias(table, alias.view(), alias_hash, found);
     if (!added.empty()) journal_entry(table, added);
@@ -142,8 +146,15 @@ std::shared_ptr<const T> intern_by_bytes(S& src, const path& p, context* ctx,
   return std::move(found.value);
 }
 
+/// Whether the self-tuning policy judges T's table: adaptive, and none of the settings that say
+/// the user chose how it is kept (a budget, weak entries) or wants every value checked (verify).
+template <class T>
+bool judged(const intern_table<T>& table, const policy& pol) {
+  return pol.adaptive && !pol.verify && !table.entries_may_vanish();
+}
+
 /// T by shared pointer: from the context's table inside a scope (building it on a miss), fresh
-/// outside one or when T is not interned or its policy is off.
+/// outside one, when T is not interned, its policy is off, or the self-tuning policy turned it off.
 template <class T, class S>
 std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx) {
   if constexpr (!interned<T>) {
@@ -152,11 +163,16 @@ std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx) {
     if (!ctx) return std::make_shared<const T>(read_value<T>(src, p, ctx));
     intern_table<T>& table = ctx->table<T>();
     const policy pol = table.policy();
-    if (!pol.enabled) return std::make_shared<const T>(read_value<T>(src, p, ctx));
+    if (!pol.enabled || (pol.adaptive && table_access::tuned_off(table)))
+      return std::make_shared<const T>(read_value<T>(src, p, ctx));
+    bool hit = false;
+    std::shared_ptr<const T> out;
     if constexpr (options<T>::key.kind == key_kind::raw_bytes && has_raw_bytes<S>)
-      return intern_by_bytes<T>(src, p, ctx, table, pol);
+      out = intern_by_bytes<T>(src, p, ctx, table, pol, hit);
     else
-      return std::move(intern_by_key<T>(src, p, ctx, table, pol).value);
+      out = std::move(intern_by_key<T>(src, p, ctx, table, pol, hit).value);
+    if (judged(table, pol)) table_access::judge(table, hit);
+    return out;
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "dedup/detail/memory_pressure.hpp"
+#include "dedup/detail/sharing_gate.hpp"
 #include "dedup/policy.hpp"
 
 namespace dedup::detail {
@@ -59,6 +60,15 @@ class alignas(64) table_meter {
     while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
     }
     return true;
+  }
+
+  /// `admit` for a table with no bound used by one thread only: the same counts, with plain stores.
+  void admit_private(std::size_t bytes, bool counts_entry) {
+    add_to(clock_, std::uint32_t{1}, true);
+    add_to(bytes_, bytes, true);
+    if (counts_entry) add_to(count_, std::size_t{1}, true);
+    std::size_t now = bytes_.load(std::memory_order_relaxed);
+    if (now > peak_.load(std::memory_order_relaxed)) peak_.store(now, std::memory_order_relaxed);
   }
 
   /// An entry of `bytes` left the table.
