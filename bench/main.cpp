@@ -1,8 +1,9 @@
 // dedup-bench: the same bytes deserialized side by side, with and without interning, on nlohmann
 // and on simdjson On-Demand, against a floor that visits every value and builds nothing; then the
 // intern table alone against Boost.Flyweight and std::unordered_map on the reference key stream.
+// Peers (f) to (i), RapidJSON and Boost.JSON as their users would write them, are in peers_*.cpp.
 //
-//   dedup-bench [--quick] [--json] [--refs N] [--reps N] [--only PART] [--contenders abcde]
+//   dedup-bench [--quick] [--json] [--refs N] [--reps N] [--only PART] [--contenders abcdefghi]
 #include <malloc.h>
 
 #include <sys/wait.h>
@@ -33,6 +34,7 @@
 
 #include "bench/floor.hpp"
 #include "bench/models.hpp"
+#include "bench/peers.hpp"
 #include "bench/wire.hpp"
 #include "butler/workload.hpp"
 #include "dedup/dedup.hpp"
@@ -49,8 +51,8 @@ struct settings {
   bool json = false;
   std::size_t refs = 200'000;
   int reps = 5;
-  std::string only;                  // run only the parts whose name contains this ("W2", "tables")
-  std::string contenders = "abcde";  // and only these contenders (for profiling one)
+  std::string only;  // run only the parts whose name contains this ("W2", "tables")
+  std::string contenders = "abcdefghi";  // and only these contenders (for profiling one)
   bool wants(std::string_view part) const { return part.find(only) != std::string_view::npos; }
 };
 
@@ -138,6 +140,7 @@ struct probe {
   bool repeat = false;  // then load again, all hits, in the same scope, counting allocations
   double seconds = 0;
   std::size_t retained = 0, built = 0, distinct = 0;
+  std::uint64_t checksum = 0;          // the census's content hash of the result
   std::size_t peak = 0;                // VmHWM at the end of the load, before the census
   std::size_t repeat_allocations = 0;  // allocations of a second, all-hits load in the same scope
   steady::time_point start;
@@ -155,7 +158,7 @@ struct probe {
     peak = proc_status_bytes("VmHWM");
     if (count) {
       census c;
-      content(result, c);
+      checksum = content(result, c);
       built = c.built;
       distinct = c.distinct.size();
     }
@@ -167,7 +170,7 @@ struct contender {
   std::function<void(probe&)> run;
 };
 
-/// The five contenders on one document: `Interned` holds repeated parts shared, `Value` by value.
+/// The contenders on one document: `Interned` holds repeated parts shared, `Value` by value.
 template <class Interned, class Value>
 std::vector<contender> contenders(const simdjson::padded_string& text) {
   auto parser = std::make_shared<od::parser>();
@@ -211,6 +214,37 @@ std::vector<contender> contenders(const simdjson::padded_string& text) {
          std::uint64_t n = bench::visit(doc.get_value().value());
          p.end(n);
        }},
+      {"(f) RapidJSON Parse, hand conversion",
+       [bytes](probe& p) {
+         p.begin();
+         Value v;
+         bench::peers::rapidjson_parse(bytes, v);
+         p.end(v);
+       }},
+      // ParseInsitu overwrites its input: each load gets a fresh copy, made before the clock.
+      {"(g) RapidJSON ParseInsitu, hand conversion",
+       [bytes](probe& p) {
+         std::string copy(bytes);
+         p.begin();
+         Value v;
+         bench::peers::rapidjson_insitu(copy.data(), v);
+         p.end(v);
+       }},
+      {"(h) RapidJSON ParseInsitu + hand interning",
+       [bytes](probe& p) {
+         std::string copy(bytes);
+         p.begin();
+         Interned v;
+         bench::peers::rapidjson_intern(copy.data(), v);
+         p.end(v);
+       }},
+      {"(i) Boost.JSON + Describe, value_to",
+       [bytes](probe& p) {
+         p.begin();
+         Value v;
+         bench::peers::boost_json_load(bytes, v);
+         p.end(v);
+       }},
   };
 }
 
@@ -221,6 +255,7 @@ struct figures {
   double seconds_kept = 0;   // the same loads with malloc keeping what is freed (keep_freed_memory)
   double seconds_first = 0;  // the first load of the measuring process: its memory is all new
   std::size_t retained = 0, built = 0, distinct = 0, peak_rss = 0, repeat_allocations = 0;
+  std::uint64_t checksum = 0;
   bool failed = false;
   char message[256] = {};
 };
@@ -277,6 +312,7 @@ figures isolated(const contender& c, int reps, bool kept = false) {
       f.retained = counted.retained;
       f.built = counted.built;
       f.distinct = counted.distinct;
+      f.checksum = counted.checksum;
       f.peak_rss = counted.peak - resident_at_fork;
       probe repeated;  // last: its second result would raise the peak
       repeated.repeat = true;
@@ -358,6 +394,25 @@ std::size_t count_records(const simdjson::padded_string& text, std::string_view 
   return elements.count_elements().value();
 }
 
+/// The peers must build what (c) builds, and (h) what (d) builds: the census's content hash of
+/// each result is compared, so a peer that skips or misreads a member fails instead of looking
+/// fast.
+void check_peers(std::vector<row>& rows, std::size_t first) {
+  for (std::size_t i = first; i < rows.size(); ++i) {
+    char letter = rows[i].contender[1];
+    if (letter < 'f' || rows[i].f.failed) continue;
+    char reference = letter == 'h' ? 'd' : 'c';
+    for (std::size_t j = first; j < rows.size(); ++j) {
+      const figures& r = rows[j].f;
+      if (rows[j].contender[1] != reference || r.failed || r.checksum == rows[i].f.checksum)
+        continue;
+      rows[i].f.failed = true;
+      std::snprintf(rows[i].f.message, sizeof rows[i].f.message,
+                    "built something else than (%c): content hash differs", reference);
+    }
+  }
+}
+
 template <class Interned, class Value>
 void measure(std::vector<row>& rows, const std::string& workload,
              const simdjson::padded_string& text, std::string_view records_array, int reps,
@@ -384,6 +439,7 @@ void measure(std::vector<row>& rows, const std::string& workload,
     if (a && a->f.seconds_kept > 0 && rows[i].f.seconds_kept > 0)
       rows[i].kept_a_ratio = a->f.seconds_kept / rows[i].f.seconds_kept;
   }
+  check_peers(rows, first);
 }
 
 // ---- intern tables alone ------------------------------------------------------------------------
@@ -628,7 +684,7 @@ settings parse_arguments(int argc, char** argv) {
     } else {
       throw std::invalid_argument(
           "usage: dedup-bench [--quick] [--json] [--refs N] [--reps N] [--only PART] [--contenders "
-          "abcde]");
+          "abcdefghi]");
     }
   }
   return s;
@@ -687,7 +743,7 @@ int main(int argc, char** argv) try {
     simdjson::padded_string w1r(reversed);
     reversed = std::string();
     measure<butler::RefList, value_ref_list>(rows, "W1, members reversed", w1r, "refs", s.reps,
-                                             s.contenders == "abcde" ? "cde" : s.contenders);
+                                             s.contenders == "abcdefghi" ? "cde" : s.contenders);
   }
   int small_reps = s.quick ? s.reps : 4 * s.reps;  // W2 and W3 are small: more repetitions
   if (!s.wants("W2 citm_catalog")) {
@@ -704,6 +760,9 @@ int main(int argc, char** argv) try {
   } else {
     notes.push_back("W3 skipped: " DEDUP_SHARED_DATA "/twitter.json not found.");
   }
+  if (s.contenders.find('i') != std::string::npos &&
+      std::any_of(rows.begin(), rows.end(), [](const row& r) { return r.contender[1] == 'i'; }))
+    notes.push_back(bench::peers::boost_json_note);
   std::optional<wire_figures> wire;
   std::vector<analyze_figures> analyses;
   if (s.wants("wire")) {  // issue 10: the compact form and dedup analyze

@@ -4,7 +4,9 @@
 set -euo pipefail
 packages=(
   cmake g++ make git pkg-config
-  libboost-dev          # Hana, Interprocess, Flyweight (header-only)
+  libboost1.81-dev      # Hana, Interprocess, Flyweight (header-only); 1.81 for Boost.JSON's value_to
+  libboost-json1.81-dev # dedup-bench's Boost.JSON peer (bench only; the library needs headers only)
+  rapidjson-dev         # dedup-bench's RapidJSON peers (headers only)
   libsimdjson-dev
   nlohmann-json3-dev
   catch2
@@ -19,6 +21,12 @@ packages=(
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# Debian's default Boost (libboost-dev, 1.74) conflicts with 1.81: a trailing '-' asks apt-get to
+# remove it in the same transaction, so a machine set up by an older version of this script ends up
+# with 1.81 alone instead of stopping at the conflict.
+for p in libboost-dev libboost1.74-dev; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' && missing+=("$p-")
 done
 if ((${#missing[@]})); then
   sudo=""
