@@ -15,18 +15,21 @@ import re
 import sys
 
 PHASES = [
+    ("not a load: making W1, the census", r"count_records|append_record|append_ref|format_uuid|"
+                                          r"make_document|census|content<|to_string|operator\+"),
     ("structure (simdjson stage 1)", r"stage1|json_structural_indexer"),
     ("span + hash", r"XXH|hash_key|raw_view|has_bytes|skip_child|key_scratch"),
     ("key of a data coordinate", r"encode_|walk_members<butler::DataCoordinate|classify|"
                                  r"__insertion_sort|get_string|__memchr"),
     ("table", r"_Hashtable|find_or_reserve|find_alias|add_alias|intern_by_|table_access|memcmp|"
-              r"string_view.*compare"),
+              r"string_view.*compare|read_shared|sharing_gate|intern_table"),
     ("building misses", r"read_value|read_struct<butler::(DatasetType|DimensionRecord|"
-                        r"DataCoordinate)|build_entry|publish"),
+                        r"DataCoordinate)|build_entry|publish|_Rb_tree|choose_alternative"),
     ("the ref itself", r"DatasetRef|parse_uuid|find_member|for_each_element|open_rewound|"
-                       r"parse_fast|read_document"),
+                       r"parse_fast|read_document|expect<|make_istring|substr|_M_replace|"
+                       r"append|push_back"),
     ("allocator", r"operator new|operator delete|malloc|_int_free|_int_malloc|free|cfree|"
-                  r"_Sp_counted_base|memmove|memcpy|memset"),
+                  r"_Sp_counted|__shared_count|memmove|memcpy|memset|unlink_chunk"),
     ("kernel", r"^\[k\]"),
 ]
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dedup/dedup.hpp"
+#include "dedup/detail/tuning_memory.hpp"
 #include "dedup/simdjson.hpp"
 
 namespace tuning {
@@ -103,7 +104,9 @@ TEST_CASE("short contexts are judged together, and every 16th judges again", "[t
     next_id += 1000;
     return std::pair{dedup::stats<item<5>>(), b.items[3] == b.items[2]};
   };
-  for (int i = 0; i < 11; ++i) {  // 1,100 lookups remembered once these end
+  // Enough lookups remembered once these end (100 per context).
+  const int judging = static_cast<int>(dedup::detail::tuning_memory::enough + 99) / 100;
+  for (int i = 0; i < judging; ++i) {
     auto [stats, shared] = one_context();
     CHECK_FALSE(stats.tuned_off);
     CHECK(shared);
@@ -126,7 +129,8 @@ TEST_CASE("short contexts are judged together, and every 16th judges again", "[t
 TEST_CASE("a type whose repeats return is interned again by the contexts that rejudge it",
           "[tuning]") {
   int next_id = 0;
-  for (int i = 0; i < 11; ++i) {
+  const int judging = static_cast<int>(dedup::detail::tuning_memory::enough + 99) / 100;
+  for (int i = 0; i < judging; ++i) {
     dedup::scope s;
     dedup::parse<batch<6>>(rare_repeats(100, next_id));
     next_id += 1000;

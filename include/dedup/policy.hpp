@@ -44,7 +44,7 @@ enum class tracking : std::uint8_t { strong, weak };
 /// fewer than half of them hits stops interning in that context: it is built by value, as if
 /// `enabled` were false, and its `table_stats::tuned_off` says so. Contexts too short to judge
 /// (small documents, one scope each) are judged together: when a context ends, its tables add
-/// their lookups and hits to a per-process memory, and once that memory holds 1,024 lookups of a
+/// their lookups and hits to a per-process memory, and once that memory holds 256 lookups of a
 /// type, fewer than half of them hits, new contexts start with the type tuned off, except every
 /// 16th, which interns it and judges again. A table with a budget, weak tracking or `verify` is
 /// never tuned off. Pin a type on with `adaptive = false`, off with `enabled = false`.

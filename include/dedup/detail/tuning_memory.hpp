@@ -29,7 +29,7 @@ namespace dedup::detail {
 class tuning_memory {
  public:
   static constexpr std::size_t slots = 1024;  // context::max_interned_types
-  static constexpr std::uint64_t enough = 1024;
+  static constexpr std::uint64_t enough = 256;
   static constexpr std::uint32_t rejudge = 16;
 
   DEDUP_API static tuning_memory& of_process() {
