@@ -95,11 +95,13 @@ TEST_CASE("a type pinned on, or with a budget, is never tuned off", "[tuning]") 
   }
 }
 
-TEST_CASE("short contexts are judged together, and every 16th judges again", "[tuning]") {
+TEST_CASE("short contexts made at one place are judged together; every 16th judges again",
+          "[tuning]") {
   // Each context reads 100 items at a 25% hit rate: too few to judge alone.
   int next_id = 0;
-  auto one_context = [&next_id] {
+  auto one_context = [&next_id](bool pinned) {
     dedup::scope s;
+    if (pinned) s.get().set_policy<item<5>>({.adaptive = false});
     auto b = dedup::parse<batch<5>>(rare_repeats(100, next_id));
     next_id += 1000;
     return std::pair{dedup::stats<item<5>>(), b.items[3] == b.items[2]};
@@ -107,43 +109,43 @@ TEST_CASE("short contexts are judged together, and every 16th judges again", "[t
   // Enough lookups remembered once these end (100 per context).
   const int judging = static_cast<int>(dedup::detail::tuning_memory::enough + 99) / 100;
   for (int i = 0; i < judging; ++i) {
-    auto [stats, shared] = one_context();
+    auto [stats, shared] = one_context(false);
     CHECK_FALSE(stats.tuned_off);
     CHECK(shared);
   }
   int interned = 0;
   for (int i = 0; i < 32; ++i) {
-    auto [stats, shared] = one_context();
+    auto [stats, shared] = one_context(false);
     CHECK(stats.tuned_off != shared);
     if (!stats.tuned_off) ++interned;
   }
   CHECK(interned == 2);
-  SECTION("pinning on beats the memory") {
-    dedup::scope s;
-    s.get().set_policy<item<5>>({.adaptive = false});
-    auto b = dedup::parse<batch<5>>(rare_repeats(100));
-    CHECK(b.items[3] == b.items[2]);
-  }
+  // Pinning on beats the memory.
+  auto [pinned_stats, pinned_shared] = one_context(true);
+  CHECK_FALSE(pinned_stats.tuned_off);
+  CHECK(pinned_shared);
+  // A scope declared elsewhere knows nothing of it.
+  dedup::scope elsewhere;
+  auto b = dedup::parse<batch<5>>(rare_repeats(100));
+  CHECK_FALSE(dedup::stats<item<5>>().tuned_off);
+  CHECK(b.items[3] == b.items[2]);
 }
 
 TEST_CASE("a type whose repeats return is interned again by the contexts that rejudge it",
           "[tuning]") {
-  int next_id = 0;
-  const int judging = static_cast<int>(dedup::detail::tuning_memory::enough + 99) / 100;
-  for (int i = 0; i < judging; ++i) {
+  // One place in the code makes every context, as a loop over documents would.
+  auto read = [](const std::string& text) {
     dedup::scope s;
-    dedup::parse<batch<6>>(rare_repeats(100, next_id));
-    next_id += 1000;
-  }
+    dedup::parse<batch<6>>(text);
+    return dedup::stats<item<6>>().tuned_off;
+  };
+  const int judging = static_cast<int>(dedup::detail::tuning_memory::enough + 99) / 100;
+  for (int i = 0; i < judging; ++i) read(rare_repeats(100, 1000 * i));
+  CHECK(read(rare_repeats(100)));
   // Now every object repeats 4 times: the rejudging contexts bring the memory's rate back up.
   int tuned = 0;
-  for (int i = 0; i < 200; ++i) {
-    dedup::scope s;
-    dedup::parse<batch<6>>(frequent_repeats(100));
-    if (dedup::stats<item<6>>().tuned_off) ++tuned;
-  }
+  for (int i = 0; i < 200; ++i) tuned += read(frequent_repeats(100)) ? 1 : 0;
+  CHECK(tuned > 0);
   CHECK(tuned < 200);
-  dedup::scope s;
-  dedup::parse<batch<6>>(frequent_repeats(100));
-  CHECK_FALSE(dedup::stats<item<6>>().tuned_off);
+  CHECK_FALSE(read(frequent_repeats(100)));
 }

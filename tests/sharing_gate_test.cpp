@@ -71,6 +71,33 @@ TEST_CASE("a thread joining while the owner interns shares every entry and count
   }
 }
 
+TEST_CASE("threads joining together while the owner interns all wait for the switch", "[gate]") {
+  for (int round = 0; round < 40; ++round) {
+    dedup::scope s;
+    auto ctx = dedup::current();
+    std::atomic<int> progress{0}, changed{0};
+    std::vector<instances> seen(4);
+    std::vector<std::thread> joiners;
+    for (std::size_t t = 1; t < seen.size(); ++t) {
+      joiners.emplace_back([&, t] {
+        while (progress.load(std::memory_order_relaxed) < round) std::this_thread::yield();
+        dedup::scope joined{ctx};
+        const int strides[] = {7, 3, 9, 11};  // each coprime to key_count: every key is read
+        read_keys(1, strides[t], seen[t], progress, changed);
+      });
+    }
+    read_keys(3, 7, seen[0], progress, changed);
+    for (auto& j : joiners) j.join();
+    CHECK(changed.load() == 0);
+    for (std::size_t t = 1; t < seen.size(); ++t)
+      for (std::size_t i = 0; i < key_count; ++i) CHECK(seen[t][i] == seen[0][i]);
+    auto stats = ctx->stats<butler::DatasetType>();
+    CHECK(stats.entries == key_count);
+    CHECK(stats.lookups == 6 * key_count);
+    CHECK(stats.hits == stats.lookups - key_count);
+  }
+}
+
 TEST_CASE("a thread using a private context's table without joining switches it too", "[gate]") {
   for (int round = 0; round < 40; ++round) {
     dedup::scope s;

@@ -9,7 +9,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <source_location>
 #include <string>
+#include <type_traits>
 #include <typeinfo>
 #include <unordered_map>
 #include <utility>
@@ -17,6 +19,7 @@
 
 #include "dedup/detail/journal.hpp"
 #include "dedup/detail/sharing_gate.hpp"
+#include "dedup/detail/tuning_memory.hpp"
 #include "dedup/error.hpp"
 #include "dedup/intern_table.hpp"
 #include "dedup/policy.hpp"
@@ -72,6 +75,21 @@ std::size_t type_slot() {
   static const std::size_t slot = slot_of_type(typeid(T));
   return slot;
 }
+
+/// Where a context was made, for the self-tuning policy's memory (see `site_of`): a scope's
+/// declaration, or for `dedup::run` the type of its function (each lambda its own).
+///
+/// ```
+/// auto f = [] {};
+/// assert(dedup::detail::scope_site::of<decltype(f)>().id != 0);
+/// ```
+struct scope_site {
+  std::uint64_t id = 0;
+  template <class F>
+  static scope_site of() {
+    return {hash_key(typeid(F).name()) | 1};
+  }
+};
 
 /// The innermost open scope's context on this thread; kept equal to the top of `scope_stack`.
 DEDUP_API inline thread_local context* current_context = nullptr;
@@ -145,7 +163,7 @@ class context : public std::enable_shared_from_this<context> {
     if (table_base* t = slot.load(std::memory_order_acquire))
       return static_cast<intern_table<T>&>(*t);
     auto made = std::make_unique<intern_table<T>>(default_policy<T>(), options<T>::budget);
-    detail::table_access::attach(*made, &gate_, checked_slot<T>());
+    detail::table_access::attach(*made, &gate_, checked_slot<T>(), site_);
     table_base* expected = nullptr;
     if (slot.compare_exchange_strong(expected, made.get(), std::memory_order_acq_rel))
       return *made.release();
@@ -260,6 +278,7 @@ class context : public std::enable_shared_from_this<context> {
   mutable std::mutex vars_mutex_;
   var_map vars_;
   std::uint64_t id_ = detail::next_unique_id();
+  std::uint64_t site_ = 0;  // where its scope was declared (detail::site_of), 0 if made by hand
   // Declared last, destroyed after the tables (deleted in the destructor's body) that point to it.
   detail::sharing_gate gate_;
 };
@@ -302,7 +321,13 @@ inline std::shared_ptr<context> current() {
 /// ```
 class scope {
  public:
-  scope();
+  /// Makes a fresh context. `where` is this declaration's place in the code, left to its default:
+  /// the self-tuning policy judges together the contexts made at one place (see
+  /// `policy::adaptive`).
+  scope(std::source_location where = std::source_location::current())
+      : scope(detail::scope_site{detail::site_of(where)}) {}
+  /// Makes a fresh context made at `site` (what `dedup::run` uses: its function's type).
+  explicit scope(detail::scope_site site);
   explicit scope(std::shared_ptr<context> joined) {
     detail::check_scope_order();
     if (!joined) throw usage_error("dedup::scope: cannot join a null context");
@@ -380,10 +405,11 @@ DEDUP_API inline context& var_context() {
 }
 }  // namespace detail
 
-inline scope::scope() {
+inline scope::scope(detail::scope_site site) {
   detail::check_scope_order();
   ctx_ = std::make_shared<context>();
   ctx_->vars_ = detail::var_context().vars();
+  ctx_->site_ = site.id;
   push();
 }
 
@@ -398,7 +424,7 @@ inline scope::scope() {
 /// ```
 template <class F, class... Args>
 decltype(auto) run(F&& fn, Args&&... args) {
-  scope s;
+  scope s(detail::scope_site::of<std::decay_t<F>>());
   return std::invoke(std::forward<F>(fn), std::forward<Args>(args)...);
 }
 

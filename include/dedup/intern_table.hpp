@@ -63,7 +63,7 @@ class intern_table final : public table_base {
   intern_table(const intern_table&) = delete;
   intern_table& operator=(const intern_table&) = delete;
   ~intern_table() override {
-    if (judge_.reports() && policy().adaptive) {
+    if (judge_.reports() && policy().adaptive && !entries_may_vanish()) {
       table_stats seen = stats();
       judge_.report(seen.lookups, seen.hits);
     }
@@ -127,7 +127,7 @@ class intern_table final : public table_base {
     out.refusals = meter_.refusals();
     out.bytes = meter_.bytes();
     out.peak_bytes = meter_.peak_bytes();
-    out.tuned_off = judge_.tuned_off();
+    out.tuned_off = judge_.tuned_off() && policy().adaptive && !entries_may_vanish();
     return out;
   }
 
@@ -382,13 +382,13 @@ class intern_table final : public table_base {
 
   // ---- the self-tuning policy (policy::adaptive) ----------------------------------------------
 
-  /// Makes this a context's table of the type in `slot`: it shares the context's gate, and an
-  /// adaptive type is judged with the process's tuning memory (see `detail::type_judge`). Called
-  /// before any other thread can see the table.
-  void attach(detail::sharing_gate* gate, std::size_t slot) {
+  /// Makes this a context's table of the type in `slot`, in a context made at `site`: it shares
+  /// the context's gate, and an adaptive type is judged with the process's tuning memory (see
+  /// `detail::type_judge`). Called before any other thread can see the table.
+  void attach(detail::sharing_gate* gate, std::size_t slot, std::uint64_t site) {
     gate_ = gate;
     dedup::policy p = policy();
-    if (p.enabled && p.adaptive && !p.verify && !entries_may_vanish()) judge_.attach(slot);
+    if (p.enabled && p.adaptive && !entries_may_vanish()) judge_.attach(slot, site);
   }
 
   /// One operation's passage: private for the owner of a context no other thread has joined, on a

@@ -43,11 +43,14 @@ enum class tracking : std::uint8_t { strong, weak };
 /// `dedup::judged_lookups` (1,024) lookups a deserializer makes of it in a context, a type with
 /// fewer than half of them hits stops interning in that context: it is built by value, as if
 /// `enabled` were false, and its `table_stats::tuned_off` says so. Contexts too short to judge
-/// (small documents, one scope each) are judged together: when a context ends, its tables add
-/// their lookups and hits to a per-process memory, and once that memory holds 256 lookups of a
-/// type, fewer than half of them hits, new contexts start with the type tuned off, except every
-/// 16th, which interns it and judges again. A table with a budget, weak tracking or `verify` is
-/// never tuned off. Pin a type on with `adaptive = false`, off with `enabled = false`.
+/// (small documents, one scope each) are judged together with the others made at the same place
+/// in the code (the same `dedup::scope` declaration, or the same function given to `dedup::run`):
+/// when a context ends, its tables add their lookups and hits to a per-process memory of that
+/// place, and once it holds 256 lookups of a type, fewer than half of them hits, new contexts made
+/// there start with the type tuned off, except every 16th, which interns it and judges again. A
+/// scope declared anywhere else starts with nothing learned. A table with a budget or weak tracking is never tuned
+/// off; `verify` is judged like any run (a type built by value has no hits to verify). Pin a type
+/// on with `adaptive = false`, off with `enabled = false`.
 ///
 /// ```
 /// dedup::scope s;

@@ -146,11 +146,13 @@ std::shared_ptr<const T> intern_by_bytes(S& src, const path& p, context* ctx,
   return std::move(found.value);
 }
 
-/// Whether the self-tuning policy judges T's table: adaptive, and none of the settings that say
-/// the user chose how it is kept (a budget, weak entries) or wants every value checked (verify).
+/// Whether the self-tuning policy judges T's table: adaptive, and neither of the settings that say
+/// the user chose how it is kept (a budget, weak entries). Verify mode is judged like any run, so
+/// that a test run with DEDUP_VERIFY=1 behaves as production does (a type built by value has no
+/// hits to verify).
 template <class T>
 bool judged(const intern_table<T>& table, const policy& pol) {
-  return pol.adaptive && !pol.verify && !table.entries_may_vanish();
+  return pol.adaptive && !table.entries_may_vanish();
 }
 
 /// T by shared pointer: from the context's table inside a scope (building it on a miss), fresh
@@ -163,7 +165,8 @@ std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx) {
     if (!ctx) return std::make_shared<const T>(read_value<T>(src, p, ctx));
     intern_table<T>& table = ctx->table<T>();
     const policy pol = table.policy();
-    if (!pol.enabled || (pol.adaptive && table_access::tuned_off(table)))
+    const bool adaptive = judged(table, pol);
+    if (!pol.enabled || (adaptive && table_access::tuned_off(table)))
       return std::make_shared<const T>(read_value<T>(src, p, ctx));
     bool hit = false;
     std::shared_ptr<const T> out;
@@ -171,7 +174,7 @@ std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx) {
       out = intern_by_bytes<T>(src, p, ctx, table, pol, hit);
     else
       out = std::move(intern_by_key<T>(src, p, ctx, table, pol, hit).value);
-    if (judged(table, pol)) table_access::judge(table, hit);
+    if (adaptive) table_access::judge(table, hit);
     return out;
   }
 }

@@ -76,11 +76,13 @@ class sharing_gate {
   /// Starts one table operation; true if it may go without locks (then `leave_private` ends it).
   /// A thread other than the owner makes the tables shared first.
   bool enter_private() noexcept {
-    if (state_.load(std::memory_order_relaxed) != owned) return false;
+    std::uint8_t now = state_.load(std::memory_order_acquire);  // a plain load on x86
+    if (now == shared) return false;
     if (owner_ != this_thread_number()) {
-      share();
+      share();  // also when another thread is switching: wait until the owner is out
       return false;
     }
+    if (now != owned) return false;  // the owner during a switch: the locks are safe
     busy_.store(true, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);  // the joiner's barrier does the rest
     if (state_.load(std::memory_order_relaxed) != owned) [[unlikely]] {

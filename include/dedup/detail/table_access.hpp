@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "dedup/intern_table.hpp"
@@ -54,8 +55,8 @@ struct table_access {
   }
   /// Makes `t` a context's table of the type in `slot` (see `intern_table::attach`).
   template <class T>
-  static void attach(intern_table<T>& t, sharing_gate* gate, std::size_t slot) {
-    t.attach(gate, slot);
+  static void attach(intern_table<T>& t, sharing_gate* gate, std::size_t slot, std::uint64_t site) {
+    t.attach(gate, slot, site);
   }
 };
 

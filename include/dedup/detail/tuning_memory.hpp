@@ -2,33 +2,51 @@
 // reading many small documents (each too short to judge) still learns which types rarely repeat.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <source_location>
+#include <utility>
 
 #include "dedup/detail/api.hpp"
+#include "dedup/detail/hash.hpp"
 #include "dedup/policy.hpp"
 
 namespace dedup::detail {
 
-/// Per type slot: the lookups and hits of the tables that interned it, summed as their contexts
-/// end (halved past 2^16 lookups, so recent contexts weigh most), and how many tables were made.
-/// A new table of a type whose memory holds at least `enough` lookups, fewer than half of them
-/// hits, starts tuned off, except every `rejudge`-th one, which interns and judges again: the
-/// verdict follows the data if it changes.
+/// Where a context was made: the `dedup::scope` declaration (file, line, column) or the function
+/// given to `dedup::run`. Contexts made at one place are judged together; 0 is nowhere (a context
+/// made by hand), which the memory leaves out.
+///
+/// ```
+/// auto here = dedup::detail::site_of(std::source_location::current());
+/// assert(here != 0 && here != dedup::detail::site_of(std::source_location::current()));
+/// ```
+inline std::uint64_t site_of(const std::source_location& where) noexcept {
+  std::uint64_t h = hash_key(where.file_name());
+  h ^= (std::uint64_t{where.line()} << 32 | where.column()) * 0x9E3779B97F4A7C15ull;
+  return h | 1;  // never 0
+}
+
+/// Per type and site (see `site_of`): the lookups and hits of the tables that interned the type
+/// in contexts made there, summed as those contexts end (halved past 2^16 lookups, so recent
+/// contexts weigh most). A new table of that type, in a context made at that site, starts tuned
+/// off when the memory holds at least `enough` lookups, fewer than half of them hits, except
+/// every `rejudge`-th one, which interns and judges again: the verdict follows the data if it
+/// changes. Keyed by site so that one loop's documents teach that loop only, never an unrelated
+/// scope elsewhere in the program.
 ///
 /// ```
 /// auto& memory = dedup::detail::tuning_memory::of_process();
-/// std::size_t slot = dedup::detail::tuning_memory::slots - 1;
-/// memory.forget(slot);
-/// memory.record(slot, 2048, 100);
-/// assert(memory.start_tuned_off(slot));  // the first new table after the verdict
+/// std::uint64_t site = dedup::detail::site_of(std::source_location::current());
+/// memory.record(7, site, 2048, 100);
+/// assert(memory.start_tuned_off(7, site));   // the first new table after the verdict
+/// assert(!memory.start_tuned_off(7, site + 2));  // another site knows nothing
 /// ```
 class tuning_memory {
  public:
-  static constexpr std::size_t slots = 1024;  // context::max_interned_types
   static constexpr std::uint64_t enough = 256;
   static constexpr std::uint32_t rejudge = 16;
 
@@ -37,11 +55,11 @@ class tuning_memory {
     return memory;
   }
 
-  /// Adds what one table saw of the type in `slot` during its context.
-  void record(std::size_t slot, std::uint64_t lookups, std::uint64_t hits) {
-    if (slot >= slots || lookups == 0) return;
+  /// Adds what one table saw of the type in `slot` during a context made at `site`.
+  void record(std::size_t slot, std::uint64_t site, std::uint64_t lookups, std::uint64_t hits) {
+    if (site == 0 || lookups == 0) return;
     std::lock_guard lock(mutex_);
-    tally& t = tallies_[slot];
+    tally& t = tallies_[{slot, site}];
     t.lookups += lookups;
     t.hits += hits;
     if (t.lookups > (std::uint64_t{1} << 16)) {
@@ -50,20 +68,16 @@ class tuning_memory {
     }
   }
 
-  /// Whether a table of the type in `slot`, made now, should start tuned off.
-  bool start_tuned_off(std::size_t slot) {
-    if (slot >= slots) return false;
+  /// Whether a table of the type in `slot`, made now in a context made at `site`, should start
+  /// tuned off.
+  bool start_tuned_off(std::size_t slot, std::uint64_t site) {
+    if (site == 0) return false;
     std::lock_guard lock(mutex_);
-    tally& t = tallies_[slot];
+    auto it = tallies_.find({slot, site});
+    if (it == tallies_.end()) return false;
+    tally& t = it->second;
     if (t.lookups < enough || 2 * t.hits >= t.lookups) return false;
     return t.tables_since_verdict++ % rejudge != rejudge - 1;
-  }
-
-  /// Drops what was learned of the type in `slot`.
-  void forget(std::size_t slot) {
-    if (slot >= slots) return;
-    std::lock_guard lock(mutex_);
-    tallies_[slot] = {};
   }
 
  private:
@@ -72,7 +86,7 @@ class tuning_memory {
     std::uint32_t tables_since_verdict = 0;
   };
   std::mutex mutex_;
-  std::array<tally, slots> tallies_{};
+  std::map<std::pair<std::size_t, std::uint64_t>, tally> tallies_;
 };
 
 /// The self-tuning verdict of one context's table of an adaptive type: judging its first
@@ -87,10 +101,12 @@ class tuning_memory {
 /// ```
 class type_judge {
  public:
-  /// Judges the type in `slot`, reporting to the process's memory, which may tune it off at once.
-  void attach(std::size_t slot) {
+  /// Judges the type in `slot` in a context made at `site`, reporting to the process's memory,
+  /// which may tune it off at once.
+  void attach(std::size_t slot, std::uint64_t site) {
     slot_ = slot;
-    if (tuning_memory::of_process().start_tuned_off(slot)) verdict_ = tuned_from_memory;
+    site_ = site;
+    if (tuning_memory::of_process().start_tuned_off(slot, site)) verdict_ = tuned_from_memory;
   }
   bool tuned_off() const noexcept { return verdict_.load(std::memory_order_relaxed) >= tuned; }
 
@@ -105,9 +121,9 @@ class type_judge {
   }
 
   /// Whether the table should report what it saw when it goes: it was judged here, with data.
-  bool reports() const noexcept { return slot_ < tuning_memory::slots && !from_memory(); }
+  bool reports() const noexcept { return site_ != 0 && !from_memory(); }
   void report(std::uint64_t lookups, std::uint64_t hits) const {
-    tuning_memory::of_process().record(slot_, lookups, hits);
+    tuning_memory::of_process().record(slot_, site_, lookups, hits);
   }
 
  private:
@@ -118,7 +134,8 @@ class type_judge {
   std::atomic<verdict> verdict_{judging};
   std::atomic<std::uint32_t> lookups_{0};
   std::atomic<std::uint32_t> hits_{0};
-  std::size_t slot_ = tuning_memory::slots;  // none: a table of its own, or not adaptive
+  std::size_t slot_ = 0;
+  std::uint64_t site_ = 0;  // none: a table of its own, not adaptive, or a context made by hand
 };
 
 }  // namespace dedup::detail
