@@ -9,7 +9,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <version>
+#if defined(__cpp_lib_source_location)
 #include <source_location>
+#endif
 #include <string>
 #include <type_traits>
 #include <typeinfo>
@@ -324,8 +327,15 @@ class scope {
   /// Makes a fresh context. `where` is this declaration's place in the code, left to its default:
   /// the self-tuning policy judges together the contexts made at one place (see
   /// `policy::adaptive`).
+#if defined(__cpp_lib_source_location)
   scope(std::source_location where = std::source_location::current())
-      : scope(detail::scope_site{detail::site_of(where)}) {}
+      : scope(
+            detail::scope_site{detail::site_of(where.file_name(), where.line(), where.column())}) {}
+#else  // a standard library without it (libstdc++ under clang 14): the builtins it is made of
+  scope(const char* file = __builtin_FILE(), unsigned line = __builtin_LINE(),
+        unsigned column = __builtin_COLUMN())
+      : scope(detail::scope_site{detail::site_of(file, line, column)}) {}
+#endif
   /// Makes a fresh context made at `site` (what `dedup::run` uses: its function's type).
   explicit scope(detail::scope_site site);
   explicit scope(std::shared_ptr<context> joined) {
@@ -343,7 +353,9 @@ class scope {
   }
 
   /// The context this scope made current.
-  context& get() const noexcept { return *ctx_; }
+  context& get() const noexcept {
+    return *ctx_;
+  }
 
   /// Makes this scope volatile, the "loading" of a cache's owner: values that disk caches store
   /// or load while its context is current leave their memory tiers when this scope ends (they

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <source_location>
 #include <utility>
 
 #include "dedup/detail/api.hpp"
@@ -21,12 +20,12 @@ namespace dedup::detail {
 /// made by hand), which the memory leaves out.
 ///
 /// ```
-/// auto here = dedup::detail::site_of(std::source_location::current());
-/// assert(here != 0 && here != dedup::detail::site_of(std::source_location::current()));
+/// auto here = dedup::detail::site_of(__FILE__, __LINE__, 1);
+/// assert(here != 0 && here != dedup::detail::site_of(__FILE__, __LINE__, 1));
 /// ```
-inline std::uint64_t site_of(const std::source_location& where) noexcept {
-  std::uint64_t h = hash_key(where.file_name());
-  h ^= (std::uint64_t{where.line()} << 32 | where.column()) * 0x9E3779B97F4A7C15ull;
+inline std::uint64_t site_of(const char* file, std::uint32_t line, std::uint32_t column) noexcept {
+  std::uint64_t h = hash_key(file);
+  h ^= (std::uint64_t{line} << 32 | column) * 0x9E3779B97F4A7C15ull;
   return h | 1;  // never 0
 }
 
@@ -40,7 +39,7 @@ inline std::uint64_t site_of(const std::source_location& where) noexcept {
 ///
 /// ```
 /// auto& memory = dedup::detail::tuning_memory::of_process();
-/// std::uint64_t site = dedup::detail::site_of(std::source_location::current());
+/// std::uint64_t site = dedup::detail::site_of(__FILE__, __LINE__, 1);
 /// memory.record(7, site, 2048, 100);
 /// assert(memory.start_tuned_off(7, site));   // the first new table after the verdict
 /// assert(!memory.start_tuned_off(7, site + 2));  // another site knows nothing
