@@ -43,6 +43,19 @@ void read_keys(int rounds, int stride, instances& seen, std::atomic<int>& progre
   }
 }
 
+/// What every round checks: every thread saw one instance per key, each key was built once, and
+/// every lookup of every thread was counted.
+void check_one_instance_per_key(dedup::context& ctx, const std::vector<instances>& seen,
+                                int changed, std::uint64_t lookups) {
+  CHECK(changed == 0);
+  for (std::size_t t = 1; t < seen.size(); ++t)
+    for (std::size_t i = 0; i < key_count; ++i) CHECK(seen[t][i] == seen[0][i]);
+  auto stats = ctx.stats<butler::DatasetType>();
+  CHECK(stats.entries == key_count);
+  CHECK(stats.lookups == lookups);
+  CHECK(stats.hits == stats.lookups - key_count);
+}
+
 }  // namespace
 
 TEST_CASE("a thread joining while the owner interns shares every entry and count", "[gate]") {
@@ -51,23 +64,18 @@ TEST_CASE("a thread joining while the owner interns shares every entry and count
     dedup::scope s;
     auto ctx = dedup::current();
     std::atomic<int> progress{0}, changed{0};
-    instances owner_seen, joiner_seen;
+    std::vector<instances> seen(2);
     // The joiner waits for the owner to be this far in, then joins in the middle of its reads;
     // early rounds join before the first miss, later ones among hits.
     const int join_at = static_cast<int>(random() % (3 * key_count));
     std::thread joiner([&] {
       while (progress.load(std::memory_order_relaxed) < join_at) std::this_thread::yield();
       dedup::scope joined{ctx};
-      read_keys(2, 11, joiner_seen, progress, changed);
+      read_keys(2, 11, seen[1], progress, changed);
     });
-    read_keys(4, 7, owner_seen, progress, changed);
+    read_keys(4, 7, seen[0], progress, changed);
     joiner.join();
-    CHECK(changed.load() == 0);
-    for (std::size_t i = 0; i < key_count; ++i) CHECK(owner_seen[i] == joiner_seen[i]);
-    auto stats = ctx->stats<butler::DatasetType>();
-    CHECK(stats.entries == key_count);
-    CHECK(stats.lookups == 6 * key_count);
-    CHECK(stats.hits == stats.lookups - key_count);
+    check_one_instance_per_key(*ctx, seen, changed.load(), 6 * key_count);
   }
 }
 
@@ -88,13 +96,7 @@ TEST_CASE("threads joining together while the owner interns all wait for the swi
     }
     read_keys(3, 7, seen[0], progress, changed);
     for (auto& j : joiners) j.join();
-    CHECK(changed.load() == 0);
-    for (std::size_t t = 1; t < seen.size(); ++t)
-      for (std::size_t i = 0; i < key_count; ++i) CHECK(seen[t][i] == seen[0][i]);
-    auto stats = ctx->stats<butler::DatasetType>();
-    CHECK(stats.entries == key_count);
-    CHECK(stats.lookups == 6 * key_count);
-    CHECK(stats.hits == stats.lookups - key_count);
+    check_one_instance_per_key(*ctx, seen, changed.load(), 6 * key_count);
   }
 }
 
