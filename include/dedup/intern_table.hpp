@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "dedup/detail/bytes_memo.hpp"
 #include "dedup/detail/hash.hpp"
 #include "dedup/detail/pending_build.hpp"
 #include "dedup/detail/sharing_gate.hpp"
@@ -63,7 +64,7 @@ class intern_table final : public table_base {
   intern_table(const intern_table&) = delete;
   intern_table& operator=(const intern_table&) = delete;
   ~intern_table() override {
-    if (judge_.reports() && policy().adaptive && !entries_may_vanish()) {
+    if (judge_.reports() && judged(policy())) {
       table_stats seen = stats();
       judge_.report(seen.lookups, seen.hits);
     }
@@ -127,7 +128,7 @@ class intern_table final : public table_base {
     out.refusals = meter_.refusals();
     out.bytes = meter_.bytes();
     out.peak_bytes = meter_.peak_bytes();
-    out.tuned_off = judge_.tuned_off() && policy().adaptive && !entries_may_vanish();
+    out.tuned_off = judge_.tuned_off() && judged(policy());
     return out;
   }
 
@@ -388,8 +389,13 @@ class intern_table final : public table_base {
   void attach(detail::sharing_gate* gate, std::size_t slot, std::uint64_t site) {
     gate_ = gate;
     dedup::policy p = policy();
-    if (p.enabled && p.adaptive && !entries_may_vanish()) judge_.attach(slot, site);
+    if (p.enabled && judged(p)) judge_.attach(slot, site);
   }
+
+  /// Whether the self-tuning policy judges this table under `p`: adaptive, and neither of the
+  /// settings that say the user chose how it is kept (a budget, weak entries). Verify mode is
+  /// judged like any run, so that a test run with DEDUP_VERIFY=1 behaves as production does.
+  bool judged(const dedup::policy& p) const { return p.adaptive && !entries_may_vanish(); }
 
   /// One operation's passage: private for the owner of a context no other thread has joined, on a
   /// table whose entries never leave by themselves (no budget, no weak entries, whose deleters
@@ -430,6 +436,7 @@ class intern_table final : public table_base {
   std::atomic<std::size_t> cursor_{0};  // the stripe eviction samples next
   detail::table_meter meter_;
   detail::sharing_gate* gate_ = nullptr;  // its context's, or null: a table of its own is shared
+  std::unique_ptr<detail::bytes_memo<node>> memo_;  // made and read by the owner of a private table
   detail::type_judge judge_;
 };
 

@@ -39,18 +39,22 @@ enum class tracking : std::uint8_t { strong, weak };
 /// only while someone else does (`weak`, see `dedup::tracking`).
 ///
 /// `adaptive = true` (the default) lets dedup judge the type from the data, because objects that
-/// rarely repeat cost more to look up and enter than to build. After the first
-/// `dedup::judged_lookups` (1,024) lookups a deserializer makes of it in a context, a type with
-/// fewer than half of them hits stops interning in that context: it is built by value, as if
-/// `enabled` were false, and its `table_stats::tuned_off` says so. Contexts too short to judge
+/// rarely repeat cost more to look up and enter than to build. The lookups a deserializer makes of
+/// it in a context are judged in windows, the first `dedup::judged_lookups` (1,024) long and each
+/// next one twice the last (so at 1,024, 3,072, 7,168, ... lookups). A window with at least half
+/// hits keeps the type. One with fewer, whose hit rate is no more than a quarter above the window
+/// before, stops interning in that context: the type is built by value, as if `enabled` were
+/// false, and its `table_stats::tuned_off` says so. A type whose hit rate is still climbing (a
+/// large set of objects read in random order repeats more as its table fills) is judged again on
+/// the next window, so no type is tuned off before 3,072 lookups. Contexts too short to judge
 /// (small documents, one scope each) are judged together with the others made at the same place
 /// in the code (the same `dedup::scope` declaration, or the same function given to `dedup::run`):
 /// when a context ends, its tables add their lookups and hits to a per-process memory of that
 /// place, and once it holds 256 lookups of a type, fewer than half of them hits, new contexts made
 /// there start with the type tuned off, except every 16th, which interns it and judges again. A
-/// scope declared anywhere else starts with nothing learned. A table with a budget or weak tracking is never tuned
-/// off; `verify` is judged like any run (a type built by value has no hits to verify). Pin a type
-/// on with `adaptive = false`, off with `enabled = false`.
+/// scope declared anywhere else starts with nothing learned. A table with a budget or weak tracking
+/// is never tuned off; `verify` is judged like any run (a type built by value has no hits to
+/// verify). Pin a type on with `adaptive = false`, off with `enabled = false`.
 ///
 /// ```
 /// dedup::scope s;
@@ -65,8 +69,8 @@ struct alignas(8) policy {  // eight bytes: a lock-free std::atomic<policy> in e
   bool adaptive = true;
 };
 
-/// How many lookups a table of an `adaptive` type sees in a context before it judges the type (see
-/// `policy::adaptive`).
+/// How many lookups of an `adaptive` type make the first window it is judged on in a context; each
+/// next window is twice the last (see `policy::adaptive`).
 ///
 /// ```
 /// static_assert(dedup::judged_lookups == 1024);

@@ -150,7 +150,7 @@ class simdjson_source {
   /// earlier object). Where the input's end is known, the bytes are hashed in place from the
   /// object's start, without finding its end: equal bytes make up the same whole object.
   bool has_bytes(std::size_t size, std::uint64_t hash, const path& p) {
-    const char* start = on_cursor([](auto& c) { return c.raw_json_token(); }, p).data();
+    const char* start = value_start(p);
     if (input_end && size <= static_cast<std::size_t>(input_end - start))
       return hash_key(std::string_view(start, size)) == hash;
     std::string_view raw = raw_view(p);
@@ -159,6 +159,12 @@ class simdjson_source {
 
   /// The end of the input of the document being read on this thread, where the reader knows it.
   static inline thread_local const char* input_end = nullptr;
+  static const char* document_end() noexcept { return input_end; }
+
+  /// Where the value's bytes begin in the input.
+  const char* value_start(const path& p) {
+    return on_cursor([](auto& c) { return c.raw_json_token(); }, p).data();
+  }
 
   /// The object's exact bytes (without trailing whitespace), valid while the input is; the object
   /// can be walked afterwards.
@@ -259,9 +265,18 @@ static_assert(json_source<simdjson_source>);
 /// Reads the whole of `doc` as T and rejects anything after its root value.
 template <class T>
 simple_result_t<T> read_simdjson_document(od::document& doc, std::string_view input = {}) {
-  struct known_end {  // lets a hit compare bytes in place (simdjson_source::has_bytes)
-    explicit known_end(const char* end) { simdjson_source::input_end = end; }
-    ~known_end() { simdjson_source::input_end = nullptr; }
+  // The input's end lets a hit compare bytes in place (simdjson_source::has_bytes), and the
+  // document's serial number lets the tables' memos of bytes know it (detail/bytes_memo.hpp).
+  struct known_end {
+    explicit known_end(const char* end)
+        : end_before(std::exchange(simdjson_source::input_end, end)),
+          document_before(std::exchange(current_document, end ? next_document_serial() : 0)) {}
+    ~known_end() {
+      simdjson_source::input_end = end_before;
+      current_document = document_before;
+    }
+    const char* end_before;
+    std::uint64_t document_before;
   } end(input.empty() ? nullptr : input.data() + input.size());
   string_arena::of_this_thread().clear();
   transaction tx;  // also undoes the entries of a document rejected for what follows it

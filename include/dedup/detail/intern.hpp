@@ -30,6 +30,14 @@ concept has_raw_bytes = requires(S& src, const path& p, std::size_t n, std::uint
   { src.has_bytes(n, h, p) } -> std::same_as<bool>;
 };
 
+/// Whether a source reads a document whose input it can point into, so that a table's memo of
+/// exact bytes (detail/bytes_memo.hpp) can find an object's repeat before computing its key.
+template <class S>
+concept points_into_input = has_raw_bytes<S> && requires(S& src, const path& p) {
+  { src.value_start(p) } -> std::same_as<const char*>;
+  { S::document_end() } -> std::same_as<const char*>;
+};
+
 /// Whether a hit on T's key leaves members unread: a member key that leaves some out, or keys only
 /// on whether one is present.
 template <class T>
@@ -94,14 +102,48 @@ void build_entry(S& src, const path& p, context* ctx, intern_table<T>& table, co
   found.value = std::move(value);
 }
 
+/// The end of the input `S` reads, or null where it cannot point into its input.
+template <class S>
+const char* document_end_of() {
+  if constexpr (points_into_input<S>)
+    return S::document_end();
+  else
+    return nullptr;
+}
+
+/// The memo of exact bytes (see `bytes_memo`) that T's lookups at `src` use, or null: only for a
+/// key that leaves members unread (the hit path hashes the object's bytes anyway, so they are
+/// known), outside verify mode (which checks every hit), and on a private table.
+template <class T, class S>
+bytes_memo<table_node<T>>* memo_for(S& src, intern_table<T>& table, const policy& pol) {
+  if constexpr (key_skips_members<T>() && points_into_input<S>) {
+    if (!pol.verify && !pol.trusted_input && document_end_of<S>()) return table_access::memo(table);
+  }
+  (void)src;
+  return nullptr;
+}
+
 /// The instance for T's canonical key: found, built, or (where waiting would never end) built by
 /// value; `hit` says whether it was found. With a source that keeps bytes, a hit whose key leaves
 /// members unread checks those members, unless its bytes are those the entry was built from or the
-/// input is trusted.
+/// input is trusted. Bytes met before in the document resolve through the table's memo at once.
 template <class T, class S>
 table_access::lookup<T> intern_by_key(S& src, const path& p, context* ctx, intern_table<T>& table,
                                       const policy& pol, bool& hit) {
   constexpr bool check_skipped = key_skips_members<T>() && has_raw_bytes<S>;
+  bytes_memo<table_node<T>>* memo = memo_for<T>(src, table, pol);
+  [[maybe_unused]] const char* start = nullptr;
+  if constexpr (points_into_input<S>) {
+    if (memo) {
+      start = src.value_start(p);
+      if (const table_node<T>* seen = memo->find(start, S::document_end())) {
+        src.raw_view(p);  // passes the object: its bytes are those of the entry's
+        table_access::count_hit(table);
+        hit = true;
+        return {seen->value, seen, {}};
+      }
+    }
+  }
   table_access::lookup<T> found;
   {
     key_scratch key;
@@ -114,10 +156,14 @@ table_access::lookup<T> intern_by_key(S& src, const path& p, context* ctx, inter
       const spelling& seen = found.entry->bytes;
       if (!pol.trusted_input && !src.has_bytes(seen.size, seen.hash, p))
         check_well_formed(src, p, depth_of(p));
+      else if (memo)
+        memo->remember(start, document_end_of<S>(), seen.size, found.entry);
     }
     verify_hit(src, p, pol, *found.value, found.origin());
   } else if (found.reservation) {
     build_entry<T>(src, p, ctx, table, pol, found, check_skipped && !pol.trusted_input);
+    if (memo && found.entry)
+      memo->remember(start, document_end_of<S>(), found.entry->bytes.size, found.entry);
   } else {
     found.value = std::make_shared<const T>(read_value<T>(src, p, ctx));
   }
@@ -146,15 +192,6 @@ std::shared_ptr<const T> intern_by_bytes(S& src, const path& p, context* ctx,
   return std::move(found.value);
 }
 
-/// Whether the self-tuning policy judges T's table: adaptive, and neither of the settings that say
-/// the user chose how it is kept (a budget, weak entries). Verify mode is judged like any run, so
-/// that a test run with DEDUP_VERIFY=1 behaves as production does (a type built by value has no
-/// hits to verify).
-template <class T>
-bool judged(const intern_table<T>& table, const policy& pol) {
-  return pol.adaptive && !table.entries_may_vanish();
-}
-
 /// T by shared pointer: from the context's table inside a scope (building it on a miss), fresh
 /// outside one, when T is not interned, its policy is off, or the self-tuning policy turned it off.
 template <class T, class S>
@@ -165,7 +202,7 @@ std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx) {
     if (!ctx) return std::make_shared<const T>(read_value<T>(src, p, ctx));
     intern_table<T>& table = ctx->table<T>();
     const policy pol = table.policy();
-    const bool adaptive = judged(table, pol);
+    const bool adaptive = table_access::judged(table, pol);
     if (!pol.enabled || (adaptive && table_access::tuned_off(table)))
       return std::make_shared<const T>(read_value<T>(src, p, ctx));
     bool hit = false;

@@ -127,39 +127,69 @@ void encode_fields(S& src, const path& p, std::string& out) {
   canonical_order(out, base, start, end);
 }
 
-/// Appends the entries of a string-keyed map sorted by key.
+/// Where `encode_map` notes its entries: on the stack for a small map (a data id has a handful),
+/// in a buffer per thread past that, shared by nested maps, each using its own top region.
+class map_entries {
+ public:
+  struct entry {
+    std::uint32_t start, end, key_size;  // the entry's bytes in the key; its name at start + 5
+  };
+  map_entries() : mark_(spill().size()) {}
+  map_entries(const map_entries&) = delete;
+  map_entries& operator=(const map_entries&) = delete;
+  ~map_entries() {
+    if (n_ <= local_.size()) return;
+    spill().resize(mark_);
+    if (mark_ == 0) release_if_grown(spill());
+  }
+  void add(entry e) {
+    if (n_ < local_.size()) {
+      local_[n_++] = e;
+      return;
+    }
+    if (n_++ == local_.size()) spill().insert(spill().end(), local_.begin(), local_.end());
+    spill().push_back(e);
+  }
+  entry* begin() { return n_ <= local_.size() ? local_.data() : spill().data() + mark_; }
+  entry* end() { return begin() + n_; }
+
+ private:
+  static std::vector<entry>& spill() {
+    thread_local std::vector<entry> entries;
+    return entries;
+  }
+  std::array<entry, 8> local_;
+  std::size_t n_ = 0;
+  std::size_t mark_;
+};
+
+/// Appends the entries of a string-keyed map sorted by key; maps are usually written in one order
+/// throughout (data ids unsorted), so the check for order goes as the entries come.
 template <class M, class S>
 void encode_map(S& src, const path& p, std::string& out) {
-  struct entry {
-    std::string_view key;
-    std::uint32_t start, end;
+  map_entries entries;
+  const std::size_t base = out.size();
+  auto name = [&out](const map_entries::entry& e) {
+    return std::string_view(out).substr(e.start + 5, e.key_size);
   };
-  thread_local std::vector<entry> stack;  // shared by nested maps, each using its own top region
-  std::size_t mark = stack.size(), base = out.size();
+  bool sorted = true;
   src.for_each_member(p, [&](std::string_view key, S& value) {
     auto start = static_cast<std::uint32_t>(out.size());
     out += 's';
     put_u32(out, static_cast<std::uint32_t>(key.size()));
     out += key;
+    if (start != base) sorted = sorted && !(key < name(*(entries.end() - 1)));
     encode<typename M::mapped_type>(value, p.member(key), out);
-    stack.push_back({std::string_view(out).substr(start + 5, key.size()), start,
-                     static_cast<std::uint32_t>(out.size())});
+    entries.add(
+        {start, static_cast<std::uint32_t>(out.size()), static_cast<std::uint32_t>(key.size())});
   });
-  auto first = stack.begin() + static_cast<std::ptrdiff_t>(mark);
-  auto by_key = [&](const entry& a, const entry& b) {
-    return std::string_view(out).substr(a.start + 5, a.key.size()) <
-           std::string_view(out).substr(b.start + 5, b.key.size());
-  };
-  if (!std::is_sorted(first, stack.end(), by_key)) {
-    std::sort(first, stack.end(), by_key);
-    std::string& ordered = reorder_scratch();
-    ordered.clear();
-    for (auto it = first; it != stack.end(); ++it)
-      ordered.append(out, it->start, it->end - it->start);
-    out.replace(base, std::string::npos, ordered);
-  }
-  stack.resize(mark);
-  if (mark == 0) release_if_grown(stack);
+  if (sorted) return;
+  std::sort(entries.begin(), entries.end(),
+            [&](const auto& a, const auto& b) { return name(a) < name(b); });
+  std::string& ordered = reorder_scratch();
+  ordered.clear();
+  for (const auto& e : entries) ordered.append(out, e.start, e.end - e.start);
+  out.replace(base, std::string::npos, ordered);
 }
 
 /// The canonical key of an object of type T: its declared key fields, or all of its members for a

@@ -100,6 +100,8 @@ class sharing_gate {
 
   /// Whether the tables are shared (a second thread joined, or the kernel lacks the barrier).
   bool is_shared() const noexcept { return state_.load(std::memory_order_acquire) != owned; }
+  /// Whether the caller is the owner of tables no other thread has joined.
+  bool owned_by_caller() const noexcept { return !is_shared() && owner_ == this_thread_number(); }
 
  private:
   enum : std::uint8_t { owned, switching, shared };

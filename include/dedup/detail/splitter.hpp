@@ -14,39 +14,27 @@
 #include <utility>
 #include <vector>
 
-#include "dedup/detail/container_walk.hpp"
 #include "dedup/detail/json_pointer.hpp"
 #include "dedup/detail/json_text.hpp"
+#include "dedup/detail/scan_buffer.hpp"
 #include "dedup/error.hpp"
 
 namespace dedup::detail {
-
-/// One record cut from the input: its bytes (with spare capacity for parsers that read past the
-/// end, such as simdjson), its index in the stream, its byte offset and where it ends.
-struct raw_record {
-  std::string bytes;
-  std::size_t index = 0;
-  std::size_t offset = 0;
-  std::size_t end = 0;
-};
 
 /// Splits a stream into records. Not thread-safe: the reader calls it under its own lock. A
 /// structural error (the pointer names nothing, the array is cut short, a missing or doubled
 /// comma, anything but blanks after the document, an empty document, a byte-order mark) throws
 /// `dedup::error` located at the record it is in, or at the byte where that record would start;
 /// the splitter cannot resume.
-class splitter {
+class splitter : scan_buffer {
  public:
   enum class mode : std::uint8_t { lines, array };
 
-  /// Bytes added to each record's capacity beyond its size (simdjson's SIMDJSON_PADDING).
-  static constexpr std::size_t padding = 64;
-  static constexpr std::size_t chunk = std::size_t{1} << 18;
+  using scan_buffer::chunk;
+  using scan_buffer::padding;
 
   splitter(std::unique_ptr<std::istream> in, mode m, std::string pointer)
-      : in_(std::move(in)), mode_(m), pointer_(std::move(pointer)) {
-    if (!in_) throw usage_error("dedup: null input stream");
-  }
+      : scan_buffer(std::move(in)), mode_(m), pointer_(std::move(pointer)) {}
 
   /// Cuts the next record into `out`; false at the end of the records.
   bool next(raw_record& out) {
@@ -95,78 +83,7 @@ class splitter {
   mode get_mode() const noexcept { return mode_; }
 
  private:
-  // ---- buffering
-  // ----------------------------------------------------------------------------------
-
-  /// Reads one more chunk, first dropping the bytes already scanned, except those of the element
-  /// being cut (from `keep_`). False at the end of the input.
-  bool fill() {
-    if (eof_) return false;
-    std::size_t keep = capturing_ ? keep_ : pos_;
-    if (keep > 0) {
-      buf_.erase(0, keep);
-      base_ += keep;
-      pos_ -= keep;
-      if (capturing_) keep_ -= keep;
-      scan_ -= std::min(scan_, keep);
-    }
-    std::size_t old = buf_.size();
-    buf_.resize(old + chunk);
-    in_->read(buf_.data() + old, static_cast<std::streamsize>(chunk));
-    std::size_t got = static_cast<std::size_t>(in_->gcount());
-    buf_.resize(old + got);
-    if (got == 0) eof_ = true;
-    if (in_->bad()) throw error("", "cannot read the input");
-    return got > 0;
-  }
-
-  /// The byte at the scan position, reading more input as needed; -1 at the end of the input.
-  int peek_byte() {
-    if (pos_ == buf_.size() && !fill()) return -1;
-    return static_cast<unsigned char>(buf_[pos_]);
-  }
-
-  // A scalar also ends where a string or container starts, so that a missing comma before one
-  // (`[1"a"]`) is found here rather than passed on as one odd record.
-  static bool delimiter(int c) {
-    return c == ',' || c == ']' || c == '}' || c == '"' || c == '{' || c == '[' || c == ':';
-  }
-
-  void skip_space() {
-    for (int c = peek_byte(); is_blank(c); c = peek_byte()) ++pos_;
-  }
-
-  void emit(raw_record& out, std::size_t start, std::size_t stop) {
-    out.bytes.clear();
-    out.bytes.reserve(stop - start + padding);
-    out.bytes.append(buf_, start, stop - start);
-    out.offset = base_ + start;
-    out.end = base_ + stop;
-  }
-
-  /// Throws a structural error at the record being cut, or where the next record would start,
-  /// so that `error::offset()` always names a record's start, never the byte where a scan stopped.
-  [[noreturn]] void structural(const std::string& where, const std::string& what) const {
-    throw error(where, what).in_record(count_, base_ + (capturing_ ? keep_ : pos_));
-  }
-
-  /// Rejected on every path alike (see `byte_order_mark`).
-  void reject_byte_order_mark() {
-    while (buf_.size() - pos_ < 3 && fill()) {
-    }
-    if (std::string_view(buf_).substr(pos_).starts_with(byte_order_mark))
-      structural("", "byte-order mark before the document");
-  }
-
-  /// What a message shows of the byte `c` found where something else was expected.
-  static std::string shown(int c) {
-    if (c < 0) return "the end of the input";
-    if (c < 0x20 || c >= 0x7f) return "byte " + std::to_string(c);
-    return std::string("'") + static_cast<char>(c) + "'";
-  }
-
-  // ---- NDJSON
-  // ---------------------------------------------------------------------------------------
+  // ---- NDJSON ----------------------------------------------------------------------------------
 
   bool next_line(raw_record& out) {
     for (;;) {
@@ -189,101 +106,10 @@ class splitter {
     }
   }
 
-  // ---- arrays
-  // ---------------------------------------------------------------------------------------
+  // ---- arrays ----------------------------------------------------------------------------------
 
   /// The pointer of element `i` of the target array, for messages.
   std::string element_pointer() const { return pointer_to(pointer_, std::to_string(count_)); }
-
-  /// Skips a string whose opening quote is at the scan position; returns its decoded text when
-  /// `decode` (only for member names on the way to the array).
-  std::string skip_string(const std::string& where, bool decode) {
-    std::string text;  // as written, escapes included, then decoded in place
-    ++pos_;
-    if (!decode) return pass_string(where), text;
-    for (;;) {
-      int c = peek_byte();
-      if (c < 0) structural(where, "the input ends inside a string");
-      ++pos_;
-      if (c == '"') break;
-      if (decode) text += static_cast<char>(c);
-      if (c == '\\') {
-        int e = peek_byte();
-        if (e < 0) structural(where, "the input ends inside a string");
-        ++pos_;
-        if (decode) text += static_cast<char>(e);
-      }
-    }
-    std::size_t n = unescape_to(text, text.data());
-    if (n == std::string::npos) structural(where, "malformed JSON: invalid escape in string");
-    text.resize(n);
-    return text;
-  }
-
-  /// Passes the rest of a string, its opening quote already passed: memchr finds the next quote
-  /// or backslash, where a byte-by-byte loop spent most of the time of a split.
-  void pass_string(const std::string& where) {
-    for (;;) {
-      if (pos_ == buf_.size() && !fill()) structural(where, "the input ends inside a string");
-      const char* start = buf_.data() + pos_;
-      std::size_t left = buf_.size() - pos_;
-      auto* quote = static_cast<const char*>(std::memchr(start, '"', left));
-      std::size_t span = quote ? static_cast<std::size_t>(quote - start) : left;
-      auto* escape = static_cast<const char*>(std::memchr(start, '\\', span));
-      if (!escape && !quote) {
-        pos_ = buf_.size();
-        continue;
-      }
-      pos_ += static_cast<std::size_t>((escape ? escape : quote) - start) + 1;
-      if (!escape) return;
-      if (pos_ == buf_.size() && !fill()) structural(where, "the input ends inside a string");
-      ++pos_;  // the escaped byte, a quote perhaps
-    }
-  }
-
-  /// Skips one value at the scan position, counting brackets outside strings; the record parser
-  /// checks the value itself, so this only has to find where it ends.
-  void skip_value(const std::string& where) {
-    skip_space();
-    int c = peek_byte();
-    if (c < 0) structural(where, "the input ends where a value was expected");
-    if (c == '"') {
-      skip_string(where, false);
-      return;
-    }
-    if (c != '{' && c != '[') {  // a scalar runs to the next delimiter
-      std::size_t from = base_ + pos_;
-      for (; c >= 0 && !is_blank(c) && !delimiter(c); c = peek_byte()) ++pos_;
-      // Nothing at all is a missing value (`[,1]`, `[1,,2]`): the structure is broken, not a
-      // record.
-      if (base_ + pos_ == from) structural(where, "expected a value, found " + shown(c));
-      return;
-    }
-    pass_container(where);
-  }
-
-  /// Passes a whole object or array from its opening bracket, counting brackets outside strings.
-  /// The bytes are walked straight in the buffer, with the string state kept across refills: a
-  /// call per byte was most of the time of a split.
-  void pass_container(const std::string& where) {
-    container_walk w;
-    for (;;) {
-      if (w.escaped && (pos_ < buf_.size() || fill())) {
-        ++pos_;
-        w.escaped = false;
-      }
-      if (pos_ == buf_.size() && !fill()) {
-        structural(where, w.in_string ? "the input ends inside a string"
-                                      : "the input ends inside a value");
-      }
-      const char* end = buf_.data() + buf_.size();
-      bool closed = false;
-      const char* at = walk_blocks(buf_.data() + pos_, end, w, closed);
-      if (!closed && !w.escaped) at = walk_bytes(at, end, w, closed);
-      pos_ = static_cast<std::size_t>(at - buf_.data());
-      if (closed) return;
-    }
-  }
 
   /// The decoded reference tokens of the pointer.
   std::vector<std::string> tokens() const {
@@ -447,20 +273,11 @@ class splitter {
     }
   }
 
-  std::unique_ptr<std::istream> in_;
   mode mode_;
   std::string pointer_;
   std::vector<std::pair<char, std::string>>
       enclosing_;  // containers around the array, outermost first
-  std::string buf_;
-  std::size_t pos_ = 0;   // scan position in buf_
-  std::size_t keep_ = 0;  // while capturing_, buf_ bytes from here on are kept
-  std::size_t scan_ = 0;  // where the newline search resumes
-  std::size_t base_ = 0;  // input offset of buf_[0]
-  std::size_t count_ = 0;
-  bool eof_ = false;
   bool inside_ = false;
-  bool capturing_ = false;
   bool finished_ = false;
   bool started_ = false;
 };

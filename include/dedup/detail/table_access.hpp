@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "dedup/intern_table.hpp"
@@ -43,6 +44,11 @@ struct table_access {
     return t.add_alias(bytes, h, target);
   }
   static void erase_if_unused(table_base& t, std::string_view key) { t.erase_if_unused(key); }
+  /// Whether the self-tuning policy judges T's table under `p` (see `intern_table::judged`).
+  template <class T>
+  static bool judged(const intern_table<T>& t, const policy& p) {
+    return t.judged(p);
+  }
   /// Whether the self-tuning policy stopped interning T in this table (built by value from now on).
   template <class T>
   static bool tuned_off(const intern_table<T>& t) {
@@ -52,6 +58,20 @@ struct table_access {
   template <class T>
   static void judge(intern_table<T>& t, bool hit) {
     t.judge_.count(hit);
+  }
+  /// The memo of exact bytes of `t` (see `bytes_memo`), or null unless the caller owns `t` while
+  /// it is private and its entries never leave by themselves; made on first use.
+  template <class T>
+  static bytes_memo<table_node<T>>* memo(intern_table<T>& t) {
+    if (!t.gate_ || !t.gate_->owned_by_caller() || t.entries_may_vanish()) return nullptr;
+    if (!t.memo_) t.memo_ = std::make_unique<bytes_memo<table_node<T>>>();
+    return t.memo_.get();
+  }
+  /// Counts a hit found without a key (through the memo) as the table's lookup and hit.
+  template <class T>
+  static void count_hit(intern_table<T>& t) {
+    gate_pass pass = t.enter();
+    add_to(t.stripes_[0].hits, std::uint64_t{1}, pass.is_private());
   }
   /// Makes `t` a context's table of the type in `slot` (see `intern_table::attach`).
   template <class T>

@@ -88,14 +88,17 @@ class tuning_memory {
   std::map<std::pair<std::size_t, std::uint64_t>, tally> tallies_;
 };
 
-/// The self-tuning verdict of one context's table of an adaptive type: judging its first
-/// `judged_lookups` lookups, then kept or tuned off (fewer than half hits); or tuned off from the
-/// start where the tuning memory says so. Threads sharing the table count together, so the
-/// verdict is the same whoever reaches it.
+/// The self-tuning verdict of one context's table of an adaptive type, judged over windows of
+/// lookups, the first `judged_lookups` long and each next one twice the last: a window with at
+/// least half hits keeps the type; one with fewer, whose hit rate is no more than a quarter above
+/// the window before it, tunes it off. A type whose hits are still growing (a large working set
+/// read in random order, whose repeats come once its table has filled) is judged again on the
+/// next window. Or tuned off from the start where the tuning memory says so. Threads sharing the
+/// table count together, so the verdict is the same whoever reaches it.
 ///
 /// ```
 /// dedup::detail::type_judge judge;
-/// for (std::uint32_t i = 0; i < dedup::judged_lookups; ++i) judge.count(i % 4 == 0);
+/// for (std::uint32_t i = 0; i < 3 * dedup::judged_lookups; ++i) judge.count(i % 4 == 0);
 /// assert(judge.tuned_off());
 /// ```
 class type_judge {
@@ -109,14 +112,12 @@ class type_judge {
   }
   bool tuned_off() const noexcept { return verdict_.load(std::memory_order_relaxed) >= tuned; }
 
-  /// Counts a deserializer's lookup while the type is judged, and judges it at the last one.
+  /// Counts a deserializer's lookup while the type is judged, and judges a window at its end.
   void count(bool hit) noexcept {
     if (verdict_.load(std::memory_order_relaxed) != judging) return;
     if (hit) hits_.fetch_add(1, std::memory_order_relaxed);
     std::uint32_t n = lookups_.fetch_add(1, std::memory_order_acq_rel) + 1;
-    if (n != judged_lookups) return;
-    bool rare = 2 * hits_.load(std::memory_order_relaxed) < n;
-    verdict_.store(rare ? tuned : keep, std::memory_order_relaxed);
+    if (n >= window_end_.load(std::memory_order_relaxed)) judge_window();
   }
 
   /// Whether the table should report what it saw when it goes: it was judged here, with data.
@@ -130,9 +131,38 @@ class type_judge {
   bool from_memory() const noexcept {
     return verdict_.load(std::memory_order_relaxed) == tuned_from_memory;
   }
+  /// Ends the window that `count` reached the end of (once, whichever thread gets here first).
+  void judge_window() noexcept {
+    std::lock_guard lock(window_mutex_);
+    const std::uint32_t n = lookups_.load(std::memory_order_relaxed);
+    if (n < window_end_.load(std::memory_order_relaxed) ||
+        verdict_.load(std::memory_order_relaxed) != judging)
+      return;
+    const std::uint32_t all_hits = hits_.load(std::memory_order_relaxed);
+    const std::uint64_t hits = all_hits - window_.start_hits, lookups = n - window_.start;
+    verdict next = judging;
+    if (2 * hits >= lookups || lookups > (std::uint64_t{1} << 30))
+      next = keep;
+    else if (window_.last_lookups > 0 &&
+             4 * hits * window_.last_lookups <= 5 * std::uint64_t{window_.last_hits} * lookups)
+      next = tuned;
+    window_ = {n, all_hits, static_cast<std::uint32_t>(lookups), static_cast<std::uint32_t>(hits)};
+    if (next != judging)
+      verdict_.store(next, std::memory_order_relaxed);
+    else
+      window_end_.store(n + static_cast<std::uint32_t>(2 * lookups), std::memory_order_relaxed);
+  }
+
+  /// The window being counted: where it started, and the length and hits of the one before.
+  struct window_state {
+    std::uint32_t start = 0, start_hits = 0, last_lookups = 0, last_hits = 0;
+  };
   std::atomic<verdict> verdict_{judging};
   std::atomic<std::uint32_t> lookups_{0};
   std::atomic<std::uint32_t> hits_{0};
+  std::atomic<std::uint32_t> window_end_{judged_lookups};
+  std::mutex window_mutex_;
+  window_state window_;
   std::size_t slot_ = 0;
   std::uint64_t site_ = 0;  // none: a table of its own, not adaptive, or a context made by hand
 };

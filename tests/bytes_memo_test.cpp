@@ -1,0 +1,96 @@
+// The tables' memo of exact bytes (detail/bytes_memo.hpp): a repeat of an object's bytes within a
+// document resolves to its entry before any key is computed, and nothing it remembers outlives
+// the document, the table or a failed read.
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "butler/model.hpp"
+#include "dedup/dedup.hpp"
+#include "dedup/simdjson.hpp"
+
+namespace {
+
+using coordinates = std::vector<std::shared_ptr<const butler::DataCoordinate>>;
+
+/// A data coordinate with its records, longer than the 64 bytes the memo chooses a slot by.
+std::string coordinate(int detector, std::string_view detector_max = "200") {
+  return R"({"dataId":{"instrument":"HSC","detector":)" + std::to_string(detector) +
+         R"(,"visit":1200},"records":{"instrument":{"definition":"instrument","record":)"
+         R"({"name":"HSC","detector_max":)" +
+         std::string(detector_max) + "}}}}";
+}
+
+std::string array_of(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (const std::string& item : items) out += (out.size() > 1 ? "," : "") + item;
+  return out + "]";
+}
+
+coordinates read(const std::string& text) {
+  return dedup::parse_fast<coordinates>(simdjson::padded_string(text));
+}
+
+}  // namespace
+
+TEST_CASE("repeats of an object's bytes in a document are one instance, counted as hits",
+          "[memo]") {
+  const std::string a = coordinate(1), b = coordinate(2), a_spaced = coordinate(1, " 200");
+  dedup::scope s;
+  coordinates got = read(array_of({a, a, b, a, a_spaced, a}));
+  REQUIRE(got.size() == 6);
+  for (std::size_t i : {1, 3, 4, 5}) CHECK(got[i] == got[0]);
+  CHECK(got[2] != got[0]);
+  CHECK(std::get<std::int64_t>(got[2]->data_id.at("detector")) == 2);
+  dedup::table_stats seen = dedup::stats<butler::DataCoordinate>();
+  CHECK(seen.lookups == 6);
+  CHECK(seen.hits == 4);
+  CHECK(seen.entries == 2);
+}
+
+TEST_CASE("a repeat whose unread members differ is checked, right after an identical one",
+          "[memo]") {
+  const std::string a = coordinate(1);
+  dedup::scope s;
+  CHECK_THROWS_AS(read(array_of({a, a, coordinate(1, "tru")})), dedup::error);
+  CHECK_THROWS_AS(read(array_of({a, a, coordinate(1, "200,\"name\":\"x\"")})), dedup::error);
+  CHECK(dedup::stats<butler::DataCoordinate>().entries == 0);
+  CHECK(read(array_of({a, a})).size() == 2);
+}
+
+TEST_CASE("what a failed document remembered is never read by the next one in its buffer",
+          "[memo]") {
+  // Both documents put the coordinate at the same addresses: the failed one's entry is rolled
+  // back, so a memo that outlived its document would hand out a destroyed entry.
+  const std::string a = coordinate(1);
+  const std::string good = array_of({a, a, a});
+  const std::string bad = array_of({a, a, "\"" + std::string(a.size() - 2, 'x') + "\""});
+  REQUIRE(good.size() == bad.size());
+  dedup::scope s;
+  simdjson::padded_string buffer(bad);
+  CHECK_THROWS_AS(dedup::parse_fast<coordinates>(buffer), dedup::error);
+  CHECK(dedup::stats<butler::DataCoordinate>().entries == 0);
+  std::memcpy(buffer.data(), good.data(), good.size());
+  coordinates got = dedup::parse_fast<coordinates>(buffer);
+  REQUIRE(got.size() == 3);
+  CHECK(got[0] == got[2]);
+  CHECK(std::get<std::int64_t>(got[0]->data_id.at("detector")) == 1);
+  CHECK(dedup::stats<butler::DataCoordinate>().entries == 1);
+}
+
+TEST_CASE("each context's tables remember only their own objects", "[memo]") {
+  const simdjson::padded_string text(array_of({coordinate(1), coordinate(1)}));
+  dedup::scope outer;
+  coordinates first = dedup::parse_fast<coordinates>(text);
+  coordinates second;
+  {
+    dedup::scope inner;
+    second = dedup::parse_fast<coordinates>(text);
+    CHECK(dedup::stats<butler::DataCoordinate>().hits == 1);
+  }
+  CHECK(first[0] == first[1]);
+  CHECK(second[0] == second[1]);
+  CHECK(first[0] != second[0]);
+}
