@@ -6,10 +6,10 @@
 
 // xxHash, inlined (header-only, nothing to link): XXH3 hashes key bytes several times faster than
 // std::hash's murmur, which matters for exact-bytes keys (whole JSON objects) and every lookup.
-// Keys are short (a record is a few hundred bytes), where XXH3 is scalar anyway; inputs over 240
-// bytes (a data coordinate's exact bytes) use the long kernel, pinned to AVX2 where the build has
-// it and SSE2 (x86-64's baseline) otherwise, never AVX-512, whose intrinsics g++ 12 warns on
-// falsely (-Wmaybe-uninitialized) under -march=native. XXH3 gives the same hash on every kernel.
+// Keys are short (a record is a few hundred bytes), where XXH3 is scalar anyway; pinning the long
+// input kernel to SSE2 (x86-64's baseline) keeps the code of every inline function that hashes
+// the same whatever -march a translation unit has (one definition, as C++ requires) and avoids
+// g++ 12's false -Wmaybe-uninitialized in its AVX-512 intrinsics under -march=native.
 // The configuration macros are saved and restored around the include, so a user's translation
 // unit sees its own settings afterwards (and can include <xxhash.h> itself, inlined or not:
 // XXH_INLINE_ALL renames every inlined symbol, so both coexist).
@@ -20,11 +20,7 @@
 #define XXH_INLINE_ALL
 #if defined(__x86_64__)
 #undef XXH_VECTOR
-#if defined(__AVX2__)
-#define XXH_VECTOR XXH_AVX2
-#else
 #define XXH_VECTOR XXH_SSE2
-#endif
 #endif
 #include <xxhash.h>
 #undef XXH_INLINE_ALL
