@@ -548,6 +548,12 @@ struct flyweight_table {
   handle get(std::string_view k) { return handle(k); }
 };
 
+/// No table: the hash of each key alone, which any table that hashes its keys pays on every lookup.
+struct hash_only {
+  using handle = std::size_t;
+  handle get(std::string_view k) { return dedup::detail::hash_key(k); }
+};
+
 struct map_table {
   using handle = std::shared_ptr<const payload>;
   struct hash {
@@ -742,6 +748,8 @@ int main(int argc, char** argv) try {
           "Boost.Flyweight (hashed, simple_locking, refcounted)", label, stream, distinct, reps));
       tables.push_back(time_table<map_table>("std::unordered_map<std::string, shared_ptr>", label,
                                              stream, distinct, reps));
+      tables.push_back(
+          time_table<hash_only>("XXH3 of the key alone (no table)", label, stream, distinct, reps));
       notes.push_back("Intern tables, " + label + ": " + std::to_string(stream.size()) +
                       " lookups, " + std::to_string(distinct.size()) + " distinct keys.");
     };
