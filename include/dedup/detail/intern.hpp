@@ -111,15 +111,14 @@ const char* document_end_of() {
     return nullptr;
 }
 
-/// The memo of exact bytes (see `bytes_memo`) that T's lookups at `src` use, or null: only for a
-/// key that leaves members unread (the hit path hashes the object's bytes anyway, so they are
-/// known), outside verify mode (which checks every hit), and on a private table.
+/// The memo of exact bytes (see `bytes_memo`) that T's lookups from a source S use, or null: only
+/// for a key that leaves members unread (the hit path hashes the object's bytes anyway, so they
+/// are known), outside verify mode (which checks every hit), and on a private table.
 template <class T, class S>
-bytes_memo<table_node<T>>* memo_for(S& src, intern_table<T>& table, const policy& pol) {
+bytes_memo<table_node<T>>* memo_for(intern_table<T>& table, const policy& pol) {
   if constexpr (key_skips_members<T>() && points_into_input<S>) {
     if (!pol.verify && !pol.trusted_input && document_end_of<S>()) return table_access::memo(table);
   }
-  (void)src;
   return nullptr;
 }
 
@@ -131,7 +130,7 @@ template <class T, class S>
 table_access::lookup<T> intern_by_key(S& src, const path& p, context* ctx, intern_table<T>& table,
                                       const policy& pol, bool& hit) {
   constexpr bool check_skipped = key_skips_members<T>() && has_raw_bytes<S>;
-  bytes_memo<table_node<T>>* memo = memo_for<T>(src, table, pol);
+  bytes_memo<table_node<T>>* memo = memo_for<T, S>(table, pol);
   [[maybe_unused]] const char* start = nullptr;
   if constexpr (points_into_input<S>) {
     if (memo) {
