@@ -11,7 +11,31 @@
 #include "dedup/dedup.hpp"
 #include "dedup/simdjson.hpp"
 
+namespace memo_test {
+/// A type keyed by its whole value: equal bytes make equal keys, so the memo serves it too.
+struct reading {
+  BOOST_HANA_DEFINE_STRUCT(reading, (std::string, band), (std::int64_t, exposure),
+                           (std::vector<std::int64_t>, pixels));
+};
+}  // namespace memo_test
+
+template <>
+struct dedup::options<memo_test::reading> : dedup::default_options {
+  static constexpr auto key = dedup::whole_value;
+};
+
 namespace {
+
+using memo_test::reading;
+using readings = std::vector<std::shared_ptr<const reading>>;
+
+/// A reading longer than the 64 bytes the memo chooses a slot by, spelled with `gap` after colons.
+std::string reading_text(std::int64_t exposure, std::string_view gap = "") {
+  std::string out = R"({"band":)" + std::string(gap) + R"("HSC-G","exposure":)" + std::string(gap) +
+                    std::to_string(exposure) + R"(,"pixels":)" + std::string(gap) + "[";
+  for (int i = 0; i < 12; ++i) out += (i ? "," : "") + std::to_string(1000 + i);
+  return out + "]}";
+}
 
 using coordinates = std::vector<std::shared_ptr<const butler::DataCoordinate>>;
 
@@ -93,4 +117,41 @@ TEST_CASE("each context's tables remember only their own objects", "[memo]") {
   CHECK(first[0] == first[1]);
   CHECK(second[0] == second[1]);
   CHECK(first[0] != second[0]);
+}
+
+TEST_CASE("a type keyed by its whole value finds repeats of its bytes, and other spellings by key",
+          "[memo]") {
+  const std::string a = reading_text(30), b = reading_text(31), a_spaced = reading_text(30, " ");
+  dedup::scope s;
+  readings got =
+      dedup::parse_fast<readings>(simdjson::padded_string(array_of({a, a, b, a_spaced, a, b})));
+  REQUIRE(got.size() == 6);
+  for (std::size_t i : {1, 3, 4}) CHECK(got[i] == got[0]);
+  CHECK(got[5] == got[2]);
+  CHECK(got[2] != got[0]);
+  CHECK(got[0]->exposure == 30);
+  CHECK(got[2]->exposure == 31);
+  CHECK(got[3]->pixels.size() == 12);
+  dedup::table_stats seen = dedup::stats<reading>();
+  CHECK(seen.lookups == 6);
+  CHECK(seen.hits == 4);
+  CHECK(seen.entries == 2);
+}
+
+TEST_CASE("a whole-value type's repeats in a failed document leave nothing for the next one",
+          "[memo]") {
+  const std::string a = reading_text(30);
+  const std::string good = array_of({a, a, a});
+  const std::string bad = array_of({a, a, "\"" + std::string(a.size() - 2, 'x') + "\""});
+  REQUIRE(good.size() == bad.size());
+  dedup::scope s;
+  simdjson::padded_string buffer(bad);
+  CHECK_THROWS_AS(dedup::parse_fast<readings>(buffer), dedup::error);
+  CHECK(dedup::stats<reading>().entries == 0);
+  std::memcpy(buffer.data(), good.data(), good.size());
+  readings got = dedup::parse_fast<readings>(buffer);
+  REQUIRE(got.size() == 3);
+  CHECK(got[0] == got[2]);
+  CHECK(got[2]->exposure == 30);
+  CHECK(dedup::stats<reading>().entries == 1);
 }

@@ -111,15 +111,35 @@ const char* document_end_of() {
     return nullptr;
 }
 
+/// Whether T's key reads the whole object: equal bytes then make equal keys, so a repeat of an
+/// object's bytes can skip its key.
+template <class T>
+constexpr bool key_reads_whole_value() {
+  return options<T>::key.kind == key_kind::whole_value;
+}
+
 /// The memo of exact bytes (see `bytes_memo`) that T's lookups from a source S use, or null: only
-/// for a key that leaves members unread (the hit path hashes the object's bytes anyway, so they
-/// are known), outside verify mode (which checks every hit), and on a private table.
+/// for a key that leaves members unread (the hit path hashes the object's bytes anyway, so they are
+/// known; not when the input is trusted, which skips that) or that reads the whole object (the
+/// canonical key walks every member, which costs more than a compare), outside verify mode (which
+/// checks every hit), and on a private table.
 template <class T, class S>
 bytes_memo<table_node<T>>* memo_for(intern_table<T>& table, const policy& pol) {
-  if constexpr (key_skips_members<T>() && points_into_input<S>) {
-    if (!pol.verify && !pol.trusted_input && document_end_of<S>()) return table_access::memo(table);
+  if constexpr ((key_skips_members<T>() || key_reads_whole_value<T>()) && points_into_input<S>) {
+    bool wanted = !pol.verify && (key_reads_whole_value<T>() || !pol.trusted_input);
+    if (wanted && document_end_of<S>()) return table_access::memo(table);
   }
   return nullptr;
+}
+
+/// The size of the object's bytes where the memo will remember them and nothing else finds it: a
+/// whole-value key does not look at the bytes.
+template <class T, class S>
+std::size_t size_to_remember(S& src, const path& p, const void* memo) {
+  if constexpr (key_reads_whole_value<T>() && points_into_input<S>) {
+    if (memo) return src.raw_view(p).size();  // the object can be walked afterwards
+  }
+  return 0;
 }
 
 /// The instance for T's canonical key: found, built, or (where waiting would never end) built by
@@ -143,6 +163,7 @@ table_access::lookup<T> intern_by_key(S& src, const path& p, context* ctx, inter
       }
     }
   }
+  const std::size_t size = size_to_remember<T>(src, p, memo);
   table_access::lookup<T> found;
   {
     key_scratch key;
@@ -158,11 +179,13 @@ table_access::lookup<T> intern_by_key(S& src, const path& p, context* ctx, inter
       else if (memo)
         memo->remember(start, document_end_of<S>(), seen.size, found.entry);
     }
+    if (memo && size) memo->remember(start, document_end_of<S>(), size, found.entry);
     verify_hit(src, p, pol, *found.value, found.origin());
   } else if (found.reservation) {
     build_entry<T>(src, p, ctx, table, pol, found, check_skipped && !pol.trusted_input);
     if (memo && found.entry)
-      memo->remember(start, document_end_of<S>(), found.entry->bytes.size, found.entry);
+      memo->remember(start, document_end_of<S>(), size ? size : found.entry->bytes.size,
+                     found.entry);
   } else {
     found.value = std::make_shared<const T>(read_value<T>(src, p, ctx));
   }
