@@ -88,13 +88,13 @@ std::shared_ptr<const U> intern_compact(S& src, const path& p, context* ctx,
           report_collision<U>(p, found.origin());
         return std::move(found.value);
       }
-      auto value = std::make_shared<const U>(read_value<U>(src, p, ctx));
+      auto value = read_new<U>(src, p, ctx);
       if (found.reservation)
         publish_entry(table, found.reservation, value, pol.verify ? origin_of(p) : std::string());
       return value;
     }
   }
-  return std::make_shared<const U>(read_value<U>(src, p, ctx));
+  return read_new<U>(src, p, ctx);
 }
 
 /// Whether the value at `p` is a compact wrapper: an object whose first member is `$id`, `$ref` or

@@ -96,7 +96,7 @@ void build_entry(S& src, const path& p, context* ctx, intern_table<T>& table, co
       bytes = {hash_key(raw), static_cast<std::uint32_t>(raw.size())};
     }
   }
-  auto value = std::make_shared<const T>(read_value<T>(src, p, ctx));
+  auto value = read_new<T>(src, p, ctx);
   found.entry = publish_entry(table, found.reservation, value,
                               pol.verify ? origin_of(p) : std::string(), bytes);
   found.value = std::move(value);
@@ -187,7 +187,7 @@ table_access::lookup<T> intern_by_key(S& src, const path& p, context* ctx, inter
       memo->remember(start, document_end_of<S>(), size ? size : found.entry->bytes.size,
                      found.entry);
   } else {
-    found.value = std::make_shared<const T>(read_value<T>(src, p, ctx));
+    found.value = read_new<T>(src, p, ctx);
   }
   return found;
 }
@@ -219,14 +219,14 @@ std::shared_ptr<const T> intern_by_bytes(S& src, const path& p, context* ctx,
 template <class T, class S>
 std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx) {
   if constexpr (!interned<T>) {
-    return std::make_shared<const T>(read_value<T>(src, p, ctx));
+    return read_new<T>(src, p, ctx);
   } else {
-    if (!ctx) return std::make_shared<const T>(read_value<T>(src, p, ctx));
+    if (!ctx) return read_new<T>(src, p, ctx);
     intern_table<T>& table = ctx->table<T>();
     const policy pol = table.policy();
     const bool adaptive = table_access::judged(table, pol);
     if (!pol.enabled || (adaptive && table_access::tuned_off(table)))
-      return std::make_shared<const T>(read_value<T>(src, p, ctx));
+      return read_new<T>(src, p, ctx);
     bool hit = false;
     std::shared_ptr<const T> out;
     if constexpr (options<T>::key.kind == key_kind::raw_bytes && has_raw_bytes<S>)

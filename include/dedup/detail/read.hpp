@@ -284,4 +284,13 @@ T read_value(S& src, const path& p, context* ctx) {
   return out;
 }
 
+/// A new shared instance of the value at `src`, read in place: a struct with many members is not
+/// moved into its allocation afterwards.
+template <class T, json_source S>
+std::shared_ptr<const T> read_new(S& src, const path& p, context* ctx) {
+  auto out = std::make_shared<T>();
+  read_into(src, p, ctx, *out);
+  return out;
+}
+
 }  // namespace dedup::detail
