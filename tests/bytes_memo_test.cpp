@@ -84,24 +84,36 @@ TEST_CASE("a repeat whose unread members differ is checked, right after an ident
   CHECK(read(array_of({a, a})).size() == 2);
 }
 
-TEST_CASE("what a failed document remembered is never read by the next one in its buffer",
-          "[memo]") {
-  // Both documents put the coordinate at the same addresses: the failed one's entry is rolled
-  // back, so a memo that outlived its document would hand out a destroyed entry.
-  const std::string a = coordinate(1);
-  const std::string good = array_of({a, a, a});
-  const std::string bad = array_of({a, a, "\"" + std::string(a.size() - 2, 'x') + "\""});
+namespace {
+
+/// Reads `object` three times from a buffer that first held a failed document with the object at
+/// the same addresses: the failed one's entry is rolled back, so a memo that outlived its document
+/// would hand out a destroyed entry (which ASan reports). Returns the second document's values.
+template <class T>
+std::vector<std::shared_ptr<const T>> read_after_failed_document(const std::string& object) {
+  using values = std::vector<std::shared_ptr<const T>>;
+  const std::string good = array_of({object, object, object});
+  const std::string bad =
+      array_of({object, object, "\"" + std::string(object.size() - 2, 'x') + "\""});
   REQUIRE(good.size() == bad.size());
-  dedup::scope s;
   simdjson::padded_string buffer(bad);
-  CHECK_THROWS_AS(dedup::parse_fast<coordinates>(buffer), dedup::error);
-  CHECK(dedup::stats<butler::DataCoordinate>().entries == 0);
+  CHECK_THROWS_AS(dedup::parse_fast<values>(buffer), dedup::error);
+  CHECK(dedup::stats<T>().entries == 0);
   std::memcpy(buffer.data(), good.data(), good.size());
-  coordinates got = dedup::parse_fast<coordinates>(buffer);
+  values got = dedup::parse_fast<values>(buffer);
   REQUIRE(got.size() == 3);
   CHECK(got[0] == got[2]);
+  CHECK(dedup::stats<T>().entries == 1);
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("what a failed document remembered is never read by the next one in its buffer",
+          "[memo]") {
+  dedup::scope s;
+  coordinates got = read_after_failed_document<butler::DataCoordinate>(coordinate(1));
   CHECK(std::get<std::int64_t>(got[0]->data_id.at("detector")) == 1);
-  CHECK(dedup::stats<butler::DataCoordinate>().entries == 1);
 }
 
 TEST_CASE("each context's tables remember only their own objects", "[memo]") {
@@ -140,18 +152,7 @@ TEST_CASE("a type keyed by its whole value finds repeats of its bytes, and other
 
 TEST_CASE("a whole-value type's repeats in a failed document leave nothing for the next one",
           "[memo]") {
-  const std::string a = reading_text(30);
-  const std::string good = array_of({a, a, a});
-  const std::string bad = array_of({a, a, "\"" + std::string(a.size() - 2, 'x') + "\""});
-  REQUIRE(good.size() == bad.size());
   dedup::scope s;
-  simdjson::padded_string buffer(bad);
-  CHECK_THROWS_AS(dedup::parse_fast<readings>(buffer), dedup::error);
-  CHECK(dedup::stats<reading>().entries == 0);
-  std::memcpy(buffer.data(), good.data(), good.size());
-  readings got = dedup::parse_fast<readings>(buffer);
-  REQUIRE(got.size() == 3);
-  CHECK(got[0] == got[2]);
+  readings got = read_after_failed_document<reading>(reading_text(30));
   CHECK(got[2]->exposure == 30);
-  CHECK(dedup::stats<reading>().entries == 1);
 }
