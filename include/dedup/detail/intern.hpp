@@ -132,8 +132,9 @@ bytes_memo<table_node<T>>* memo_for(intern_table<T>& table, const policy& pol) {
   return nullptr;
 }
 
-/// The size of the object's bytes where the memo will remember them and nothing else finds it: a
-/// whole-value key does not look at the bytes.
+/// The size of the object's bytes, for the memo to remember, where no other step measures them: a
+/// whole-value key never looks at its bytes (a key that leaves members unread has them from its
+/// hit's check or from the entry's spelling).
 template <class T, class S>
 std::size_t size_to_remember(S& src, const path& p, const void* memo) {
   if constexpr (key_reads_whole_value<T>() && points_into_input<S>) {
