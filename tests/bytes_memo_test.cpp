@@ -29,12 +29,13 @@ namespace {
 using memo_test::reading;
 using readings = std::vector<std::shared_ptr<const reading>>;
 
-/// A reading longer than the 64 bytes the memo chooses a slot by, spelled with `gap` after colons.
-std::string reading_text(std::int64_t exposure, std::string_view gap = "") {
+/// A reading longer than the 64 bytes the memo chooses a slot by, spelled with `gap` after colons;
+/// its last pixel is `last`.
+std::string reading_text(std::int64_t exposure, std::string_view gap = "", int last = 1011) {
   std::string out = R"({"band":)" + std::string(gap) + R"("HSC-G","exposure":)" + std::string(gap) +
                     std::to_string(exposure) + R"(,"pixels":)" + std::string(gap) + "[";
-  for (int i = 0; i < 12; ++i) out += (i ? "," : "") + std::to_string(1000 + i);
-  return out + "]}";
+  for (int i = 0; i < 11; ++i) out += std::to_string(1000 + i) + ",";
+  return out + std::to_string(last) + "]}";
 }
 
 using coordinates = std::vector<std::shared_ptr<const butler::DataCoordinate>>;
@@ -148,6 +149,34 @@ TEST_CASE("a type keyed by its whole value finds repeats of its bytes, and other
   CHECK(seen.lookups == 6);
   CHECK(seen.hits == 4);
   CHECK(seen.entries == 2);
+}
+
+TEST_CASE("a whole-value object that differs from an earlier one near its end is not taken for it",
+          "[memo]") {
+  // The memo compares as many bytes as the object it remembered had, measured where the key's or
+  // the build's walk ended: three bytes short would make these two one entry.
+  const std::string a = reading_text(30), b = reading_text(30, "", 1019);
+  dedup::scope s;
+  readings got = dedup::parse_fast<readings>(simdjson::padded_string(array_of({a, b, a, b, b})));
+  REQUIRE(got.size() == 5);
+  CHECK(got[0]->pixels.back() == 1011);
+  CHECK(got[1]->pixels.back() == 1019);
+  CHECK(got[1] != got[0]);
+  CHECK(got[2] == got[0]);
+  CHECK(got[3] == got[1]);
+  CHECK(got[4] == got[1]);
+  CHECK(dedup::stats<reading>().entries == 2);
+}
+
+TEST_CASE("a whole-value object that extends an earlier one's bytes is read, not taken for it",
+          "[memo]") {
+  // Without its closing brace, the earlier object is a prefix of this one, whose duplicate member
+  // only a read finds.
+  const std::string a = reading_text(30);
+  const std::string b = a.substr(0, a.size() - 1) + R"(,"exposure":31})";
+  dedup::scope s;
+  CHECK_THROWS_WITH(dedup::parse_fast<readings>(simdjson::padded_string(array_of({a, b}))),
+                    Catch::Contains("/1/exposure") && Catch::Contains("duplicate member"));
 }
 
 TEST_CASE("a whole-value type's repeats in a failed document leave nothing for the next one",

@@ -173,6 +173,13 @@ class simdjson_source {
     return trim_right(take(object.raw_json(), p));
   }
 
+  /// The object's exact bytes once a walk (a key's or a read's) has passed it: read where the walk
+  /// ended, without the second walk `raw_view` makes after rewinding.
+  std::string_view walked_view(const path& p) {
+    if (!object_) return raw_view(p);
+    return trim_right(take(object_->raw_json(), p));
+  }
+
  private:
   /// The value's token as written (a string with its quotes), without trailing whitespace.
   std::string_view token(const path& p) {

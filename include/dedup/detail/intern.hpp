@@ -35,6 +35,7 @@ concept has_raw_bytes = requires(S& src, const path& p, std::size_t n, std::uint
 template <class S>
 concept points_into_input = has_raw_bytes<S> && requires(S& src, const path& p) {
   { src.value_start(p) } -> std::same_as<const char*>;
+  { src.walked_view(p) } -> std::same_as<std::string_view>;
   { S::document_end() } -> std::same_as<const char*>;
 };
 
@@ -132,13 +133,13 @@ bytes_memo<table_node<T>>* memo_for(intern_table<T>& table, const policy& pol) {
   return nullptr;
 }
 
-/// The size of the object's bytes, for the memo to remember, where no other step measures them: a
-/// whole-value key never looks at its bytes (a key that leaves members unread has them from its
-/// hit's check or from the entry's spelling).
+/// The size of the object's bytes, for the memo to remember, where no other step measures them (a
+/// key that leaves members unread has them from its hit's check or from the entry's spelling): a
+/// whole-value key's walk has passed the whole object, so its end is where that walk stopped.
 template <class T, class S>
-std::size_t size_to_remember(S& src, const path& p, const void* memo) {
+std::size_t walked_size(S& src, const path& p, const void* memo) {
   if constexpr (key_reads_whole_value<T>() && points_into_input<S>) {
-    if (memo) return src.raw_view(p).size();  // the object can be walked afterwards
+    if (memo) return src.walked_view(p).size();
   }
   return 0;
 }
@@ -164,7 +165,6 @@ table_access::lookup<T> intern_by_key(S& src, const path& p, context* ctx, inter
       }
     }
   }
-  const std::size_t size = size_to_remember<T>(src, p, memo);
   table_access::lookup<T> found;
   {
     key_scratch key;
@@ -180,13 +180,16 @@ table_access::lookup<T> intern_by_key(S& src, const path& p, context* ctx, inter
       else if (memo)
         memo->remember(start, document_end_of<S>(), seen.size, found.entry);
     }
-    if (memo && size) memo->remember(start, document_end_of<S>(), size, found.entry);
+    if (std::size_t size = walked_size<T>(src, p, memo))
+      memo->remember(start, document_end_of<S>(), size, found.entry);
     verify_hit(src, p, pol, *found.value, found.origin());
   } else if (found.reservation) {
     build_entry<T>(src, p, ctx, table, pol, found, check_skipped && !pol.trusted_input);
-    if (memo && found.entry)
+    if (memo && found.entry) {
+      std::size_t size = walked_size<T>(src, p, memo);
       memo->remember(start, document_end_of<S>(), size ? size : found.entry->bytes.size,
                      found.entry);
+    }
   } else {
     found.value = read_new<T>(src, p, ctx);
   }

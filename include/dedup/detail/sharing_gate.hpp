@@ -147,14 +147,15 @@ class gate_pass {
   sharing_gate* gate_;
 };
 
-/// Adds `n` to a table counter: one atomic read-modify-write, or a plain load and store when the
-/// caller is the table's only user (still an atomic, so a thread reading stats never races).
+/// Adds `n` to a table counter and returns its new value: one atomic read-modify-write, or a plain
+/// load and store when the caller is the table's only user (still an atomic, so a thread reading
+/// stats never races).
 template <class U>
-void add_to(std::atomic<U>& counter, U n, bool only_user) noexcept {
-  if (only_user)
-    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  else
-    counter.fetch_add(n, std::memory_order_relaxed);
+U add_to(std::atomic<U>& counter, U n, bool only_user) noexcept {
+  if (!only_user) return counter.fetch_add(n, std::memory_order_relaxed) + n;
+  U now = counter.load(std::memory_order_relaxed) + n;
+  counter.store(now, std::memory_order_relaxed);
+  return now;
 }
 
 }  // namespace dedup::detail

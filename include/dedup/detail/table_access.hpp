@@ -57,7 +57,8 @@ struct table_access {
   /// Counts one lookup of an adaptive type's deserializer, a hit or not, towards its verdict.
   template <class T>
   static void judge(intern_table<T>& t, bool hit) {
-    t.judge_.count(hit);
+    gate_pass pass = t.enter();
+    t.judge_.count(hit, pass.is_private());
   }
   /// The memo of exact bytes of `t` (see `bytes_memo`), or null unless the caller owns `t` while
   /// it is private and its entries never leave by themselves; made on first use.

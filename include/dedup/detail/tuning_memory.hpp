@@ -11,6 +11,7 @@
 
 #include "dedup/detail/api.hpp"
 #include "dedup/detail/hash.hpp"
+#include "dedup/detail/sharing_gate.hpp"
 #include "dedup/policy.hpp"
 
 namespace dedup::detail {
@@ -112,11 +113,13 @@ class type_judge {
   }
   bool tuned_off() const noexcept { return verdict_.load(std::memory_order_relaxed) >= tuned; }
 
-  /// Counts a deserializer's lookup while the type is judged, and judges a window at its end.
-  void count(bool hit) noexcept {
+  /// Counts a deserializer's lookup while the type is judged, and judges a window at its end;
+  /// `only_user`: the caller is the table's only user (a private table's owner), which counts
+  /// without atomic read-modify-writes, as the table's own counters do.
+  void count(bool hit, bool only_user = false) noexcept {
     if (verdict_.load(std::memory_order_relaxed) != judging) return;
-    if (hit) hits_.fetch_add(1, std::memory_order_relaxed);
-    std::uint32_t n = lookups_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (hit) add_to(hits_, std::uint32_t{1}, only_user);
+    std::uint32_t n = add_to(lookups_, std::uint32_t{1}, only_user);
     if (n >= window_end_.load(std::memory_order_relaxed)) judge_window();
   }
 
