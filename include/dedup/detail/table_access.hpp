@@ -57,6 +57,7 @@ struct table_access {
   /// Counts one lookup of an adaptive type's deserializer, a hit or not, towards its verdict.
   template <class T>
   static void judge(intern_table<T>& t, bool hit) {
+    if (!t.judge_.counting()) return;  // most lookups: a verdict was reached
     gate_pass pass = t.enter();
     t.judge_.count(hit, pass.is_private());
   }

@@ -112,12 +112,14 @@ class type_judge {
     if (tuning_memory::of_process().start_tuned_off(slot, site)) verdict_ = tuned_from_memory;
   }
   bool tuned_off() const noexcept { return verdict_.load(std::memory_order_relaxed) >= tuned; }
+  /// Whether lookups still count: no verdict yet.
+  bool counting() const noexcept { return verdict_.load(std::memory_order_relaxed) == judging; }
 
   /// Counts a deserializer's lookup while the type is judged, and judges a window at its end;
   /// `only_user`: the caller is the table's only user (a private table's owner), which counts
   /// without atomic read-modify-writes, as the table's own counters do.
   void count(bool hit, bool only_user = false) noexcept {
-    if (verdict_.load(std::memory_order_relaxed) != judging) return;
+    if (!counting()) return;
     if (hit) add_to(hits_, std::uint32_t{1}, only_user);
     std::uint32_t n = add_to(lookups_, std::uint32_t{1}, only_user);
     if (n >= window_end_.load(std::memory_order_relaxed)) judge_window();
