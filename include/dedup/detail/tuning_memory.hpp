@@ -121,7 +121,10 @@ class type_judge {
   void count(bool hit, bool only_user = false) noexcept {
     if (!counting()) return;
     if (hit) add_to(hits_, std::uint32_t{1}, only_user);
-    std::uint32_t n = add_to(lookups_, std::uint32_t{1}, only_user);
+    // Shared: the release pairs with the acquire of whoever ends the window, which then sees the
+    // hits counted before each lookup it sees.
+    std::uint32_t n = only_user ? add_to(lookups_, std::uint32_t{1}, true)
+                                : lookups_.fetch_add(1, std::memory_order_acq_rel) + 1;
     if (n >= window_end_.load(std::memory_order_relaxed)) judge_window();
   }
 
