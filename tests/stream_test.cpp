@@ -302,24 +302,38 @@ TEST_CASE("workers share the caller's context, or one fresh context outside a sc
   CHECK(stats.hits == 200);
 }
 
-TEST_CASE("the reader reads the real NDJSON sample in order") {
-  std::filesystem::path sample = DEDUP_SHARED_DATA "/amazon_cellphones.ndjson";
-  if (!std::filesystem::exists(sample)) {
-    WARN("skipped: " << sample << " is absent");
-    return;
-  }
+namespace {
+
+/// Reads the NDJSON file of arrays at `path` with the parallel reader and checks that it delivers
+/// what a line-by-line `dedup::parse` gives, in order.
+void check_rows_in_order(const std::filesystem::path& path) {
   using row = std::vector<std::variant<std::monostate, bool, std::int64_t, double, std::string>>;
   std::vector<row> expected;
-  std::ifstream in(sample);
+  std::ifstream in(path);
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) expected.push_back(dedup::parse<row>(line));
   REQUIRE(expected.size() > 100);
   std::size_t i = 0;
-  for (auto& r : dedup::reader<row>(sample, {.threads = 3, .max_queue = 7})) {
+  for (auto& r : dedup::reader<row>(path, {.threads = 3, .max_queue = 7})) {
     REQUIRE(i < expected.size());
     CHECK(r == expected[i++]);
   }
   CHECK(i == expected.size());
+}
+
+}  // namespace
+
+TEST_CASE("the reader reads an NDJSON file of mixed rows in order") {
+  check_rows_in_order(DEDUP_FIXTURES "/rows.ndjson");
+}
+
+TEST_CASE("the reader reads the real NDJSON sample in order") {
+  std::filesystem::path sample = DEDUP_SHARED_DATA "/amazon_cellphones.ndjson";
+  if (!std::filesystem::exists(sample)) {
+    WARN("skipped: " << sample << " is absent (the fixture rows.ndjson covers the same path)");
+    return;
+  }
+  check_rows_in_order(sample);
 }
 
 TEST_CASE("example: dedup::reader") {

@@ -20,8 +20,10 @@ namespace dedup {
 /// `record()` and `offset()` locate it in the stream as well.
 ///
 /// ```
+/// std::string where;
 /// try { dedup::parse<butler::DatasetType>(R"({"name": 7})"); }
-/// catch (const dedup::error& e) { assert(e.pointer() == "/name"); }
+/// catch (const dedup::error& e) { where = e.pointer(); }
+/// assert(where == "/name");
 /// ```
 class error : public std::runtime_error {
  public:

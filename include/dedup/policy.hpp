@@ -73,7 +73,11 @@ struct alignas(8) policy {  // eight bytes: a lock-free std::atomic<policy> in e
 /// next window is twice the last (see `policy::adaptive`).
 ///
 /// ```
-/// static_assert(dedup::judged_lookups == 1024);
+/// dedup::scope s;
+/// for (std::uint32_t i = 0; i < 3 * dedup::judged_lookups; ++i)  // every lookup a miss
+///   dedup::from_simple<butler::DatasetType>(nlohmann::json{
+///       {"name", std::to_string(i)}, {"storageClass", "x"}, {"dimensions", {"visit"}}});
+/// assert(dedup::stats<butler::DatasetType>().tuned_off);
 /// ```
 inline constexpr std::uint32_t judged_lookups = 1024;
 

@@ -7,7 +7,7 @@
 /// `-fvisibility=hidden` then shares the program's copy instead of keeping one of its own, so a
 /// scope opened in one module is current in all of them and a type has one table slot everywhere.
 ///
-/// ```
+/// ```namespace
 /// DEDUP_API inline thread_local int shared_by_every_module = 0;
 /// ```
 #ifndef DEDUP_API

@@ -88,7 +88,7 @@ inline void journal_entry(table_base& table, std::string_view key) {
 /// entries, and takes them back with `take_back` if it is discarded. Copies, because an entry may
 /// be evicted, and its key bytes freed, while it waits.
 ///
-/// ```
+/// ```text
 /// std::size_t mark = current_journal.added.size();
 /// transaction outer;  // keeps the entries of the committed reads inside it in the journal
 /// auto value = read_document<T>(src, root);

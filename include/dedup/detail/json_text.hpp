@@ -12,7 +12,8 @@ namespace dedup::detail {
 /// rejects alike, rather than have one backend skip it and another fail on it.
 ///
 /// ```
-/// if (text.starts_with(dedup::detail::byte_order_mark)) reject();
+/// std::string_view text = "\xEF\xBB\xBF{}";
+/// assert(text.starts_with(dedup::detail::byte_order_mark));
 /// ```
 inline constexpr std::string_view byte_order_mark = "\xEF\xBB\xBF";
 

@@ -12,7 +12,7 @@ namespace dedup::detail {
 
 /// Where an input's records are, as its start shows them.
 ///
-/// ```
+/// ```text
 /// if (found.mode == dedup::detail::splitter::mode::array) use(found.pointer);
 /// ```
 struct sniffed_layout {
@@ -27,7 +27,7 @@ struct sniffed_layout {
 /// input that starts with `[` is that array; an empty `*.json` file is an empty document (which
 /// array mode rejects); anything else is lines. Reads no more than it must, and consumes nothing.
 ///
-/// ```
+/// ```text
 /// auto found = dedup::detail::sniff_layout(in, ".json", "refs", false);  // {"refs": [...]}
 /// assert(found.pointer == "/refs");
 /// ```

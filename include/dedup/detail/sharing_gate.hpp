@@ -64,7 +64,7 @@ inline void process_barrier() noexcept {
 /// ```
 /// dedup::detail::sharing_gate gate;
 /// if (gate.enter_private()) gate.leave_private();  // the owner's lock-free operation
-/// std::thread([&] { gate.share(); }).join();        // a second thread: shared from now on
+/// std::thread([&] { gate.share_if_foreign(); }).join();  // a second thread: shared from now on
 /// assert(!gate.enter_private());
 /// ```
 class sharing_gate {

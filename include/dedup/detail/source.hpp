@@ -71,10 +71,13 @@ concept json_source = requires(S& s, const path& p) {
 /// writer. Inside an object every value follows its `key`.
 ///
 /// ```
+/// std::string out;
+/// dedup::detail::text_sink sink(out);
 /// sink.begin_object();
 /// sink.key("name");
 /// sink.string("calexp");
 /// sink.end_object();
+/// assert(out == R"({"name":"calexp"})");
 /// ```
 template <class K>
 concept json_sink = requires(K& k, bool b, std::int64_t i, std::uint64_t u, double d,

@@ -20,7 +20,7 @@ namespace dedup::detail {
 ///
 /// ```
 /// auto& arena = dedup::detail::string_arena::of_this_thread();
-/// char* out = arena.allocate(16);
+/// assert(arena.allocate(16) != nullptr);
 /// arena.clear();
 /// assert(arena.bytes_held() <= dedup::detail::string_arena::retained_bound);
 /// ```
@@ -83,6 +83,7 @@ inline constexpr std::size_t parser_retained_bound = std::size_t{16} << 20;
 /// simdjson::padded_string json(std::string_view("[1]"));
 /// dedup::detail::thread_buffers_bound bound(parser);
 /// auto doc = parser.iterate(json);  // read before `bound` goes
+/// assert(doc.at_pointer("/0").get_int64().value() == 1);
 /// ```
 class thread_buffers_bound {
  public:

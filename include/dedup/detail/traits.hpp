@@ -72,9 +72,8 @@ concept whole_number = std::is_integral_v<T> && !std::is_same_v<T, bool>;
 /// the object form.
 ///
 /// ```
-/// template <> struct dedup::options<butler::Timespan> : dedup::default_options {
-///   static constexpr bool as_array = true;
-/// };
+/// static_assert(dedup::detail::as_array<butler::Timespan>);  // the model's options say so
+/// static_assert(!dedup::detail::as_array<butler::DatasetType>);
 /// ```
 template <class T>
 concept as_array = described<T> && requires {

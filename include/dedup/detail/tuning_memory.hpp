@@ -21,8 +21,8 @@ namespace dedup::detail {
 /// made by hand), which the memory leaves out.
 ///
 /// ```
-/// auto here = dedup::detail::site_of(__FILE__, __LINE__, 1);
-/// assert(here != 0 && here != dedup::detail::site_of(__FILE__, __LINE__, 1));
+/// auto site = dedup::detail::site_of(__FILE__, __LINE__, 1);
+/// assert(site != 0 && site != dedup::detail::site_of(__FILE__, __LINE__, 1));
 /// ```
 inline std::uint64_t site_of(const char* file, std::uint32_t line, std::uint32_t column) noexcept {
   std::uint64_t h = hash_key(file);
