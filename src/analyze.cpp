@@ -27,13 +27,21 @@ constexpr const char* analyze_usage = R"(usage: dedup analyze FILE [--ndjson] [-
 
 Finds the objects and arrays that repeat in any JSON file, with no model of its schema: each is
 hashed structurally in one pass (member order does not count), grouped by the JSON pointer pattern
-where it occurs (/refs/*/datasetType: array indices as *), and the patterns whose values repeat
+where it occurs (/refs/*/datasetType: array indices as *, and the members of a map as * too),
+and the patterns whose values repeat
 are listed with their occurrences, distinct values, bytes, and the bytes a writer that writes each
 shared object once would save (assuming 12 bytes a reference; patterns nested in a repeated one
 count their bytes again, the total counts each byte once). For each pattern of objects it proposes
 a key: the smallest set of up to three member names whose values tell its distinct objects apart
 ("whole value" when none does), and warns when the member that tells most of them apart would,
 alone, merge objects that differ elsewhere: the wrong-key bug, found before it is written.
+Empty arrays and objects count as values like any other.
+
+A map is an object keyed by data ({"138586341": {...}, "138586345": {...}}): a pattern whose
+objects have, between them, at least 16 differently named members, all objects or all arrays
+(nulls aside), objects of one type (each member name of theirs used by two of them on average).
+Its members are one pattern (/*/sponsor rather than /138586341/sponsor); a file that holds maps
+is read again, up to three times more, to count them from the start.
 
 A file named *.ndjson or *.jsonl (or any file, with --ndjson) is read line by line, one record a
 line (pattern /*); a file that starts with '[' is read element by element (/*), and one that
@@ -92,6 +100,7 @@ std::vector<row> repeated_patterns(const analysis::scanner& scan, std::size_t to
 }
 
 std::string key_text(const row& r) {
+  if (r.p->map) return "(map: whole value)";
   if (!r.p->all_objects) return "(arrays: whole value)";
   if (r.key.members.empty()) return r.p->distinct.size() < 2 ? "(one value)" : "whole value";
   std::string out;
@@ -112,6 +121,7 @@ void print_json(const std::filesystem::path& file, const analysis::plan& how,
                         {"bytes", r.p->bytes},
                         {"saved_bytes", r.p->saved},
                         {"objects", r.p->all_objects},
+                        {"map", r.p->map},
                         {"key", key},
                         {"warning", r.key.warning.empty() ? nlohmann::json(nullptr)
                                                           : nlohmann::json(r.key.warning)}});

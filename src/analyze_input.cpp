@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 
 #include "analyze_scan.hpp"
 #include "dedup/detail/json_pointer.hpp"
@@ -117,21 +118,36 @@ outcome scan_file(const std::filesystem::path& file, const plan& how, analysis::
   return {1, 0};
 }
 
-}  // namespace
-
-input_scan scan_input(const std::filesystem::path& file, bool ndjson) {
+input_scan scan_once(const std::filesystem::path& file, bool ndjson,
+                     const std::unordered_set<std::string>& maps, bool find_maps) {
   input_scan in;
   in.how = plan_for(file, ndjson);
-  in.scan.emplace(in.how.whole ? "" : in.how.pointer + "/*", in.how.pointer);
+  in.scan.emplace(in.how.whole ? "" : in.how.pointer + "/*", in.how.pointer, maps, find_maps);
   in.got = scan_file(file, in.how, *in.scan);
   if (!in.how.pointer.empty() &&
       (!in.got.records || !only_closing_brackets_after(file, in.got.end))) {
     // {"NAME": [...], ...}: more than the one array after all; read it as the document it is.
     in.how = {{}, "", true, "a JSON document"};
-    in.scan.emplace("", "");
+    in.scan.emplace("", "", maps, find_maps);
     in.got = scan_file(file, in.how, *in.scan);
   }
   return in;
+}
+
+}  // namespace
+
+// A pass counts a map's members by name until it finds the map, so a pass that found one is
+// followed by one that knows it from the start. That pass finds few maps, if any: the members of
+// a map found mid-pass go to its `*` from then on, where the maps inside it show. The last pass
+// allowed looks for none, so its counts are exact.
+input_scan scan_input(const std::filesystem::path& file, bool ndjson) {
+  constexpr int passes = 4;
+  std::unordered_set<std::string> maps;
+  for (int pass = 1;; ++pass) {
+    input_scan in = scan_once(file, ndjson, maps, pass < passes);
+    if (in.scan->new_maps().empty()) return in;
+    maps.insert(in.scan->new_maps().begin(), in.scan->new_maps().end());
+  }
 }
 
 }  // namespace dedup::cli::analysis

@@ -46,6 +46,10 @@ std::uint64_t string_bytes(std::string_view s) {
   return n;
 }
 
+constexpr std::uint8_t kind_bit(simdjson::ondemand::json_type t) {
+  return static_cast<std::uint8_t>(1u << static_cast<unsigned>(t));
+}
+
 template <class N>
 std::uint64_t number_bytes(N v) {
   char buf[32];
@@ -54,9 +58,14 @@ std::uint64_t number_bytes(N v) {
 
 }  // namespace
 
-scanner::scanner(std::string base, std::string base_pointer)
-    : base_pointer_(std::move(base_pointer)), whole_document_(base.empty()) {
+scanner::scanner(std::string base, std::string base_pointer, std::unordered_set<std::string> maps,
+                 bool find_maps)
+    : base_pointer_(std::move(base_pointer)),
+      whole_document_(base.empty()),
+      maps_(std::move(maps)),
+      find_maps_(find_maps) {
   patterns_.push_back({});
+  patterns_[0].map = maps_.contains(base);
   patterns_[0].text = std::move(base);
 }
 
@@ -78,6 +87,7 @@ std::uint32_t scanner::add_child(std::uint32_t at, std::string text, std::string
   p.member = std::move(member);
   p.member_hash = detail::hash_key(p.member);
   p.member_bytes = string_bytes(p.member);
+  p.map = maps_.contains(p.text);
   patterns_.push_back(std::move(p));
   return id;
 }
@@ -90,6 +100,7 @@ std::uint32_t scanner::elements_of(std::uint32_t at) {
 }
 
 std::uint32_t scanner::member_of(std::uint32_t at, std::string_view member, std::size_t position) {
+  if (patterns_[at].map) return elements_of(at);
   const auto& known = patterns_[at].children;
   if (position < known.size() && known[position].first == member) return known[position].second;
   for (const auto& [name, id] : known)
@@ -117,7 +128,9 @@ std::string scanner::pointer() const {
 template <class V>
 scanner::summary scanner::visit(V& v, std::uint32_t at) {
   using simdjson::ondemand::json_type;
-  switch (v.type().value()) {
+  json_type type = v.type().value();
+  patterns_[at].kinds |= kind_bit(type);
+  switch (type) {
     case json_type::array:
       return visit_array(v.get_array().value(), at);
     case json_type::object:
@@ -202,6 +215,7 @@ scanner::summary scanner::visit_object(simdjson::ondemand::object o, std::uint32
   return through_memo(o, at, [&](simdjson::ondemand::object& all) { return walk_object(all, at); });
 }
 
+// Empty containers are recorded like any other: a pattern that is often `[]` repeats that often.
 scanner::summary scanner::walk_array(simdjson::ondemand::array& a, std::uint32_t at) {
   std::uint32_t elements = elements_of(at);
   summary s{seed_array, 2, 0};
@@ -217,7 +231,6 @@ scanner::summary scanner::walk_array(simdjson::ondemand::array& a, std::uint32_t
     ++i;
   }
   last_repeated_ = false;
-  if (i == 0) return s;
   std::vector<std::pair<std::uint32_t, std::uint64_t>> none;
   return record(at, s, false, none);
 }
@@ -233,20 +246,53 @@ scanner::summary scanner::walk_object(simdjson::ondemand::object& o, std::uint32
     if (auto failed = std::move(member).get(field)) throw simdjson::simdjson_error(failed);
     std::string_view key = field.unescaped_key().value();
     std::uint32_t c = member_of(at, key, n);
+    // A map's members share the `*` child, which names none of them: its name is the key's own.
+    bool map = patterns_[at].map;
+    std::uint64_t name_hash = map ? detail::hash_key(key) : patterns_[c].member_hash;
+    std::uint64_t name_bytes = map ? string_bytes(key) : patterns_[c].member_bytes;
     path_.push_back({key, 0, false});
     summary v = visit(field.value(), c);
     path_.pop_back();
-    const pattern& child = patterns_[c];
-    s.hash += mix(child.member_hash, v.hash);  // a sum: member order does not count
-    s.bytes += child.member_bytes + 1 + v.bytes + (n ? 1 : 0);
+    s.hash += mix(name_hash, v.hash);  // a sum: member order does not count
+    s.bytes += name_bytes + 1 + v.bytes + (n ? 1 : 0);
     s.saved += v.saved;
     member_scratch_[depth].emplace_back(c, v.hash);
     ++n;
+    // Found as soon as it shows, the members after it go to `*` and the maps inside show too.
+    pattern& p = patterns_[at];
+    if (find_maps_ && !p.map && p.children.size() >= p.map_check) {
+      p.map_check = 2 * p.children.size();  // asked again as names double: linear in all
+      if (looks_like_map(p)) {
+        p.map = true;
+        new_maps_.push_back(p.text);
+      }
+    }
   }
   s.hash = mix(seed_object + (n << 8), s.hash);
   last_repeated_ = false;
-  if (n == 0) return s;
   return record(at, s, true, member_scratch_[depth]);
+}
+
+// A map: at least `map_min_members` differently named members (counted over all of the pattern's
+// objects), whose values are all objects or all arrays (nulls aside), and, for objects, of one
+// type: each member name of the values is used by two of them on average. Records whose members
+// are sub-records of different types fail the last test, records of scalars the one before.
+bool scanner::looks_like_map(const pattern& p) const {
+  constexpr std::uint8_t object = kind_bit(simdjson::ondemand::json_type::object);
+  constexpr std::uint8_t array = kind_bit(simdjson::ondemand::json_type::array);
+  constexpr std::uint8_t null = kind_bit(simdjson::ondemand::json_type::null);
+  std::uint8_t shape = 0;
+  std::size_t names = 0;
+  std::unordered_set<std::string_view> distinct;
+  for (const auto& [name, id] : p.children) {
+    const pattern& value = patterns_[id];
+    std::uint8_t kind = value.kinds & ~null;
+    if (!kind) continue;
+    if ((kind != object && kind != array) || (shape && kind != shape)) return false;
+    shape = kind;
+    for (const auto& [member, child] : value.children) distinct.insert(member), ++names;
+  }
+  return shape == array || (shape == object && names >= 2 * distinct.size());
 }
 
 scanner::summary scanner::record(std::uint32_t at, summary s, bool object,
@@ -276,38 +322,56 @@ scanner::summary scanner::record(std::uint32_t at, summary s, bool object,
 
 namespace {
 
-/// Each distinct object's value hash for each of the pattern's members (0: absent), row by row.
+/// Each distinct object's value hash for each of the pattern's members (0: absent), looked up
+/// in the row's own sorted members rather than copied into a rows x members table, whose size
+/// sparse members would multiply.
 struct member_table {
   std::vector<std::uint32_t> columns;  // child pattern ids
   std::vector<const distinct_value*> rows;
-  std::vector<std::uint64_t> cells;  // rows x columns
 
   explicit member_table(const pattern& p) {
     for (const auto& [name, id] : p.children) columns.push_back(id);
     std::sort(columns.begin(), columns.end());  // ids follow first appearance: the natural order
-    if (columns.size() > 16) columns.resize(16);
     for (const auto& [hash, value] : p.distinct) rows.push_back(&value);
     std::sort(rows.begin(), rows.end(),
               [](auto* a, auto* b) { return a->first_pointer < b->first_pointer; });
-    cells.reserve(rows.size() * columns.size());
-    for (const distinct_value* row : rows) {
-      for (std::uint32_t column : columns) {
-        auto it = std::lower_bound(row->members.begin(), row->members.end(),
-                                   std::pair<std::uint32_t, std::uint64_t>{column, 0});
-        cells.push_back(it != row->members.end() && it->first == column ? it->second : 0);
-      }
-    }
   }
 
+  std::uint64_t cell(std::size_t row, std::size_t column) const {
+    const auto& members = rows[row]->members;
+    auto it = std::lower_bound(members.begin(), members.end(),
+                               std::pair<std::uint32_t, std::uint64_t>{columns[column], 0});
+    return it != members.end() && it->first == columns[column] ? it->second : 0;
+  }
   std::uint64_t combined(std::size_t row, const std::vector<std::size_t>& set) const {
     std::uint64_t h = 0;
-    for (std::size_t c : set) h = mix(h, cells[row * columns.size() + c]);
+    for (std::size_t c : set) h = mix(h, cell(row, c));
     return h;
   }
   std::size_t distinct_of(const std::vector<std::size_t>& set) const {
     std::unordered_set<std::uint64_t> seen;
     for (std::size_t r = 0; r < rows.size(); ++r) seen.insert(combined(r, set));
     return seen.size();
+  }
+  /// The distinct values of every column, in one sweep over the rows' members.
+  std::vector<std::size_t> distinct_by_column() const {
+    std::vector<std::unordered_set<std::uint64_t>> seen(columns.size());
+    std::vector<std::size_t> present(columns.size());
+    for (const distinct_value* row : rows) {
+      std::uint32_t last = 0;
+      for (const auto& [column, hash] : row->members) {
+        auto at = std::lower_bound(columns.begin(), columns.end(), column);
+        if (at == columns.end() || *at != column) continue;
+        auto c = static_cast<std::size_t>(at - columns.begin());
+        seen[c].insert(hash);
+        present[c] += column != last;  // members are sorted: a name twice counts once
+        last = column;
+      }
+    }
+    std::vector<std::size_t> out(columns.size());
+    for (std::size_t c = 0; c < columns.size(); ++c)  // absence is a value, as `cell` has it
+      out[c] = seen[c].size() + (present[c] < rows.size() && !seen[c].contains(0));
+    return out;
   }
 };
 
@@ -327,7 +391,7 @@ std::string merge_warning(const member_table& t, const std::vector<pattern>& all
                           std::size_t merged) {
   std::unordered_map<std::uint64_t, std::size_t> first;
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
-    auto [it, inserted] = first.try_emplace(t.cells[r * t.columns.size() + col], r);
+    auto [it, inserted] = first.try_emplace(t.cell(r, col), r);
     if (inserted) continue;
     return "keying on \"" + all[t.columns[col]].member + "\" alone would merge " +
            std::to_string(merged) + " distinct values that differ elsewhere (e.g. " +
@@ -343,13 +407,14 @@ key_report find_key(const pattern& p, const std::vector<pattern>& all) {
   if (!p.all_objects || p.distinct.size() < 2) return out;
   member_table t(p);
   std::size_t want = t.rows.size(), best_col = 0, best = 0;
+  std::vector<std::size_t> single = t.distinct_by_column();
   for (std::size_t c = 0; c < t.columns.size(); ++c) {
-    std::size_t d = t.distinct_of({c});
-    if (d > best) best = d, best_col = c;
+    if (single[c] > best) best = single[c], best_col = c;
+    if (single[c] == want && out.members.empty()) out.members.push_back(all[t.columns[c]].member);
   }
   // Sets grow only while the work stays small; beyond, the report says "whole value".
   std::size_t budget = 20'000'000;
-  for (std::size_t k = 1; k <= 3 && out.members.empty(); ++k) {
+  for (std::size_t k = 2; k <= 3 && out.members.empty(); ++k) {
     std::vector<std::size_t> set;
     each_subset(t.columns.size(), k, set, [&](const std::vector<std::size_t>& s) {
       if (budget < want) return true;

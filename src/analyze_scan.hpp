@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <simdjson.h>
@@ -21,6 +22,10 @@ namespace dedup::cli::analysis {
 /// What a sharing writer is assumed to spend on one reference instead of a repeated subtree
 /// (about `{"$ref":123}`), in the savings the report shows.
 inline constexpr std::uint64_t reference_bytes = 12;
+
+/// How many differently named members the objects of a pattern need, between them, before the
+/// pattern may be read as a map (`{"<id>": {...}, ...}`), its members collapsed into `*`.
+inline constexpr std::size_t map_min_members = 16;
 
 /// One distinct subtree of a pattern: its compact size, where it was first seen, and for an
 /// object the hash of each member's value by member (the pattern of that member), so that key
@@ -45,7 +50,10 @@ struct pattern {
   // Member patterns in order of first appearance: objects of one pattern mostly list their
   // members in one order, so the member at position i is found at i without hashing its name.
   std::vector<std::pair<std::string, std::uint32_t>> children;
-  std::optional<std::uint32_t> elements;  // the `*` child
+  std::optional<std::uint32_t> elements;  // the `*` child: elements, or members of a map
+  bool map = false;        // an object keyed by data: every member goes to the `*` child
+  std::uint8_t kinds = 0;  // of the values met here, one bit per simdjson json_type
+  std::size_t map_check = map_min_members;  // children at which to ask again whether it is a map
 };
 
 /// A key candidate of a pattern and the warning about the key a user would likely pick first.
@@ -59,7 +67,12 @@ class scanner {
  public:
   /// `base` is the pattern of each fed value (`/refs/*` for the elements of /refs, `/*` for
   /// NDJSON lines, "" for a whole document), `base_pointer` the pointer of their container.
-  scanner(std::string base, std::string base_pointer);
+  /// The patterns named in `maps` are maps from the start; others are found maps as the pass goes
+  /// (when `find_maps`), which `new_maps` lists: the counts are exact only when it is empty.
+  ///
+  ///     scanner scan("/*", "", {"/*/votes"}, false);  // /*/votes/u7 counts as /*/votes/*
+  scanner(std::string base, std::string base_pointer, std::unordered_set<std::string> maps = {},
+          bool find_maps = true);
 
   /// Hashes one document: record `index` of the input (ignored for a whole document). A malformed
   /// document is a `simdjson::simdjson_error`, thrown from where the walk found it.
@@ -69,6 +82,8 @@ class scanner {
   /// What a sharing writer would save over the whole input, each byte counted once.
   std::uint64_t saved() const { return saved_; }
   std::uint64_t bytes() const { return bytes_; }
+  /// The patterns found to be maps in this pass, which had members of their own before.
+  const std::vector<std::string>& new_maps() const { return new_maps_; }
 
  private:
   struct summary {
@@ -106,6 +121,7 @@ class scanner {
   std::uint32_t member_of(std::uint32_t at, std::string_view member, std::size_t position);
   std::uint32_t add_child(std::uint32_t at, std::string text, std::string member);
   std::string pointer() const;
+  bool looks_like_map(const pattern& p) const;
 
   std::vector<pattern> patterns_;
   std::vector<step> path_;
@@ -118,11 +134,15 @@ class scanner {
   std::vector<counted> trail_;  // the containers recorded in the document being fed
   std::vector<counted> memo_steps_;
   std::unordered_map<std::uint64_t, memo> memos_;  // by pattern and exact bytes
+  std::unordered_set<std::string> maps_;
+  bool find_maps_;
+  std::vector<std::string> new_maps_;
 };
 
 /// The smallest set of up to three member names whose values tell the distinct objects of `p`
-/// apart, and a warning when the single member that tells most of them apart would merge some
-/// that differ elsewhere (keying on a name alone, the wrong-key bug).
+/// apart (every member is a candidate; sets of two and three are tried while the rows tested stay
+/// under 20 million), and a warning when the single member that tells most of them apart would
+/// merge some that differ elsewhere (keying on a name alone, the wrong-key bug).
 key_report find_key(const pattern& p, const std::vector<pattern>& all);
 
 /// How the file is read: by records of one array or lines, or as one document.
@@ -149,7 +169,8 @@ struct input_scan {
 
 /// Scans `file` as `dedup analyze` reads it: the records of a top-level array or of the one array
 /// member `{"NAME": [...]}`, the lines of NDJSON (`ndjson`, or a `.ndjson`/`.jsonl` name), or else
-/// the whole document. A record that does not parse is a `dedup::error` at its place.
+/// the whole document; again, with the maps found known from the start, when a pass found maps.
+/// A record that does not parse is a `dedup::error` at its place.
 input_scan scan_input(const std::filesystem::path& file, bool ndjson);
 
 }  // namespace dedup::cli::analysis
