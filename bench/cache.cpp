@@ -1,4 +1,4 @@
-// dedup-bench-cache: the persistent cache's targets of issue 8, side by side in one run.
+// dedup-bench-cache: the persistent cache against its peers, side by side in one run.
 //   1. warm start: W1 loaded from the cache in a fresh process vs parse_fast of the same bytes
 //      from a plain file (each in a fresh process, re-executing this program);
 //   2. a memory-tier hit vs a std::unordered_map<std::string, std::shared_ptr<const T>> lookup;

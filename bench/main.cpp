@@ -813,7 +813,7 @@ int main(int argc, char** argv) try {
     notes.push_back(bench::peers::boost_json_note);
   std::optional<wire_figures> wire;
   std::vector<analyze_figures> analyses;
-  if (s.wants("wire")) {  // issue 10: the compact form and dedup analyze
+  if (s.wants("wire")) {  // the compact form and dedup analyze
     std::cerr << "  wire: plain and compact, analyze...\n";
     simdjson::padded_string text = w1();
     wire = measure_wire(text, s.reps);

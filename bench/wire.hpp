@@ -1,4 +1,4 @@
-// dedup-bench's wire section (issue 10's targets): W1 written plain and compact, their sizes, the
+// dedup-bench's wire section: W1 written plain and compact, their sizes, the
 // time to write each and to read each back to the same shared objects; and `dedup analyze`'s one
 // pass against the On-Demand floor on W1 and on citm_catalog.json.
 #pragma once

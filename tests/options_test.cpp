@@ -13,7 +13,7 @@ struct dedup::options<point> : dedup::default_options {
   static std::string wire_name(std::string_view m) { return dedup::camel_case(m); }
 };
 
-TEST_CASE("options<T> is declared from dedup/options.hpp alone", "[options][rooms]") {
+TEST_CASE("options<T> is declared from dedup/options.hpp alone", "[options]") {
   constexpr auto key = dedup::options<point>::key;
   STATIC_REQUIRE(key.kind == dedup::detail::key_kind::members);
   STATIC_REQUIRE(key.fields.size() == 2);
@@ -27,7 +27,7 @@ TEST_CASE("options<T> is declared from dedup/options.hpp alone", "[options][room
   STATIC_REQUIRE(dedup::raw_bytes.kind == dedup::detail::key_kind::raw_bytes);
 }
 
-TEST_CASE("camel_case keeps a leading underscore and digits", "[options][rooms]") {
+TEST_CASE("camel_case keeps a leading underscore and digits", "[options]") {
   CHECK(dedup::camel_case("_private_name") == "_privateName");
   CHECK(dedup::camel_case("run_2_id") == "run2Id");
   CHECK(dedup::camel_case("plain") == "plain");
