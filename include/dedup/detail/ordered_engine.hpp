@@ -349,6 +349,14 @@ class ordered_engine final : public ordered_source<typename Policy::value_type> 
     space_.notify_all();
     cell& c = cell_of(next_);
     if (c.ready.load(std::memory_order_acquire)) return true;
+    // A cheap item is usually done within a few yields: a sleep and a wake-up per item would cost
+    // more than the item.
+    lock.unlock();
+    for (int i = 0; i < 64; ++i) {
+      if (c.ready.load(std::memory_order_acquire)) return true;
+      std::this_thread::yield();
+    }
+    lock.lock();
     waiting_for_.store(next_, std::memory_order_seq_cst);
     ready_.wait(lock, [&] {
       return c.ready.load(std::memory_order_seq_cst) || (input_done_ && next_ == taken_);
