@@ -299,3 +299,81 @@ TEST_CASE("a failed read under a budget takes back its entries, evicted ones inc
   CHECK(dedup::stats<butler::DimensionRecord>().entries == 0);
   CHECK(dedup::stats<butler::DimensionRecord>().bytes == 0);
 }
+
+namespace {
+
+/// A dataset type's text: `spelling` 0 is compact, others add spaces, so each spelling is an
+/// exact-bytes alias of the value's entry.
+std::string type_text(int value, int spelling) {
+  std::string gap(static_cast<std::size_t>(spelling), ' ');
+  return "{\"name\":" + gap + "\"type-" + std::to_string(value) +
+         "\",\"storageClass\":\"ExposureF\",\"dimensions\":[\"visit\"]}";
+}
+
+std::shared_ptr<const butler::DatasetType> parse_type(int value, int spelling) {
+  return dedup::parse_fast<butler::DatasetType>(
+      simdjson::padded_string(type_text(value, spelling)));
+}
+
+}  // namespace
+
+TEST_CASE("under memory pressure rotate keeps a type with aliases at its size, counting values",
+          "[budget]") {
+  probe_guard probe;
+  dedup::scope s;
+  s.get().set_budget<butler::DatasetType>({.min_free_mem_pct = 0.2});
+  for (int v = 0; v < 3; ++v)
+    for (int spelling = 0; spelling < 3; ++spelling) (void)parse_type(v, spelling);
+  REQUIRE(dedup::stats<butler::DatasetType>().entries == 3);
+  probe.set(10);  // below 20% free
+  for (int v = 3; v < 6; ++v) {
+    (void)parse_type(v, 0);
+    CHECK(dedup::stats<butler::DatasetType>().entries == 3);
+  }
+  auto st = dedup::stats<butler::DatasetType>();
+  CHECK(st.evictions == 3);  // three values, each with its three spellings
+  CHECK(st.refusals == 0);
+  // An evicted value's spellings went with it: asked for again, each of the three is built again.
+  probe.set(50);
+  for (int v = 0; v < 6; ++v) (void)parse_type(v, 2);
+  auto after = dedup::stats<butler::DatasetType>();
+  CHECK(after.lookups - after.hits == st.lookups - st.hits + 3);
+  CHECK(after.entries == 6);
+}
+
+TEST_CASE("a budget on a type with aliases evicts nothing while every value is held", "[budget]") {
+  probe_guard probe;
+  dedup::scope s;
+  s.get().set_budget<butler::DatasetType>({.min_free_mem_pct = 0.2});
+  std::vector<std::shared_ptr<const butler::DatasetType>> held;
+  for (int v = 0; v < 3; ++v)
+    for (int spelling = 0; spelling < 2; ++spelling) held.push_back(parse_type(v, spelling));
+  probe.set(10);
+  auto a = parse_type(3, 0), b = parse_type(4, 0);
+  auto st = dedup::stats<butler::DatasetType>();
+  CHECK(st.entries == 3);
+  CHECK(st.evictions == 0);
+  CHECK(st.refusals == 2);
+  // The held values keep their spellings: each is found again by its exact bytes.
+  for (int v = 0; v < 3; ++v) CHECK(parse_type(v, 1) == held[static_cast<std::size_t>(2 * v)]);
+  CHECK(dedup::stats<butler::DatasetType>().hits == st.hits + 3);
+}
+
+TEST_CASE("max_entries counts a value and its aliases as one, and evicts them together",
+          "[budget]") {
+  dedup::scope s;
+  s.get().set_budget<butler::DatasetType>({.max_entries = 2});
+  for (int v = 0; v < 6; ++v) {
+    for (int spelling = 0; spelling < 3; ++spelling) (void)parse_type(v, spelling);
+    REQUIRE(dedup::stats<butler::DatasetType>().entries <= 2);
+  }
+  auto st = dedup::stats<butler::DatasetType>();
+  CHECK(st.entries == 2);
+  CHECK(st.evictions == 4);
+  CHECK(st.refusals == 0);
+  // What stays is two values with three spellings each, as two such values weigh alone.
+  dedup::scope fresh;
+  for (int v = 0; v < 2; ++v)
+    for (int spelling = 0; spelling < 3; ++spelling) (void)parse_type(v, spelling);
+  CHECK(st.bytes == dedup::stats<butler::DatasetType>().bytes);
+}

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -95,6 +96,56 @@ TEST_CASE("ordered_map never has more than max_queue items in work or waiting", 
     CHECK(most.load() <= static_cast<long>(max_queue));
     CHECK(range.most_ahead() >= 1);
     CHECK(range.most_ahead() <= max_queue);
+  }
+}
+
+TEST_CASE("a result is handed over while a later item is still in work", "[ordered_map]") {
+  // Item 1 blocks until this thread releases it, after the consumer received item 0: a result
+  // handed over only with the rest of its worker's batch would wait for item 1 for ever.
+  for (std::size_t threads : {1, 2, 4}) {
+    std::latch item1_started(1), release(1);
+    std::atomic<bool> item1_returned{false};
+    auto q = dedup::make_ordered_queue(std::views::iota(0, 300),
+                                       [&](int i) {
+                                         if (i == 1) {
+                                           item1_started.count_down();
+                                           release.wait();
+                                           item1_returned = true;
+                                         }
+                                         return i;
+                                       },
+                                       {.threads = threads, .max_queue = 64});
+    auto first = std::async(std::launch::async, [&] { return *q.next(); });
+    // Bounded only so that a failure ends the test rather than hanging it.
+    bool received = first.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    CHECK(received);
+    CHECK_FALSE(item1_returned.load());
+    item1_started.wait();  // item 1 was in work while item 0 was received
+    release.count_down();
+    CHECK(first.get() == 0);
+    int expected = 1;
+    while (auto v = q.next()) CHECK(*v == expected++);
+    CHECK(expected == 300);
+  }
+}
+
+TEST_CASE("a consumer that stops after k results leaves at most k + max_queue items started",
+          "[ordered_map]") {
+  for (std::size_t max_queue : {1, 4, 32}) {
+    std::atomic<int> started{0};
+    const int k = 10;
+    within_seconds([&] {
+      auto q = dedup::make_ordered_queue(std::views::iota(0, 100000),
+                                         [&](int i) {
+                                           ++started;
+                                           return i;
+                                         },
+                                         {.threads = 8, .max_queue = max_queue});
+      for (int i = 0; i < k; ++i) CHECK(*q.next() == i);
+      q.cancel();
+    });
+    CHECK(started.load() >= k);
+    CHECK(started.load() <= k + static_cast<int>(max_queue));
   }
 }
 

@@ -95,7 +95,10 @@ class intern_table final : public table_base {
   /// ```
   void set_budget(const dedup::budget& b) {
     if (gate_) gate_->share_if_foreign();
-    if (b.limited()) entries_vanish();
+    if (b.limited()) {
+      entries_vanish();
+      detail::remember_aliases(stripes_);  // eviction takes a value with all its aliases
+    }
     meter_.set(b);
     budgeted_.store(b.limited(), std::memory_order_relaxed);
   }
@@ -341,7 +344,7 @@ class intern_table final : public table_base {
     auto it = s.map.find(probe{bytes, h});
     if (it == s.map.end() || !it->second.value) return {};
     detail::add_to(s.hits, std::uint64_t{1}, pass.is_private());
-    touch(it->second);
+    touch(*resolve(it->second));  // the value's age: eviction samples canonical entries only
     return {it->second.value, resolve(it->second), {}};
   }
 
@@ -376,6 +379,8 @@ class intern_table final : public table_base {
     it->second.canonical = canonical;
     it->second.size = static_cast<std::uint32_t>(size);
     it->second.tick.store(meter_.now(), std::memory_order_relaxed);
+    if (budgeted_.load(std::memory_order_relaxed))
+      detail::remember_alias(*canonical, it->first.bytes, h);
     return it->first.bytes;
   }
 

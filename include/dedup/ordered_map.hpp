@@ -41,10 +41,11 @@ inline constexpr std::size_t max_ordered_threads = detail::max_engine_threads;
 
 /// The settings of `ordered_map`: `threads` workers (0: one per hardware thread); `max_queue`, the
 /// most items taken ahead of the consumer, in work or done and not yet consumed (0: 256 per
-/// worker); workers take up to `max_queue / (2 * threads)` items at once (at most 128), so a small
-/// queue means small batches. `skip_bad` skips the items whose fn threw a `dedup::error`, counting
-/// them and passing each error to `on_skip`; `on_progress` is called on the consumer's thread after
-/// every item delivered or skipped, and once at the end.
+/// worker); a worker takes one item at a time, or up to `max_queue / (2 * threads)` at once (at
+/// most 128) while its items are cheap, so a small queue means small batches. `skip_bad` skips the
+/// items whose fn threw a `dedup::error`, counting them and passing each error to `on_skip`;
+/// `on_progress` is called on the consumer's thread after every item delivered or skipped, and once
+/// at the end.
 ///
 /// ```
 /// dedup::ordered_options m{.threads = 4, .max_queue = 16, .skip_bad = true};
@@ -285,9 +286,11 @@ auto make_ordered_queue(R&& items, F&& fn) {
 /// single-pass range), run by worker threads, the results yielded in input order as an input
 /// range. The workers join the context current here (or one fresh context if none is), so what fn
 /// interns is shared across items and with the caller; fn is called concurrently and must be safe
-/// so (it is called as const). Items are pulled from `items` under one lock, in batches (a
-/// single-pass range is fine); items of a forward range of lvalues are passed in place, others as
-/// copies. No more than `max_queue` results are in work or waiting ahead of the consumer. Leaving
+/// so (it is called as const). Items are pulled from `items` under one lock, in batches while they
+/// are cheap (a single-pass range is fine); items of a forward range of lvalues are passed in
+/// place, others as copies. Result i is handed over as soon as it and all before it are done. No
+/// more than `max_queue` results are in work or waiting ahead of the consumer: once it has taken k
+/// results, at most k + `max_queue` items were ever started. Leaving
 /// the loop, or destroying the range, stops and joins the workers promptly; items not started are
 /// never started. A failure is rethrown when the consumer reaches its item, after every earlier
 /// result was delivered: a `dedup::error` from fn (a bad item: skipped instead with `skip_bad`) is

@@ -11,10 +11,11 @@ namespace dedup {
 
 /// Counters of one intern table: `lookups` made, `hits` among them, and `entries` held now.
 /// Misses (`lookups - hits`) are the instances the table had built. Under a budget, `evictions`
-/// counts entries `rotate` removed and `refusals` the values returned unshared because they did not
-/// fit; `bytes` is the table's estimated size now and `peak_bytes` the largest it has been.
-/// `tuned_off` says that the self-tuning policy (`policy::adaptive`) stopped interning the type in
-/// this context: its later occurrences are built by value and no longer counted.
+/// counts values `rotate` removed (a value goes with its exact-bytes aliases, and counts once) and
+/// `refusals` the values returned unshared because they did not fit; `bytes` is the table's
+/// estimated size now and `peak_bytes` the largest it has been. `tuned_off` says that the
+/// self-tuning policy (`policy::adaptive`) stopped interning the type in this context: its later
+/// occurrences are built by value and no longer counted.
 ///
 /// ```
 /// dedup::intern_table<std::string> table;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -128,9 +129,12 @@ class ordered_source {
   virtual const std::shared_ptr<context>& shared_context() const noexcept = 0;
 };
 
-/// The engine: workers take items in batches and the consumer gives back room in batches, so the
-/// lock and the wake-ups are paid once per batch (per item they would cost as much as parsing a
-/// small record does). Item i waits in ring_[i % max_queue] until the consumer takes it.
+/// The engine: a bounded ordered queue. Item i waits in ring_[i % max_queue] until the consumer
+/// takes it, and each is published on its own (a flag in its cell), so the consumer gets item i as
+/// soon as it and all before it are done. A worker takes one item at a time while items are costly
+/// and more at once (up to `batch_`) while they are cheap, and the consumer gives back room every
+/// `batch_` items or when it waits: the lock and the wake-ups are paid once per batch where they
+/// would cost as much as the work (parsing a small record), once per item where they are nothing.
 ///
 /// ```text
 /// ordered_engine<squares> e("squares", {.threads = 2, .max_queue = 8}, dedup::current());
@@ -150,7 +154,7 @@ class ordered_engine final : public ordered_source<typename Policy::value_type> 
     if (!ctx_) ctx_ = std::make_shared<context>();
     // Two batches per worker fit in the queue, so a worker can work on one while the other waits.
     batch_ = std::clamp<std::size_t>(s.max_queue / (2 * s.threads), 1, 128);
-    ring_.resize(s.max_queue);
+    ring_ = std::make_unique<cell[]>(s.max_queue);
     try {
       for (std::size_t i = 0; i < s.threads; ++i) workers_.emplace_back([this] { work(); });
     } catch (...) {
@@ -174,12 +178,13 @@ class ordered_engine final : public ordered_source<typename Policy::value_type> 
     current_.reset();
     for (;;) {
       if (ended_) return nullptr;
-      if (next_ == ready_end_ || next_ - published_ >= batch_) {
+      cell& c = cell_of(next_);
+      if (next_ - published_ >= batch_ || !c.ready.load(std::memory_order_acquire)) {
         if (!sync()) return nullptr;
       }
-      slot& s = ring_[next_ % ring_.size()];
-      slot taken = std::move(s);
-      s = slot{};
+      slot taken = std::move(c.result);
+      c.result = slot{};
+      c.ready.store(false, std::memory_order_relaxed);  // seen by workers through consumed_
       index_ = next_++;
       if (taken.value) {
         current_ = std::move(taken.value);
@@ -222,23 +227,32 @@ class ordered_engine final : public ordered_source<typename Policy::value_type> 
  private:
   /// An item's result, waiting in the ring for the consumer.
   struct slot {
-    bool ready = false;
     bool fatal = false;  // the source failed, or fn threw something else than a dedup::error
     std::optional<value_type> value;
     std::exception_ptr failure;  // set when value is not
     extra_type extra{};
   };
+  /// A place in the ring: the worker that took the item writes `result` and then sets `ready`;
+  /// the consumer empties it and clears `ready` before giving the room back under the lock.
+  struct cell {
+    std::atomic<bool> ready{false};
+    slot result;
+  };
+  static constexpr std::size_t nobody = static_cast<std::size_t>(-1);
+
+  cell& cell_of(std::size_t index) { return ring_[index % settings_.max_queue]; }
 
   void work() {
     scope joined{ctx_};
     std::vector<item_type> items;  // reused, so items (record buffers) keep their capacity
-    std::vector<slot> results;
+    std::size_t batch = 1;         // grows while items are cheap
     std::unique_lock lock(mutex_);
     for (;;) {
-      space_.wait(lock,
-                  [&] { return stopping_ || input_done_ || taken_ < consumed_ + ring_.size(); });
+      space_.wait(lock, [&] {
+        return stopping_ || input_done_ || taken_ < consumed_ + settings_.max_queue;
+      });
       if (stopping_ || input_done_) return;
-      std::size_t want = std::min(batch_, consumed_ + ring_.size() - taken_);
+      std::size_t want = std::min(batch, consumed_ + settings_.max_queue - taken_);
       if (items.size() < want) items.resize(want);
       std::size_t first = taken_, n = 0;
       slot broken;
@@ -248,22 +262,40 @@ class ordered_engine final : public ordered_source<typename Policy::value_type> 
         broken.fatal = true;  // a source cannot be trusted to resume after it threw
         broken.failure = std::current_exception();
       }
-      bool end = n < want;
       taken_ += n + (broken.failure ? 1 : 0);
       most_ahead_ = std::max(most_ahead_, taken_ - consumed_);
-      if (end) {
+      if (n < want) {
         input_done_ = true;
         space_.notify_all();
+        ready_.notify_all();  // a consumer waiting at the end learns there is nothing more
       }
       lock.unlock();
-      results.resize(n);
-      for (std::size_t k = 0; k < n; ++k) run(items[k], first + k, results[k]);
-      if (broken.failure) policy_.on_complete(first + n, item_outcome::failed);
+      auto start = std::chrono::steady_clock::now();
+      for (std::size_t k = 0; k < n; ++k) {
+        run(items[k], first + k, cell_of(first + k).result);
+        publish(first + k);
+      }
+      if (broken.failure) {
+        policy_.on_complete(first + n, item_outcome::failed);
+        cell_of(first + n).result = std::move(broken);
+        publish(first + n);
+      }
+      if (n) batch = next_batch(batch, n, std::chrono::steady_clock::now() - start);
       lock.lock();
-      for (std::size_t k = 0; k < n; ++k) publish(first + k, std::move(results[k]));
-      if (broken.failure) publish(first + n, std::move(broken));
-      if (consumer_waiting_) ready_.notify_one();
     }
+  }
+
+  /// The size of a worker's next batch, from the `n` items its last one took: doubled while a
+  /// batch takes less than a lock hand-off and a wake-up cost a hundred times over, halved when it
+  /// takes far more, so that cheap items pay for the hand-offs once per batch and costly ones wait
+  /// for no other item of a batch (the room left may have made the last one smaller than `batch`).
+  std::size_t next_batch(std::size_t batch, std::size_t n,
+                         std::chrono::steady_clock::duration took) const {
+    constexpr std::chrono::steady_clock::duration cheap = std::chrono::microseconds(100);
+    auto whole = took * static_cast<long>(batch) / static_cast<long>(n);  // as if `batch` items
+    if (whole < cheap) return std::min(batch_, 2 * batch);
+    if (whole > 4 * cheap) return std::max<std::size_t>(1, batch / 2);
+    return batch;
   }
 
   void run(item_type& item, std::size_t index, slot& result) {
@@ -286,10 +318,15 @@ class ordered_engine final : public ordered_source<typename Policy::value_type> 
     policy_.on_complete(index, outcome);
   }
 
-  void publish(std::size_t index, slot&& result) {
-    slot& s = ring_[index % ring_.size()];
-    s = std::move(result);
-    s.ready = true;
+  /// Marks item `index` ready and wakes the consumer if it waits for that item. Both sides are
+  /// sequentially consistent: either the consumer sees the flag before it sleeps, or this sees
+  /// the consumer waiting and wakes it under the lock, so no wake-up is lost.
+  void publish(std::size_t index) {
+    cell_of(index).ready.store(true, std::memory_order_seq_cst);
+    if (waiting_for_.load(std::memory_order_seq_cst) == index) {
+      std::lock_guard lock(mutex_);
+      ready_.notify_one();
+    }
   }
 
   void report_skip(const std::exception_ptr& failure) {
@@ -300,43 +337,49 @@ class ordered_engine final : public ordered_source<typename Policy::value_type> 
     }
   }
 
-  // ---- consumer: slots [next_, ready_end_) were seen ready under the lock; the consumer empties
-  // them without it, which is safe because no worker writes a slot again before `consumed_` has
-  // passed it, and `consumed_` only moves under the lock.
+  // ---- consumer: a cell whose flag it saw set it empties without the lock, which is safe because
+  // no worker writes a cell again before `consumed_` has passed it, and `consumed_` only moves
+  // under the lock.
 
-  /// Gives back the room of the items consumed so far and, if the next one is not known to be
-  /// ready, waits for it. False at the end of the items.
+  /// Gives back the room of the items consumed so far and, if the next one is not ready, waits
+  /// for it. False at the end of the items.
   bool sync() {
     std::unique_lock lock(mutex_);
     consumed_ = published_ = next_;
     space_.notify_all();
-    auto next_ready = [&] { return ring_[next_ % ring_.size()].ready; };
-    if (next_ == ready_end_) {
-      consumer_waiting_ = true;
-      ready_.wait(lock, [&] { return next_ready() || (input_done_ && next_ == taken_); });
-      consumer_waiting_ = false;
-      if (!next_ready()) {  // the end: the whole input is done
-        ended_ = true;
-        lock.unlock();
-        policy_.progressed(delivered_ + skipped_, static_cast<const extra_type*>(nullptr));
-        return false;
-      }
+    cell& c = cell_of(next_);
+    if (c.ready.load(std::memory_order_acquire)) return true;
+    // A cheap item is usually done within a few yields: a sleep and a wake-up per item would cost
+    // more than the item.
+    lock.unlock();
+    for (int i = 0; i < 64; ++i) {
+      if (c.ready.load(std::memory_order_acquire)) return true;
+      std::this_thread::yield();
     }
-    ready_end_ = std::max(ready_end_, next_);
-    while (ready_end_ < taken_ && ring_[ready_end_ % ring_.size()].ready) ++ready_end_;
-    return true;
+    lock.lock();
+    waiting_for_.store(next_, std::memory_order_seq_cst);
+    ready_.wait(lock, [&] {
+      return c.ready.load(std::memory_order_seq_cst) || (input_done_ && next_ == taken_);
+    });
+    waiting_for_.store(nobody, std::memory_order_relaxed);
+    if (c.ready.load(std::memory_order_acquire)) return true;
+    ended_ = true;  // the end: the whole input is done
+    lock.unlock();
+    policy_.progressed(delivered_ + skipped_, static_cast<const extra_type*>(nullptr));
+    return false;
   }
 
   /// Hands the items taken ahead of the consumer to `discard`: values first, so that none holds
   /// another's parts, then extras, newest first. Workers joined: nothing writes the ring.
   void take_back_undelivered() {
-    for (std::size_t i = next_; i < taken_; ++i) ring_[i % ring_.size()].value.reset();
+    for (std::size_t i = next_; i < taken_; ++i) cell_of(i).result.value.reset();
     for (std::size_t i = taken_; i-- > next_;) {
-      slot& s = ring_[i % ring_.size()];
-      policy_.discard(s.extra);
-      s = slot{};
+      cell& c = cell_of(i);
+      policy_.discard(c.result.extra);
+      c.result = slot{};
+      c.ready.store(false, std::memory_order_relaxed);
     }
-    next_ = ready_end_ = taken_;
+    next_ = taken_;
   }
 
   void stop() {
@@ -361,21 +404,20 @@ class ordered_engine final : public ordered_source<typename Policy::value_type> 
   mutable std::mutex mutex_;
   std::condition_variable space_;  // a worker may take another item, or must stop
   std::condition_variable ready_;  // the item the consumer waits for is ready, or there is none
-  std::vector<slot> ring_;
-  std::size_t batch_ = 1;     // items a worker takes at once
-  std::size_t taken_ = 0;     // items taken by workers
-  std::size_t consumed_ = 0;  // items the consumer has given the room of back
+  std::unique_ptr<cell[]> ring_;   // max_queue cells
+  std::size_t batch_ = 1;          // the most items a worker takes at once
+  std::size_t taken_ = 0;          // items taken by workers
+  std::size_t consumed_ = 0;       // items the consumer has given the room of back
   std::size_t most_ahead_ = 0;
   bool input_done_ = false;
   bool stopping_ = false;
-  bool consumer_waiting_ = false;
-  std::atomic<bool> cancel_{false};  // read by workers between the items of a batch
+  std::atomic<std::size_t> waiting_for_{nobody};  // the item the consumer sleeps for
+  std::atomic<bool> cancel_{false};               // read by workers between the items of a batch
 
   // The consumer's own state.
   bool ended_ = false;
   bool stop_called_ = false;
   std::size_t next_ = 0;       // the item to deliver next
-  std::size_t ready_end_ = 0;  // items before this were seen ready
   std::size_t published_ = 0;  // the value of consumed_ the consumer last set
   std::size_t index_ = 0;
   std::optional<value_type> current_;

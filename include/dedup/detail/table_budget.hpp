@@ -41,18 +41,20 @@ class alignas(64) table_meter {
     return limited() && strict_.load(std::memory_order_relaxed) && (over(0, 1) || under_pressure());
   }
 
-  /// Takes `bytes` (and one entry if `counts_entry`) into the table, or refuses and counts it.
-  /// Under `rotate`, `evict_one()` (evicting one entry nobody else holds, false if it found none)
-  /// runs until the entry fits; the caller holds no lock of the table. Concurrent admissions may
-  /// each evict for the others, so the table is within budget whenever no admission is under way.
+  /// Takes `bytes` into the table, with one entry if `counts_entry` (a new value; an alias of a
+  /// value counts as part of it), or refuses. Under `rotate`, `evict_one()` (evicting one value
+  /// nobody else holds, with its aliases; false if it found none) runs until the entry fits; the
+  /// caller holds no lock of the table. Concurrent admissions may each evict for the others, so
+  /// the table is within budget whenever no admission is under way. Only a refused value counts
+  /// as a refusal: a refused alias leaves its value shared.
   template <class Evict>
   bool admit(std::size_t bytes, bool counts_entry, Evict&& evict_one) {
     clock_.fetch_add(1, std::memory_order_relaxed);
     bytes_.fetch_add(bytes, std::memory_order_relaxed);
     if (counts_entry) count_.fetch_add(1, std::memory_order_relaxed);
-    if (limited() && !fits(bytes, evict_one)) {
+    if (limited() && !fits(bytes, counts_entry, evict_one)) {
       released(bytes, counts_entry);
-      refusals_.fetch_add(1, std::memory_order_relaxed);
+      if (counts_entry) refusals_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
     std::size_t now = bytes_.load(std::memory_order_relaxed);
@@ -98,12 +100,13 @@ class alignas(64) table_meter {
     return share >= 0 && share < min;
   }
   /// With the new entry counted: whether it may stay, evicting first under `rotate`. Under memory
-  /// pressure `rotate` evicts one entry for the new one, as it cannot know how much eviction frees.
+  /// pressure `rotate` evicts one value for a new one, as it cannot know how much eviction frees;
+  /// an alias is part of its value, which is already in.
   template <class Evict>
-  bool fits(std::size_t bytes, Evict& evict_one) {
+  bool fits(std::size_t bytes, bool counts_entry, Evict& evict_one) {
     std::size_t mb = max_bytes_.load(std::memory_order_relaxed);
     if (mb && bytes > mb) return false;  // alone over the budget: evicting would not help
-    bool pressure = under_pressure();
+    bool pressure = counts_entry && under_pressure();
     if (strict_.load(std::memory_order_relaxed)) return !pressure && !over(0, 0);
     while (pressure || over(0, 0)) {
       if (!evict_one()) return false;

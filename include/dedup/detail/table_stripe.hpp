@@ -13,6 +13,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "dedup/detail/pending_build.hpp"
 #include "dedup/detail/stripe_lock.hpp"
@@ -51,6 +52,14 @@ struct key_equal {
   }
 };
 
+/// The key of an alias, in the list its canonical entry keeps so that eviction can take the value
+/// with all its aliases. Links are pushed once, never changed, and freed with the entry; an alias
+/// removed on its own leaves its link, which eviction then no longer finds in the table.
+struct alias_link {
+  owned_key key;
+  const alias_link* next = nullptr;
+};
+
 /// An entry: a canonical key's instance, or an alias (another spelling's exact bytes) sharing the
 /// instance of a canonical entry, which stays while it has aliases. A weak entry holds `weak`, not
 /// `value`.
@@ -68,7 +77,34 @@ struct table_node {
   // Weak tracking: the instance, and its address as the identity its release looks for.
   std::weak_ptr<const T> weak;
   const T* weak_object = nullptr;
+  // For a canonical entry under a budget: its aliases' keys.
+  std::atomic<const alias_link*> alias_keys{nullptr};
+
+  table_node() = default;
+  table_node(const table_node&) = delete;
+  table_node& operator=(const table_node&) = delete;
+  ~table_node() {
+    for (const alias_link* l = alias_keys.load(std::memory_order_relaxed); l;)
+      delete std::exchange(l, l->next);
+  }
 };
+
+/// Adds the alias key `bytes` to the list of `canonical`, unless it is there; lock-free, as the
+/// caller holds the lock of the alias's stripe, not of the canonical entry's.
+///
+/// ```text
+/// remember_alias(*canonical, alias_key, alias_hash);  // after the alias entry was added
+/// ```
+template <class T>
+void remember_alias(table_node<T>& canonical, std::string_view bytes, std::size_t hash) {
+  const alias_link* head = canonical.alias_keys.load(std::memory_order_acquire);
+  for (const alias_link* l = head; l; l = l->next)
+    if (l->key.hash == hash && l->key.bytes == bytes) return;
+  auto* link = new alias_link{{std::string(bytes), hash}, head};
+  while (!canonical.alias_keys.compare_exchange_weak(link->next, link, std::memory_order_release,
+                                                     std::memory_order_acquire)) {
+  }
+}
 
 template <class T>
 struct alignas(64) table_stripe {
@@ -98,44 +134,102 @@ bool evictable(const table_node<T>& n) {
          (n.aliases.load(std::memory_order_acquire) == 0 && n.value.use_count() == 1);
 }
 
-/// Evicts the least recently used evictable entry among up to 16 sampled from a pseudo-random
-/// bucket of `s` on (Redis's approximate LRU); false if the sample held none.
+/// Whether a canonical entry's value is held by the table and its aliases only, so that it may go
+/// with them; an estimate (an alias being added is counted before it holds the value), which
+/// `evictable` checks again once the aliases are gone.
 template <class T>
-bool evict_in(table_stripe<T>& s, table_meter& meter) {
+bool evictable_with_aliases(const table_node<T>& n) {
+  return n.value && !n.canonical &&
+         n.value.use_count() == 1 + static_cast<long>(n.aliases.load(std::memory_order_acquire));
+}
+
+/// Removes the aliases of `canonical` named in `keys` (those still there), each under its own
+/// stripe's lock; their bytes leave the budget, but only the value counts as evicted.
+template <class T>
+void drop_aliases(table_stripes<T>& stripes, const table_node<T>* canonical,
+                  const std::vector<owned_key>& keys, table_meter& meter) {
+  for (const owned_key& k : keys) {
+    table_stripe<T>& s = stripes[stripe_index(k.hash)];
+    std::shared_ptr<const T> doomed;  // released after the lock, like every value leaving
+    std::uint32_t size = 0;
+    {
+      std::unique_lock lock(s.mutex);
+      auto it = s.map.find(key_probe{k.bytes, k.hash});
+      if (it == s.map.end() || it->second.canonical != canonical) continue;
+      size = it->second.size;
+      doomed = std::move(it->second.value);
+      s.map.erase(it);
+    }
+    meter.released(size, false);
+    // The canonical entry lives until this count reaches 0: it still counts this alias.
+    const_cast<table_node<T>*>(canonical)->aliases.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+/// The least recently used canonical entry among up to 16 entries sampled from a pseudo-random
+/// bucket of `s` on (Redis's approximate LRU) whose value only the table holds; end if none.
+/// Aliases are not candidates: a hit on one stamps its canonical entry.
+template <class T>
+auto oldest_evictable(table_stripe<T>& s, std::uint32_t now) {
   constexpr int sample = 16;
-  std::shared_ptr<const T> doomed;  // released after the lock, like every value leaving
-  table_node<T>* canonical = nullptr;
-  std::uint32_t size = 0;
-  {
-    std::unique_lock lock(s.mutex);
-    std::size_t buckets = s.map.bucket_count();
-    if (s.map.empty() || buckets == 0) return false;
-    std::uint32_t now = meter.now();
-    std::size_t start = (now * 0x9E3779B97F4A7C15ull >> 32) % buckets;
-    const owned_key* oldest = nullptr;
-    std::uint32_t oldest_age = 0;
-    int seen = 0;
-    for (std::size_t i = 0; i < buckets && seen < sample; ++i) {
-      std::size_t b = (start + i) % buckets;
-      for (auto it = s.map.begin(b); it != s.map.end(b) && seen < sample; ++it, ++seen) {
-        std::uint32_t age = now - it->second.tick.load(std::memory_order_relaxed);
-        if (evictable(it->second) && (!oldest || age > oldest_age)) {
-          oldest = &it->first;
-          oldest_age = age;
-        }
+  std::size_t buckets = s.map.bucket_count();
+  if (s.map.empty() || buckets == 0) return s.map.end();
+  std::size_t start = (now * 0x9E3779B97F4A7C15ull >> 32) % buckets;
+  const owned_key* oldest = nullptr;
+  std::uint32_t oldest_age = 0;
+  int seen = 0;
+  for (std::size_t i = 0; i < buckets && seen < sample; ++i) {
+    std::size_t b = (start + i) % buckets;
+    for (auto it = s.map.begin(b); it != s.map.end(b) && seen < sample; ++it, ++seen) {
+      std::uint32_t age = now - it->second.tick.load(std::memory_order_relaxed);
+      if (evictable_with_aliases(it->second) && (!oldest || age > oldest_age)) {
+        oldest = &it->first;
+        oldest_age = age;
       }
     }
-    if (!oldest) return false;
-    auto it = s.map.find(key_probe{oldest->bytes, oldest->hash});
-    canonical = it->second.canonical;
+  }
+  return oldest ? s.map.find(key_probe{oldest->bytes, oldest->hash}) : s.map.end();
+}
+
+/// Evicts the least recently used value of a sample of `s` that nobody outside the table holds,
+/// with its aliases (in other stripes: taken one by one, with no lock of `s` held); false if the
+/// sample held none, or if the value was taken meanwhile (its aliases are gone then, the value
+/// stays).
+template <class T>
+bool evict_in(table_stripes<T>& stripes, table_stripe<T>& s, table_meter& meter) {
+  std::shared_ptr<const T> doomed;  // released after the lock, like every value leaving
+  std::uint32_t size = 0;
+  owned_key key;
+  std::vector<owned_key> aliases;
+  const table_node<T>* chosen = nullptr;
+  {
+    std::unique_lock lock(s.mutex);
+    auto it = oldest_evictable(s, meter.now());
+    if (it == s.map.end()) return false;
+    if (it->second.aliases.load(std::memory_order_acquire) != 0) {
+      key = it->first;
+      chosen = &it->second;
+      for (auto* l = chosen->alias_keys.load(std::memory_order_acquire); l; l = l->next)
+        aliases.push_back(l->key);
+    } else {
+      size = it->second.size;
+      doomed = std::move(it->second.value);
+      s.map.erase(it);
+      s.entries.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+  if (chosen) {
+    drop_aliases(stripes, chosen, aliases, meter);
+    std::unique_lock lock(s.mutex);
+    auto it = s.map.find(key_probe{key.bytes, key.hash});
+    if (it == s.map.end() || it->second.canonical || !evictable(it->second)) return false;
     size = it->second.size;
     doomed = std::move(it->second.value);
     s.map.erase(it);
-    if (!canonical) s.entries.fetch_sub(1, std::memory_order_relaxed);
+    s.entries.fetch_sub(1, std::memory_order_relaxed);
   }
-  meter.released(size, !canonical);
+  meter.released(size, true);
   meter.evicted();
-  if (canonical) canonical->aliases.fetch_sub(1, std::memory_order_acq_rel);
   return true;
 }
 
@@ -147,15 +241,27 @@ std::size_t entry_estimate(std::size_t key, std::size_t json, bool canonical) {
          (canonical ? sizeof(T) + 2 * sizeof(void*) : 0);
 }
 
-/// Evicts one entry nobody outside the table holds, the least recently used of a sample of each
-/// stripe in turn from `cursor` on; false if no stripe had one.
+/// Evicts one value nobody outside the table holds, with its aliases, the least recently used of
+/// a sample of each stripe in turn from `cursor` on; false if no stripe had one.
 template <class T>
 bool evict_sampled(table_stripes<T>& stripes, std::atomic<std::size_t>& cursor,
                    table_meter& meter) {
-  for (std::size_t i = 0; i < stripes.size(); ++i)
-    if (evict_in(stripes[cursor.fetch_add(1, std::memory_order_relaxed) % stripes.size()], meter))
-      return true;
+  for (std::size_t i = 0; i < stripes.size(); ++i) {
+    std::size_t next = cursor.fetch_add(1, std::memory_order_relaxed) % stripes.size();
+    if (evict_in(stripes, stripes[next], meter)) return true;
+  }
   return false;
+}
+
+/// Lists every alias in its canonical entry's keys, for a table whose budget begins now (aliases
+/// added without a budget were not listed). Under each stripe's exclusive lock in turn.
+template <class T>
+void remember_aliases(table_stripes<T>& stripes) {
+  for (table_stripe<T>& s : stripes) {
+    std::unique_lock lock(s.mutex);
+    for (auto& [key, n] : s.map)
+      if (n.canonical) remember_alias(*n.canonical, key.bytes, key.hash);
+  }
 }
 
 /// A weak entry's instance if it is still alive (a hit, counted), else null.
