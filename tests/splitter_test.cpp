@@ -101,3 +101,19 @@ TEST_CASE("the splitter finds every element of random arrays, escapes at every o
     REQUIRE(elements(text) == values);
   }
 }
+
+TEST_CASE("the splitter cuts an element with a mismatched bracket at every offset of a block",
+          "[splitter]") {
+  for (std::size_t n = 0; n < 40; ++n) {
+    std::string text = R"([{"s":")" + std::string(n, 'x') + R"("]},{"t":1}])";
+    splitter in(std::make_unique<std::istringstream>(text), splitter::mode::array, "");
+    dedup::detail::raw_record rec;
+    REQUIRE(in.next(rec));
+    CHECK(rec.mismatched);
+    CHECK(rec.bytes == R"({"s":")" + std::string(n, 'x') + R"("]})");
+    REQUIRE(in.next(rec));
+    CHECK_FALSE(rec.mismatched);
+    CHECK(rec.bytes == R"({"t":1})");
+    CHECK_FALSE(in.next(rec));
+  }
+}

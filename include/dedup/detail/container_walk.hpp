@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <string>
 #include <string_view>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -25,13 +26,30 @@ inline constexpr std::array<bool, 256> container_stops = byte_set("\"{}[]");
 /// Where a walk over a container's bytes stands: what it carries from one block, and one refill,
 /// to the next.
 struct container_walk {
-  std::size_t depth = 0;
+  std::string open;  // the opening brackets of the containers the walk is in, innermost last
   bool in_string = false;
-  bool escaped = false;  // the byte after a backslash is still to be passed
+  bool escaped = false;   // the byte after a backslash is still to be passed
+  bool mismatch = false;  // stopped at a closing bracket that does not match `open.back()`
+
+  /// Counts the bracket `c` (outside strings); true when it closes the container. A closing
+  /// bracket of the other kind stops the walk on it, with `mismatch` set, for the caller to decide.
+  bool bracket(char c) {
+    if (c == '{' || c == '[') {
+      open.push_back(c);
+      return false;
+    }
+    if (open.back() != (c == '}' ? '{' : '[')) {
+      mismatch = true;
+      return false;
+    }
+    open.pop_back();
+    return open.empty();
+  }
 };
 
-/// Walks whole 16-byte blocks of [at, end) and returns the first byte it did not walk, or the byte
-/// after the container's closing bracket (with `closed` set). A byte per step costs most of a
+/// Walks whole 16-byte blocks of [at, end) and returns the first byte it did not walk (a mismatched
+/// closing bracket, with `w.mismatch` set), or the byte after the container's closing bracket (with
+/// `closed` set). A byte per step costs most of a
 /// split, and most blocks hold few quotes or brackets: one compare finds all of a block's.
 inline const char* walk_blocks(const char* at, const char* end, container_walk& w, bool& closed) {
 #if defined(__SSE2__)
@@ -59,12 +77,11 @@ inline const char* walk_blocks(const char* at, const char* end, container_walk& 
       } else if (quotes & bit) {
         w.in_string = true;
       } else if (brackets & bit) {
-        if ((at[i] | 0x20) == '{') {
-          ++w.depth;
-        } else if (--w.depth == 0) {
+        if (w.bracket(at[i])) {
           closed = true;
           return at + i + 1;
         }
+        if (w.mismatch) return at + i;
       }
     }
     at += 16;
@@ -99,11 +116,11 @@ inline const char* walk_bytes(const char* at, const char* end, container_walk& w
       }
     } else if (c == '"') {
       w.in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++w.depth;
-    } else if (--w.depth == 0) {
+    } else if (w.bracket(c)) {
       closed = true;
       return at + 1;
+    } else if (w.mismatch) {
+      return at;
     }
   }
   return at;
