@@ -37,7 +37,9 @@ namespace dedup {
 /// one whole JSON document: anything but blanks after it is an error. `compact` is a compact NDJSON
 /// stream (dedup/compact.hpp): its first line must be the header, which the reader checks when it
 /// is made (a bad one is thrown there, as record 0), and each later record may refer to the
-/// definitions of earlier ones.
+/// definitions of earlier ones. In `automatic` and `compact` lines, every header line starts a new
+/// stream with ids of its own (streams concatenated), and one that cannot be read is a structural
+/// error; `ndjson` reads header lines as records.
 ///
 /// ```
 /// dedup::reader_options o{.format = dedup::stream_format::ndjson};
@@ -314,8 +316,9 @@ class record_policy : public engine_hooks {
 /// is thrown when the consumer reaches it, as a `dedup::error` naming its index, byte offset and
 /// JSON pointer (`/refs/12/datasetType/name`), after every earlier record was delivered; a broken
 /// structure (an array cut short, a missing or doubled comma, content after the document, a
-/// byte-order mark) is thrown the same way even with `skip_bad`, located at the start of the record
-/// it is in. A reader that throws or is destroyed early takes back the entries that the records it
+/// byte-order mark, a malformed or repeated member around the array at `pointer`, a compact header
+/// that cannot be read) is thrown the same way even with `skip_bad`, located at the start of the
+/// record it is in. A mismatched bracket inside one element is a bad record of its own. A reader that throws or is destroyed early takes back the entries that the records it
 /// parsed ahead but never delivered added: the tables keep the delivered records' entries, and any
 /// entry still held elsewhere (an undelivered record's, shared by a delivered one). Iterate once.
 /// It is the engine of `dedup::ordered_map` over the records, the splitter being its item source.
