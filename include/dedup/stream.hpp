@@ -101,6 +101,10 @@ simple_result_t<T> parse_record(const raw_record& r, compact_table* compact = nu
 /// Checks the text around the records' array (the splitter's `check_around`) as `parse_fast` checks
 /// a member the model ignores: well-formed JSON, no member name repeated in an object, so that
 /// `{"refs":[...],"refs":[...]}` or a malformed member beside the array is an error at its pointer.
+///
+/// ```
+/// dedup::detail::check_around_array(R"({"version":1,"refs":[]})");  // well-formed: no error
+/// ```
 inline void check_around_array(std::string_view text) {
   simdjson::padded_string padded(text);
   simdjson::ondemand::parser parser;
