@@ -322,10 +322,11 @@ class record_policy : public engine_hooks {
 /// structure (an array cut short, a missing or doubled comma, content after the document, a
 /// byte-order mark, a malformed or repeated member around the array at `pointer`, a compact header
 /// that cannot be read) is thrown the same way even with `skip_bad`, located at the start of the
-/// record it is in. A mismatched bracket inside one element is a bad record of its own. A reader that throws or is destroyed early takes back the entries that the records it
-/// parsed ahead but never delivered added: the tables keep the delivered records' entries, and any
-/// entry still held elsewhere (an undelivered record's, shared by a delivered one). Iterate once.
-/// It is the engine of `dedup::ordered_map` over the records, the splitter being its item source.
+/// record it is in. A mismatched bracket inside one element is a bad record of its own. A reader
+/// that throws or is destroyed early takes back the entries that the records it parsed ahead but
+/// never delivered added: the tables keep the delivered records' entries, and any entry still held
+/// elsewhere (an undelivered record's, shared by a delivered one). Iterate once. It is the engine
+/// of `dedup::ordered_map` over the records, the splitter being its item source.
 ///
 /// ```
 /// dedup::scope s;

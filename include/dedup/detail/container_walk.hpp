@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #if defined(__SSE2__)
@@ -26,24 +27,44 @@ inline constexpr std::array<bool, 256> container_stops = byte_set("\"{}[]");
 /// Where a walk over a container's bytes stands: what it carries from one block, and one refill,
 /// to the next.
 struct container_walk {
-  std::string open;  // the opening brackets of the containers the walk is in, innermost last
+  std::size_t depth = 0;
+  std::uint64_t arrays = 0;  // bit i: the container i levels out from the innermost is an array
+  std::string outer;         // '[' or '{' for the levels beyond 64, innermost last
   bool in_string = false;
   bool escaped = false;   // the byte after a backslash is still to be passed
-  bool mismatch = false;  // stopped at a closing bracket that does not match `open.back()`
+  bool mismatch = false;  // stopped at a closing bracket of the other kind than the container's
 
+  /// Whether the container `level` levels out from the innermost is an array.
+  bool array_at(std::size_t level) const {
+    return level < 64 ? (arrays >> level) & 1 : outer[outer.size() - 1 - (level - 64)] == '[';
+  }
+  void push(bool array) {
+    if (depth >= 64) outer.push_back(arrays >> 63 ? '[' : '{');
+    arrays = arrays << 1 | std::uint64_t{array};
+    ++depth;
+  }
+  void pop() {
+    arrays >>= 1;
+    if (depth > 64) {
+      arrays |= std::uint64_t{outer.back() == '['} << 63;
+      outer.pop_back();
+    }
+    --depth;
+  }
   /// Counts the bracket `c` (outside strings); true when it closes the container. A closing
   /// bracket of the other kind stops the walk on it, with `mismatch` set, for the caller to decide.
+  /// The kinds are bits, not a stack of bytes: this runs for every bracket of the input.
   bool bracket(char c) {
     if (c == '{' || c == '[') {
-      open.push_back(c);
+      push(c == '[');
       return false;
     }
-    if (open.back() != (c == '}' ? '{' : '[')) {
+    if (array_at(0) != (c == ']')) {
       mismatch = true;
       return false;
     }
-    open.pop_back();
-    return open.empty();
+    pop();
+    return depth == 0;
   }
 };
 

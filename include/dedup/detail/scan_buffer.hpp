@@ -236,10 +236,16 @@ class scan_buffer {
     const char c = buf_[pos_++];
     w.mismatch = false;
     skip_space();
-    if (peek_byte() == (w.open.back() == '{' ? '}' : ']')) return false;
-    std::size_t outer = w.open.rfind(c == '}' ? '{' : '[');
-    w.open.resize(outer == std::string::npos ? w.open.size() - 1 : outer);
-    return w.open.empty();
+    if (peek_byte() == (w.array_at(0) ? ']' : '}')) return false;
+    std::size_t levels = 1;  // to the nearest container that `c` closes, or just the innermost
+    for (std::size_t i = 1; i < w.depth; ++i) {
+      if (w.array_at(i) == (c == ']')) {
+        levels = i + 1;
+        break;
+      }
+    }
+    while (levels--) w.pop();
+    return w.depth == 0;
   }
 
   std::unique_ptr<std::istream> in_;
