@@ -72,4 +72,27 @@ set -e
 [ "$status" -eq 1 ] || fail "load of a bad reference should exit 1, got $status"
 grep -q 'bad.ndjson as a compact stream: record 1 .*/datasetType/\$ref: \$ref 7 names an id not defined before it' "$dir/err" ||
   fail "bad reference message: $(cat "$dir/err")"
+# Two compact streams concatenated: each header starts its own ids, so the second stream's refs
+# never take the first one's objects, even when skipping bad records. Read as one file, the refs
+# are those of the two files read one after the other, with the same distinct objects.
+"$dedup" demo --refs 300 --types 5 --write "$dir/a.ndjson" --compact > /dev/null
+"$dedup" demo --refs 500 --types 40 --write "$dir/b.ndjson" --compact > /dev/null
+cat "$dir/a.ndjson" "$dir/b.ndjson" > "$dir/ab.ndjson"
+"$dedup" load "$dir/a.ndjson" "$dir/b.ndjson" --json > "$dir/two.figures"
+"$dedup" load "$dir/ab.ndjson" --skip-bad --threads 3 --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+two = json.load(open(sys.argv[1]))
+assert r["refs"] == two["refs"] == 800 and r["skipped"] == 0, r
+for name in ("DatasetType", "DataCoordinate", "DimensionRecord", "istring"):
+    assert r["types"][name]["distinct"] == two["types"][name]["distinct"], (name, r, two)
+' "$dir/two.figures" || fail "load of two concatenated compact streams"
+# A header that cannot be read in the middle stops the read, whatever --skip-bad says.
+{ cat "$dir/a.ndjson"; echo '{"dedup":"compact","version":2}'; tail -n +2 "$dir/b.ndjson"; } > "$dir/bad2.ndjson"
+set +e
+"$dedup" load "$dir/bad2.ndjson" --skip-bad 2> "$dir/err" > /dev/null; status=$?
+set -e
+[ "$status" -eq 1 ] || fail "a bad header in the middle should exit 1, got $status"
+grep -q 'record 301 .*/version: unsupported compact version' "$dir/err" ||
+  fail "bad header message: $(cat "$dir/err")"
 echo "compact: all checks passed"

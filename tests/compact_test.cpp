@@ -203,7 +203,8 @@ TEST_CASE("compact: bad references are errors at their pointer", "[compact]") {
              Catch::Contains("stands alone"));
   CHECK_THAT(
       error_of(shelf("", R"({"$id":"0","$value":{"code":"fr"}})")),
-      Catch::Contains("/value/made_in/$id: expected a non-negative integer id, found string"));
+      Catch::Contains(
+          "/value/made_in/$id: expected a non-negative integer id below 2^64, found string"));
   CHECK_THAT(error_of(shelf("", R"({"$id":1.5,"$value":{"code":"fr"}})")),
              Catch::Contains("/value/made_in/$id"));
   CHECK_THAT(error_of(shelf("", R"({"$id":-1,"$value":{"code":"fr"}})")),
@@ -312,4 +313,93 @@ TEST_CASE("compact: stream references to later, failed or missing records are er
   CHECK_THROWS_WITH(open(""), Catch::Contains("starts with its header line"));
   CHECK_THROWS_WITH(open("{\"books\":[]}\n"),
                     Catch::Contains("unexpected member 'books' in a compact stream header"));
+}
+
+TEST_CASE("compact: an id beyond 64 bits says what an id must be", "[compact]") {
+  const std::string text = doc(R"({"books":[],"made_in":{"$ref":18446744073709551616}})");  // 2^64
+  CHECK_THAT(error_of(text), Catch::StartsWith("/value/made_in/$ref: expected a non-negative "
+                                               "integer id below 2^64"));
+  CHECK_THROWS_WITH(fast<Shelf>(text), Catch::Contains("expected a non-negative integer id below "
+                                                       "2^64, found an integer out of that range"));
+}
+
+TEST_CASE("compact: a duplicate $id in a document names where it was first defined", "[compact]") {
+  const std::string text =
+      doc(R"({"books":[{"$id":100,"$value":{"title":"A","author":{"$id":0,"$value":{"name":"X",)"
+          R"("country":{"$id":0,"$value":{"code":"fr"}}}}}}],"made_in":{"$ref":0}})");
+  CHECK(error_of(text) ==
+        "/value/books/0/$value/author/$value/country/$id: duplicate $id 0 (first defined at "
+        "/value/books/0/$value/author/$id)");
+}
+
+namespace {
+
+/// The made_in codes a reader delivers from `text`, skipping bad records, and the details of the
+/// records it skipped.
+std::pair<std::vector<std::string>, std::vector<std::string>> codes_of(
+    const std::string& text, dedup::stream_format format = dedup::stream_format::automatic) {
+  std::vector<std::string> codes, skipped;
+  dedup::reader<Shelf> in(
+      std::make_unique<std::istringstream>(text),
+      {.threads = 4,
+       .max_queue = 4,
+       .format = format,
+       .skip_bad = true,
+       .on_skip = [&](const dedup::error& e) { skipped.push_back(e.detail()); }});
+  for (auto& s : in) codes.push_back(s.made_in->code);
+  return {codes, skipped};
+}
+
+const std::string stream_header = "{\"dedup\":\"compact\",\"version\":1}\n";
+
+std::string defines(int id, const std::string& code) {
+  return R"({"books":[],"made_in":{"$id":)" + std::to_string(id) + R"(,"$value":{"code":")" + code +
+         "\"}}}\n";
+}
+std::string refers(int id) {
+  return R"({"books":[],"made_in":{"$ref":)" + std::to_string(id) + "}}\n";
+}
+
+}  // namespace
+
+TEST_CASE("compact: each header of concatenated streams starts its own ids", "[compact]") {
+  const std::string a = stream_header + defines(0, "fr") + defines(1, "it") + refers(0) + refers(1);
+  const std::string b = stream_header + defines(0, "de") + refers(0) + refers(1);
+  for (auto format : {dedup::stream_format::automatic, dedup::stream_format::compact}) {
+    auto [codes, skipped] = codes_of(a + b, format);
+    // The last record of b names an id only a defined: an error, never a's object.
+    CHECK(codes == std::vector<std::string>{"fr", "it", "fr", "it", "de", "de"});
+    CHECK(skipped == std::vector<std::string>{"$ref 1 names an id not defined before it"});
+  }
+  // Plain records, then a compact stream: the header starts it there.
+  auto [codes, skipped] = codes_of(R"({"books":[],"made_in":{"code":"es"}})"
+                                   "\n" +
+                                   b);
+  CHECK(codes == std::vector<std::string>{"es", "de", "de"});
+  CHECK(skipped.size() == 1);
+  // A header with its members the other way round is a header too.
+  auto turned = codes_of(a +
+                         R"({"version":1,"dedup":"compact"})"
+                         "\n" +
+                         refers(0));
+  CHECK(turned.first == std::vector<std::string>{"fr", "it", "fr", "it"});
+  CHECK(turned.second == std::vector<std::string>{"$ref 0 names an id not defined before it"});
+}
+
+TEST_CASE("compact: a header that cannot be read stops the stream even when skipping",
+          "[compact]") {
+  const std::string a = stream_header + defines(0, "fr") + refers(0);
+  for (std::string bad : {R"({"dedup":"compact","version":2})", R"({"dedup":"compact"})",
+                          R"({"dedup":"compact","version":1,"x":0})"}) {
+    std::vector<std::string> codes;
+    try {
+      dedup::reader<Shelf> in(std::make_unique<std::istringstream>(a + bad + "\n" + refers(0)),
+                              {.threads = 2, .skip_bad = true});
+      for (auto& s : in) codes.push_back(s.made_in->code);
+      FAIL("no error thrown");
+    } catch (const dedup::error& e) {
+      CHECK(e.record() == 3u);
+    }
+    CHECK(codes == std::vector<std::string>{"fr", "fr"});
+  }
 }

@@ -101,3 +101,39 @@ TEST_CASE("the splitter finds every element of random arrays, escapes at every o
     REQUIRE(elements(text) == values);
   }
 }
+
+TEST_CASE("the splitter cuts an element with a mismatched bracket at every offset of a block",
+          "[splitter]") {
+  for (std::size_t n = 0; n < 40; ++n) {
+    std::string text = R"([{"s":")" + std::string(n, 'x') + R"("]},{"t":1}])";
+    splitter in(std::make_unique<std::istringstream>(text), splitter::mode::array, "");
+    dedup::detail::raw_record rec;
+    REQUIRE(in.next(rec));
+    CHECK(rec.mismatched);
+    CHECK(rec.bytes == R"({"s":")" + std::string(n, 'x') + R"("]})");
+    REQUIRE(in.next(rec));
+    CHECK_FALSE(rec.mismatched);
+    CHECK(rec.bytes == R"({"t":1})");
+    CHECK_FALSE(in.next(rec));
+  }
+}
+
+TEST_CASE("the splitter knows the kind of every open container, past 64 levels too", "[splitter]") {
+  std::string open, close;
+  for (int i = 0; i < 100; ++i) {
+    open += i % 3 ? "[" : R"({"a":)";
+    close.insert(0, i % 3 ? "]" : "}");
+  }
+  auto got = elements("[" + open + "1" + close + R"(,{"t":1}])");
+  REQUIRE(got.size() == 2);
+  CHECK(got[0] == open + "1" + close);
+  // A stray bracket 100 levels deep is one element's fault; the rest is cut as written.
+  std::string text = "[" + open + "1]" + close + R"(,{"t":1}])";
+  splitter in(std::make_unique<std::istringstream>(text), splitter::mode::array, "");
+  dedup::detail::raw_record rec;
+  REQUIRE(in.next(rec));
+  CHECK(rec.mismatched);
+  CHECK(rec.bytes == open + "1]" + close);
+  REQUIRE(in.next(rec));
+  CHECK(rec.bytes == R"({"t":1})");
+}

@@ -580,3 +580,74 @@ TEST_CASE("sniff_layout finds a named member's array and consumes nothing", "[st
   auto cut = splitter_of(R"({"version": [1, )");
   CHECK(dedup::detail::sniff_layout(cut, ".json", "refs", false).mode == mode::lines);
 }
+
+namespace {
+
+/// The records read from `text` with the records' array at /refs, skipping bad records; the error
+/// that ended the read, if any.
+std::pair<std::vector<int>, std::optional<dedup::error>> read_refs(const std::string& text) {
+  std::vector<int> seen;
+  try {
+    dedup::reader<item> in(std::make_unique<std::istringstream>(text),
+                           {.threads = 2, .pointer = "/refs", .skip_bad = true});
+    for (auto& rec : in) seen.push_back(rec.n);
+  } catch (const dedup::error& e) {
+    return {seen, e};
+  }
+  return {seen, std::nullopt};
+}
+
+const std::string rec0 = R"({"n":0,"pad":""})", rec1 = R"({"n":1,"pad":""})";
+
+}  // namespace
+
+TEST_CASE("the members around the records' array are well-formed and never repeated", "[stream]") {
+  auto good = read_refs(R"({"version":1,"refs":[)" + rec0 + "," + rec1 +
+                        R"(],"meta":{"k":[1,{"a":"]"}]}})");
+  CHECK(good.first == std::vector<int>{0, 1});
+  CHECK_FALSE(good.second);
+  struct bad_case {
+    std::string text, pointer, detail;
+  };
+  for (const bad_case& c : std::vector<bad_case>{
+           {R"({"refs":[)" + rec0 + R"(],"refs":[)" + rec1 + "]}", "/refs",
+            "duplicate member 'refs'"},
+           {R"({"version":tru,"refs":[)" + rec0 + "]}", "/version", "malformed JSON"},
+           {R"({"refs":[)" + rec0 + R"(],"x":[1 2]})", "/x", "malformed JSON"},
+           {R"({"a":{"b":1,"b":2},"refs":[)" + rec0 + "]}", "/a/b", "duplicate member 'b'"},
+           {"{\"x\":\"\xFF\",\"refs\":[" + rec0 + "]}", "", "UTF-8"},
+           {R"({"x":[1}],"refs":[)" + rec0 + "]}", "/x", "does not match"},
+       }) {
+    INFO(c.text);
+    auto [seen, failure] = read_refs(c.text);
+    REQUIRE(failure);
+    CHECK(failure->pointer() == c.pointer);
+    CHECK_THAT(failure->detail(), Catch::Contains(c.detail));
+  }
+}
+
+TEST_CASE("a mismatched bracket inside one element is skipped as that element", "[stream]") {
+  // a stray bracket, a closing bracket of the wrong kind, an inner container left open
+  for (std::string bad : {R"({"n":1,"pad":""]})", R"({"n":1,"pad":""])", R"({"n":1,"pad":[""})"}) {
+    INFO(bad);
+    auto [seen, failure] = read_refs(R"({"refs":[)" + rec0 + "," + bad + R"(,{"n":2,"pad":""}]})");
+    CHECK(seen == std::vector<int>{0, 2});
+    CHECK_FALSE(failure);
+  }
+  std::string text = R"({"refs":[)" + rec0 + R"(,{"n":1,"pad":""]},{"n":2,"pad":""}]})";
+  try {
+    for (auto& rec :
+         dedup::reader<item>(std::make_unique<std::istringstream>(text), {.pointer = "/refs"}))
+      (void)rec;
+    FAIL("no error thrown");
+  } catch (const dedup::error& e) {
+    CHECK(e.record() == 1u);
+    CHECK(e.pointer() == "/refs/1");
+    CHECK_THAT(e.detail(), Catch::Contains("does not match its opening one"));
+  }
+  // Where no reading of the bracket leaves a whole array, the read stops and says why.
+  auto [seen, failure] = read_refs(R"({"refs":[)" + rec0 + R"(,{"n":1,"pad":""]]},{"n":2}]})");
+  REQUIRE(failure);
+  CHECK_THAT(failure->detail(), Catch::Contains("after the mismatched bracket in record 1, the "
+                                                "structure cannot be recovered"));
+}

@@ -10,6 +10,7 @@
 #include <istream>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,7 +37,9 @@ namespace dedup {
 /// one whole JSON document: anything but blanks after it is an error. `compact` is a compact NDJSON
 /// stream (dedup/compact.hpp): its first line must be the header, which the reader checks when it
 /// is made (a bad one is thrown there, as record 0), and each later record may refer to the
-/// definitions of earlier ones.
+/// definitions of earlier ones. In `automatic` and `compact` lines, every header line starts a new
+/// stream with ids of its own (streams concatenated), and one that cannot be read is a structural
+/// error; `ndjson` reads header lines as records.
 ///
 /// ```
 /// dedup::reader_options o{.format = dedup::stream_format::ndjson};
@@ -95,10 +98,93 @@ simple_result_t<T> parse_record(const raw_record& r, compact_table* compact = nu
   return read_simdjson_document<T>(doc, r.bytes);
 }
 
+/// Checks the text around the records' array (the splitter's `check_around`) as `parse_fast` checks
+/// a member the model ignores: well-formed JSON, no member name repeated in an object, so that
+/// `{"refs":[...],"refs":[...]}` or a malformed member beside the array is an error at its pointer.
+///
+/// ```
+/// dedup::detail::check_around_array(R"({"version":1,"refs":[]})");  // well-formed: no error
+/// ```
+inline void check_around_array(std::string_view text) {
+  simdjson::padded_string padded(text);
+  simdjson::ondemand::parser parser;
+  simdjson::ondemand::document doc = take(parser.iterate(padded), path{});
+  string_arena::of_this_thread().clear();
+  simdjson_source src(doc);
+  path root;
+  check_well_formed(src, root, 0);
+  if (!doc.current_location().error()) fail(root, "malformed JSON: content after the document");
+}
+
+/// The name of the member whose opening quote is at `line[i]`, decoded, with `i` moved past its
+/// closing quote; nothing if it is not a well-formed name.
+inline std::optional<std::string> line_member_name(std::string_view line, std::size_t& i) {
+  while (i < line.size() && is_blank(line[i])) ++i;
+  if (i >= line.size() || line[i] != '"') return std::nullopt;
+  std::size_t start = ++i;
+  while (i < line.size() && line[i] != '"') i += line[i] == '\\' ? 2 : 1;
+  if (i >= line.size()) return std::nullopt;
+  std::string name(line.substr(start, i++ - start));
+  std::size_t n = unescape_to(name, name.data());
+  if (n == std::string::npos) return std::nullopt;
+  name.resize(n);
+  return name;
+}
+
+/// Whether an NDJSON line is a compact stream's header: an object whose first member is `dedup`,
+/// or whose members start `version`, then `dedup` (a header holds these two, in either order).
+/// Only the first members are looked at, since every line is checked under the reader's lock.
+///
+/// ```
+/// assert(dedup::detail::compact_header_line(R"({"dedup":"compact","version":7})"));
+/// assert(!dedup::detail::compact_header_line(R"({"run":"dedup"})"));
+/// ```
+inline bool compact_header_line(std::string_view line) {
+  if (!line.starts_with('{')) return false;
+  std::size_t i = 1;
+  while (i < line.size() && is_blank(line[i])) ++i;
+  if (line.substr(i).starts_with(R"("dedup")")) return true;  // what the writer writes
+  if (!line.substr(i).starts_with(R"("version")") &&
+      line.substr(i, line.find('"', i + 1) - i).find('\\') == std::string_view::npos)
+    return false;
+  auto first = line_member_name(line, i);
+  if (first == "dedup") return true;
+  if (first != "version") return false;
+  while (i < line.size() && line[i] != ',' && line[i] != '"' && line[i] != '{' && line[i] != '[')
+    ++i;  // past `:` and the version's scalar
+  return i < line.size() && line[i] == ',' && line_member_name(line, ++i) == "dedup";
+}
+
+/// A record as the reader hands it to a worker: with the identity table of the compact stream it
+/// belongs to, if any (each header line of a concatenation of streams starts a table of its own).
+struct stream_record : raw_record {
+  std::shared_ptr<compact_table> table;
+};
+
+/// Marks a compact record complete in its table when its parse ends, failed unless told it
+/// succeeded, so that a reference from a later record waits only for what it needs.
+class record_completion {
+ public:
+  record_completion(compact_table* table, std::size_t record) : table_(table), record_(record) {}
+  record_completion(const record_completion&) = delete;
+  record_completion& operator=(const record_completion&) = delete;
+  ~record_completion() {
+    if (table_) table_->record_done(record_, ok_);
+  }
+  void succeeded() noexcept { ok_ = true; }
+
+ private:
+  compact_table* table_;
+  std::size_t record_;
+  bool ok_ = false;
+};
+
 /// The reader's policy of the ordered engine: the splitter is the item source, parsing a record is
 /// the work, and a slot carries the entries the record added (taken back if it is never delivered)
-/// and the byte offset of its end (for progress). A compact stream's identity table is told of each
-/// record's end (so that a reference waits only for earlier records) and of the reader's stop.
+/// and the byte offset of its end (for progress). In lines, a compact header starts a stream with a
+/// table of its own, so that ids never resolve across streams; a header that cannot be read is a
+/// structural error (records after it would resolve against nothing they were written with). Each
+/// table is told of its records' ends and of the reader's stop.
 template <class T>
 class record_policy : public engine_hooks {
  public:
@@ -106,7 +192,7 @@ class record_policy : public engine_hooks {
     kept_entries entries;  // what the record added to the tables, until it is delivered
     std::size_t end = 0;
   };
-  using item_type = raw_record;
+  using item_type = stream_record;
   using value_type = simple_result_t<T>;
   using extra_type = extra;
 
@@ -117,23 +203,37 @@ class record_policy : public engine_hooks {
         splitter_(std::move(in), splitter::mode::lines, options_.pointer) {
     splitter_.set_mode(pick_mode(extension));
     lines_ = splitter_.get_mode() == splitter::mode::lines;
+    if (!lines_) splitter_.check_around(check_around_array);
+    headers_ = lines_ && options_.format != stream_format::ndjson;
     if (lines_ &&
         (options_.format == stream_format::compact ||
          (options_.format == stream_format::automatic && splitter_.starts_object_with("dedup"))))
       open_compact();
   }
 
-  bool pull(raw_record& r) { return splitter_.next(r); }
+  bool pull(stream_record& r) {
+    for (;;) {
+      if (!splitter_.next(r)) return false;
+      if (!headers_ || !compact_header_line(r.bytes)) break;
+      start_stream(r);
+    }
+    r.table = compact_;
+    return true;
+  }
 
-  value_type apply(raw_record& rec, std::size_t, extra& x) {
+  value_type apply(stream_record& rec, std::size_t, extra& x) {
+    record_completion completion(rec.table.get(), rec.index);
     x.end = rec.end;
+    if (rec.mismatched)
+      fail(path{}, "malformed JSON: a closing bracket does not match its opening one");
     // The outer transaction keeps the record's committed entries in the journal, so they can be
     // copied and taken back if the consumer never gets the record.
     std::size_t mark = current_journal.added.size();
     transaction outer;
-    value_type v = parse_record<T>(rec, compact_.get());
+    value_type v = parse_record<T>(rec, rec.table.get());
     x.entries = entries_since(mark);
     outer.commit();
+    completion.succeeded();
     return v;
   }
 
@@ -155,27 +255,33 @@ class record_policy : public engine_hooks {
     if (options_.on_skip) options_.on_skip(e);
   }
   void discard(extra& x) { take_back(x.entries); }
-  // Item i of the engine is record i + 1 of a compact stream, whose record 0 is the header.
-  void on_complete(std::size_t index, item_outcome outcome) {
-    if (compact_) compact_->record_done(index + 1, outcome == item_outcome::done);
-  }
   void on_stop() {
-    if (compact_) compact_->cancel();  // a record waiting on a reference ends, with an error
+    std::lock_guard lock(tables_mutex_);
+    for (auto& weak : tables_) {
+      if (auto table = weak.lock()) table->cancel();  // a record waiting on a reference ends
+    }
   }
 
  private:
   /// Checks a compact stream's header line, record 0, before any worker starts.
   void open_compact() {
-    raw_record header;
+    stream_record header;
     if (!splitter_.next(header))
       throw error("", "a compact stream starts with its header line, and this one is empty");
+    start_stream(header);
+  }
+
+  /// Checks a header line and gives the records after it a table of their own.
+  void start_stream(const stream_record& header) {
     try {
       (void)parse_record<compact_header>(header);
     } catch (const error& e) {
       std::rethrow_exception(locate(e, header, 0));
     }
-    compact_ = std::make_unique<compact_table>(true);
-    compact_->record_done(0, true);
+    compact_ = std::make_shared<compact_table>(true, header.index + 1);
+    std::lock_guard lock(tables_mutex_);
+    std::erase_if(tables_, [](const auto& weak) { return weak.expired(); });
+    tables_.push_back(compact_);
   }
 
   splitter::mode pick_mode(const std::string& extension) {
@@ -194,10 +300,13 @@ class record_policy : public engine_hooks {
 
   reader_options options_;
   std::size_t total_bytes_ = 0;
-  splitter splitter_;  // used under the engine's lock once the workers run
-  bool lines_ = true;  // records are lines, not array elements
+  splitter splitter_;     // used under the engine's lock once the workers run
+  bool lines_ = true;     // records are lines, not array elements
+  bool headers_ = false;  // a line may be a compact header
   std::size_t bytes_done_ = 0;
-  std::unique_ptr<compact_table> compact_;  // a compact stream's definitions
+  std::shared_ptr<compact_table> compact_;  // the definitions of the current compact stream
+  std::mutex tables_mutex_;  // the tables of records still in work: pulled, and stopped, apart
+  std::vector<std::weak_ptr<compact_table>> tables_;
 };
 
 }  // namespace detail
@@ -211,11 +320,13 @@ class record_policy : public engine_hooks {
 /// is thrown when the consumer reaches it, as a `dedup::error` naming its index, byte offset and
 /// JSON pointer (`/refs/12/datasetType/name`), after every earlier record was delivered; a broken
 /// structure (an array cut short, a missing or doubled comma, content after the document, a
-/// byte-order mark) is thrown the same way even with `skip_bad`, located at the start of the record
-/// it is in. A reader that throws or is destroyed early takes back the entries that the records it
-/// parsed ahead but never delivered added: the tables keep the delivered records' entries, and any
-/// entry still held elsewhere (an undelivered record's, shared by a delivered one). Iterate once.
-/// It is the engine of `dedup::ordered_map` over the records, the splitter being its item source.
+/// byte-order mark, a malformed or repeated member around the array at `pointer`, a compact header
+/// that cannot be read) is thrown the same way even with `skip_bad`, located at the start of the
+/// record it is in. A mismatched bracket inside one element is a bad record of its own. A reader
+/// that throws or is destroyed early takes back the entries that the records it parsed ahead but
+/// never delivered added: the tables keep the delivered records' entries, and any entry still held
+/// elsewhere (an undelivered record's, shared by a delivered one). Iterate once. It is the engine
+/// of `dedup::ordered_map` over the records, the splitter being its item source.
 ///
 /// ```
 /// dedup::scope s;

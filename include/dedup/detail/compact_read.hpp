@@ -27,11 +27,18 @@ struct compact_wrapper {
   bool value_done = false;
 };
 
+/// What a `$id` or `$ref` must be, for the messages of every way one can be wrong.
+inline constexpr std::string_view compact_id_kind = "a non-negative integer id below 2^64";
+
 template <class S>
 std::uint64_t read_compact_id(S& src, const path& p) {
   json_kind k = src.kind(p);
-  if (k != json_kind::integer) fail_kind(p, "a non-negative integer id", kind_name(k));
-  return src.get_uint64(p);
+  if (k != json_kind::integer) fail_kind(p, compact_id_kind, kind_name(k));
+  try {
+    return src.get_uint64(p);
+  } catch (const error&) {  // a backend's own words for a negative or too large integer
+    fail_kind(p, compact_id_kind, "an integer out of that range");
+  }
 }
 
 /// Walks a wrapper's members, calling on_value(value source, its path) for `$value` once its `$id`

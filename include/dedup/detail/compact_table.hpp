@@ -50,17 +50,22 @@ struct compact_type {
 /// ```
 class compact_table {
  public:
-  explicit compact_table(bool concurrent = false) : concurrent_(concurrent) {}
+  /// A concurrent table's records before `first_record` count as complete: a stream's header, and
+  /// the records of the streams before it in a concatenation, which define nothing here.
+  explicit compact_table(bool concurrent = false, std::size_t first_record = 0)
+      : concurrent_(concurrent), complete_below_(first_record) {}
 
   /// Starts the definition of `id` (as a `type`) by `record`: a duplicate is an error.
   void begin(std::uint64_t id, const compact_type& type, std::size_t record, const path& at) {
     auto lock = guard();
     entry& e = slot(id);
     if (e.type) {
-      fail(at, "duplicate $id " + std::to_string(id) + " (first defined in record " +
-                   std::to_string(e.record) + ")");
+      // A document is one record: only the pointer tells where; a stream names the record.
+      fail(at, "duplicate $id " + std::to_string(id) + " (first defined " +
+                   (concurrent_ ? "in record " + std::to_string(e.record) : "at " + e.defined_at) +
+                   ")");
     }
-    e = entry{&type, {}, {}, record, false};
+    e = entry{&type, {}, {}, record, false, concurrent_ ? std::string() : at.render()};
     ++entries_;
   }
 
@@ -136,7 +141,8 @@ class compact_table {
     std::shared_ptr<const void> value;
     std::string key;
     std::size_t record = 0;
-    bool defined = false;  // false while its value is read
+    bool defined = false;    // false while its value is read
+    std::string defined_at;  // the pointer of the `$id`, in a document
   };
 
   std::unique_lock<std::mutex> guard() {
@@ -200,7 +206,7 @@ class compact_table {
   std::unordered_set<std::size_t> failed_records_;
   std::set<std::size_t> done_ahead_;
   std::unordered_map<std::string_view, std::shared_ptr<const std::string>> strings_;
-  std::size_t complete_below_ = 0;
+  std::size_t complete_below_;
   bool cancelled_ = false;
 };
 

@@ -5,6 +5,8 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <string_view>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -26,12 +28,49 @@ inline constexpr std::array<bool, 256> container_stops = byte_set("\"{}[]");
 /// to the next.
 struct container_walk {
   std::size_t depth = 0;
+  std::uint64_t arrays = 0;  // bit i: the container i levels out from the innermost is an array
+  std::string outer;         // '[' or '{' for the levels beyond 64, innermost last
   bool in_string = false;
-  bool escaped = false;  // the byte after a backslash is still to be passed
+  bool escaped = false;   // the byte after a backslash is still to be passed
+  bool mismatch = false;  // stopped at a closing bracket of the other kind than the container's
+
+  /// Whether the container `level` levels out from the innermost is an array.
+  bool array_at(std::size_t level) const {
+    return level < 64 ? (arrays >> level) & 1 : outer[outer.size() - 1 - (level - 64)] == '[';
+  }
+  void push(bool array) {
+    if (depth >= 64) outer.push_back(arrays >> 63 ? '[' : '{');
+    arrays = arrays << 1 | std::uint64_t{array};
+    ++depth;
+  }
+  void pop() {
+    arrays >>= 1;
+    if (depth > 64) {
+      arrays |= std::uint64_t{outer.back() == '['} << 63;
+      outer.pop_back();
+    }
+    --depth;
+  }
+  /// Counts the bracket `c` (outside strings); true when it closes the container. A closing
+  /// bracket of the other kind stops the walk on it, with `mismatch` set, for the caller to decide.
+  /// The kinds are bits, not a stack of bytes: this runs for every bracket of the input.
+  bool bracket(char c) {
+    if (c == '{' || c == '[') {
+      push(c == '[');
+      return false;
+    }
+    if (array_at(0) != (c == ']')) {
+      mismatch = true;
+      return false;
+    }
+    pop();
+    return depth == 0;
+  }
 };
 
-/// Walks whole 16-byte blocks of [at, end) and returns the first byte it did not walk, or the byte
-/// after the container's closing bracket (with `closed` set). A byte per step costs most of a
+/// Walks whole 16-byte blocks of [at, end) and returns the first byte it did not walk (a mismatched
+/// closing bracket, with `w.mismatch` set), or the byte after the container's closing bracket (with
+/// `closed` set). A byte per step costs most of a
 /// split, and most blocks hold few quotes or brackets: one compare finds all of a block's.
 inline const char* walk_blocks(const char* at, const char* end, container_walk& w, bool& closed) {
 #if defined(__SSE2__)
@@ -59,12 +98,11 @@ inline const char* walk_blocks(const char* at, const char* end, container_walk& 
       } else if (quotes & bit) {
         w.in_string = true;
       } else if (brackets & bit) {
-        if ((at[i] | 0x20) == '{') {
-          ++w.depth;
-        } else if (--w.depth == 0) {
+        if (w.bracket(at[i])) {
           closed = true;
           return at + i + 1;
         }
+        if (w.mismatch) return at + i;
       }
     }
     at += 16;
@@ -99,11 +137,11 @@ inline const char* walk_bytes(const char* at, const char* end, container_walk& w
       }
     } else if (c == '"') {
       w.in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++w.depth;
-    } else if (--w.depth == 0) {
+    } else if (w.bracket(c)) {
       closed = true;
       return at + 1;
+    } else if (w.mismatch) {
+      return at;
     }
   }
   return at;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <istream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,6 +26,7 @@ struct raw_record {
   std::size_t index = 0;
   std::size_t offset = 0;
   std::size_t end = 0;
+  bool mismatched = false;  // a closing bracket in it does not match its opening one
 };
 
 /// The splitter's input: the bytes of a stream read a chunk at a time, a scan position in them,
@@ -46,7 +48,12 @@ class scan_buffer {
   bool fill() {
     if (eof_) return false;
     std::size_t keep = capturing_ ? keep_ : pos_;
+    if (recording_ && keep > record_from_) {
+      recorded_.append(buf_, record_from_, keep - record_from_);
+      record_from_ = keep;
+    }
     if (keep > 0) {
+      if (recording_) record_from_ -= keep;
       buf_.erase(0, keep);
       base_ += keep;
       pos_ -= keep;
@@ -85,12 +92,30 @@ class scan_buffer {
     out.bytes.append(buf_, start, stop - start);
     out.offset = base_ + start;
     out.end = base_ + stop;
+    out.mismatched = false;
+  }
+
+  /// Starts keeping the bytes scanned, from the scan position on, in `recorded_`.
+  void start_recording() {
+    recording_ = true;
+    record_from_ = pos_;
+  }
+  /// Stops keeping the bytes scanned, the last kept being the one before the scan position.
+  void stop_recording() {
+    recorded_.append(buf_, record_from_, pos_ - record_from_);
+    recording_ = false;
   }
 
   /// Throws a structural error at the record being cut, or where the next record would start,
   /// so that `error::offset()` always names a record's start, never the byte where a scan stopped.
   [[noreturn]] void structural(const std::string& where, const std::string& what) const {
-    throw error(where, what).in_record(count_, base_ + (capturing_ ? keep_ : pos_));
+    std::string why = what;
+    auto mismatch = capturing_ && mismatched_ ? std::optional(count_) : mismatch_in_;
+    if (mismatch) {
+      why += " (after the mismatched bracket in record " + std::to_string(*mismatch) +
+             ", the structure cannot be recovered)";
+    }
+    throw error(where, why).in_record(count_, base_ + (capturing_ ? keep_ : pos_));
   }
 
   /// Rejected on every path alike (see `byte_order_mark`).
@@ -181,6 +206,7 @@ class scan_buffer {
   void pass_container(const std::string& where) {
     container_walk w;
     for (;;) {
+      if (w.mismatch && settle_mismatch(where, w)) return;
       if (w.escaped && (pos_ < buf_.size() || fill())) {
         ++pos_;
         w.escaped = false;
@@ -192,10 +218,34 @@ class scan_buffer {
       const char* end = buf_.data() + buf_.size();
       bool closed = false;
       const char* at = walk_blocks(buf_.data() + pos_, end, w, closed);
-      if (!closed && !w.escaped) at = walk_bytes(at, end, w, closed);
+      if (!closed && !w.escaped && !w.mismatch) at = walk_bytes(at, end, w, closed);
       pos_ = static_cast<std::size_t>(at - buf_.data());
       if (closed) return;
     }
+  }
+
+  /// Reads past the mismatched closing bracket at the scan position and decides what it stood
+  /// for: a stray bracket when the right one follows it (`{"a":1]}`), the closing of an outer
+  /// container whose inner ones were left open (`{"a":[1}`), or the right one mistyped
+  /// (`{"a":1]`). True when that closes the container. The record is bad whichever it was; only an
+  /// element of the records' array is still cut, to be reported as such, and the structure after it
+  /// may be beyond repair.
+  bool settle_mismatch(const std::string& where, container_walk& w) {
+    if (!capturing_) structural(where, "a closing bracket does not match its opening one");
+    mismatched_ = true;
+    const char c = buf_[pos_++];
+    w.mismatch = false;
+    skip_space();
+    if (peek_byte() == (w.array_at(0) ? ']' : '}')) return false;
+    std::size_t levels = 1;  // to the nearest container that `c` closes, or just the innermost
+    for (std::size_t i = 1; i < w.depth; ++i) {
+      if (w.array_at(i) == (c == ']')) {
+        levels = i + 1;
+        break;
+      }
+    }
+    while (levels--) w.pop();
+    return w.depth == 0;
   }
 
   std::unique_ptr<std::istream> in_;
@@ -207,6 +257,11 @@ class scan_buffer {
   std::size_t count_ = 0;  // records cut so far: the index of the one being cut
   bool eof_ = false;
   bool capturing_ = false;
+  std::string recorded_;  // bytes kept while recording_, from record_from_ in buf_
+  std::size_t record_from_ = 0;
+  bool recording_ = false;
+  bool mismatched_ = false;                 // in the element being cut
+  std::optional<std::size_t> mismatch_in_;  // the last element with a mismatched bracket
 };
 
 }  // namespace dedup::detail

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <istream>
 #include <memory>
 #include <string>
@@ -77,6 +78,12 @@ class splitter : scan_buffer {
     capturing_ = false;
     return found;
   }
+
+  /// Has `check` check the text around the records' array, the array left empty, before the first
+  /// element (with the containers closed after the array) and again at the end: the members beside
+  /// the array are then checked as a whole-document read checks them (well-formed, no repeated
+  /// member name), the array itself being left to the records' parser. It throws `dedup::error`.
+  void check_around(std::function<void(std::string_view)> check) { check_ = std::move(check); }
 
   /// Chooses how records are found; call before the first `next`.
   void set_mode(mode m) { mode_ = m; }
@@ -203,11 +210,20 @@ class splitter : scan_buffer {
     if (!inside_) {
       skip_space();
       if (peek_byte() < 0) structural("", "empty input: a JSON document holds one value");
+      bool around = check_ && !pointer_.empty();
+      if (around) start_recording();
       descend();
       skip_space();
       if (peek_byte() != '[') structural(pointer_, "expected an array");
       ++pos_;
       inside_ = true;
+      if (around) {
+        stop_recording();
+        std::string closed = recorded_ + ']';
+        for (auto level = enclosing_.rbegin(); level != enclosing_.rend(); ++level)
+          closed += level->first == '{' ? '}' : ']';
+        check_siblings(closed);
+      }
     } else {
       skip_space();  // after the previous element: a separator or the end of the array
       int c = peek_byte();
@@ -225,23 +241,39 @@ class splitter : scan_buffer {
     if (c == ']') structural(element_pointer(), "expected a value after ','");
     keep_ = pos_;  // fill() keeps the element's bytes from here on
     capturing_ = true;
+    mismatched_ = false;
     skip_value(element_pointer());
     capturing_ = false;
     emit(out, keep_, pos_);
+    out.mismatched = mismatched_;
+    if (mismatched_) mismatch_in_ = count_;
     return true;
   }
 
   /// Past the array's `]`: the containers around it must close and nothing but blanks may
   /// follow, since a document is one value (`[][]`, `[1] x` and `{"refs":[]` are not documents).
   bool end_of_array() {
+    bool around = check_ && !pointer_.empty();
+    if (around) start_recording();
     ++pos_;
     for (auto level = enclosing_.rbegin(); level != enclosing_.rend(); ++level)
       close_container(level->first == '{', level->second);
     enclosing_.clear();
+    if (around) stop_recording();
     skip_space();
     int c = peek_byte();
     if (c >= 0) structural("", "content after the document: " + shown(c));
+    if (around) check_siblings(std::exchange(recorded_, {}));
     return false;
+  }
+
+  /// Runs the check of the text around the array, its error a structural one.
+  void check_siblings(const std::string& text) {
+    try {
+      check_(text);
+    } catch (const error& e) {
+      structural(e.pointer(), e.detail());
+    }
   }
 
   /// Skips the rest of an enclosing object's members or array's elements, and its closing bracket.
@@ -275,6 +307,7 @@ class splitter : scan_buffer {
 
   mode mode_;
   std::string pointer_;
+  std::function<void(std::string_view)> check_;  // of the text around the array
   std::vector<std::pair<char, std::string>>
       enclosing_;  // containers around the array, outermost first
   bool inside_ = false;
