@@ -69,8 +69,7 @@ bool shared_store::destroy(const std::string& uri) {
   // Only a well-formed name is removed, so a bad URI cannot name another directory.
   if (std::string_view(uri).starts_with("shm://"))
     return detail::destroy_shm_store(uri, detail::shm_name(uri), store_options{}.lock_timeout);
-  auto store = open(uri);
-  store.clear();
+  detail::open_store_backend(uri, store_options{})->drop();
   return true;
 }
 

@@ -18,6 +18,7 @@ constexpr const char* put_script = R"lua(
 local vals, stamps, meta = KEYS[1], KEYS[2], KEYS[3]
 local key, value, rotate, low = ARGV[1], ARGV[2], ARGV[3] == 'r', ARGV[4] == '1'
 local limit = tonumber(redis.call('HGET', meta, 'capacity'))
+if not limit then return redis.error_reply('no such store: it was destroyed') end
 local old = redis.call('HSTRLEN', vals, key)
 local held = tonumber(redis.call('HGET', meta, 'bytes') or '0')
 local bytes = held - old
@@ -140,6 +141,10 @@ class redis_backend final : public store_backend {
   void clear() override {
     std::lock_guard lock(m_);
     script(clear_id, {});
+  }
+  void drop() override {
+    std::lock_guard lock(m_);
+    command({"DEL", values_, stamps_, meta_});
   }
   store_stats stats() override;
 

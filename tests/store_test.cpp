@@ -340,6 +340,23 @@ TEST_CASE("store: a handle finds its store destroyed by another process (shm)", 
   CHECK_FALSE(s.valid());
 }
 
+TEST_CASE("store: destroy removes a Redis store; its handles are told, openers find none",
+          "[store]") {
+  redis_server redis;
+  if (!redis.available()) {
+    WARN("redis-server not found: skipped");
+    return;
+  }
+  auto s = dedup::shared_store::open(redis.uri(1), options());
+  REQUIRE(s.put("a", 1));
+  dedup::shared_store::destroy(redis.uri(1));
+  CHECK_THROWS_WITH(dedup::shared_store::open_existing(redis.uri(1)),
+                    Catch::Matchers::Contains("no such store"));
+  CHECK_THROWS_WITH(s.put("b", 2), Catch::Matchers::Contains("destroyed"));
+  CHECK(s.count() == 0);
+  CHECK(dedup::shared_store::open(redis.uri(1), options()).put("c", 3));
+}
+
 namespace {
 
 // Fills a store, closes it and overwrites its data file from `from` on with `byte`.

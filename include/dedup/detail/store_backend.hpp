@@ -41,6 +41,8 @@ class store_backend {
   virtual bool put(std::string_view key, std::string_view value) = 0;
   virtual bool remove(std::string_view key) = 0;
   virtual void clear() = 0;
+  /// Removes the store itself, its figures included (shm stores go by `destroy_shm_store`).
+  virtual void drop() { clear(); }
   virtual store_stats stats() = 0;
   /// The URI the store was opened with, for error messages.
   virtual const std::string& uri() const = 0;
