@@ -6,9 +6,11 @@
 // holder died.
 //
 // No page of a file this backend maps is ever touched before it has memory behind it: on a full
-// tmpfs such a touch raises SIGBUS. The control and lock files are allocated whole when opened,
-// and LMDB runs without MDB_WRITEMAP, so the data file grows only by write(2), which fails with
-// ENOSPC instead.
+// tmpfs such a touch raises SIGBUS. The control and lock files are allocated whole when opened.
+// LMDB writes through the map (MDB_WRITEMAP, several times faster than its write(2) path), so
+// each write transaction first allocates the data file beyond the last page LMDB uses, by more
+// pages than the transaction can take (shm_env::reserve): a full /dev/shm then fails that
+// allocation with ENOSPC, before LMDB writes anything.
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
@@ -27,6 +29,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 
 #include "dedup/detail/hash.hpp"
@@ -89,12 +92,23 @@ std::string space_note(const std::string& dir, std::size_t needed) {
   return out;
 }
 
-// Gives the first `size` bytes of a file that will be mapped memory now, so that no later
-// touch of a page can find the file system full.
+// Gives bytes [from, to) of a file that will be mapped memory now, so that no later touch of a
+// page there can find the file system full. Only tmpfs's fallocate is interrupted by signals.
+int allocate_range(int fd, std::size_t from, std::size_t to) {
+  int rc = EINTR;
+  while (rc == EINTR)
+    rc = posix_fallocate(fd, static_cast<off_t>(from), static_cast<off_t>(to - from));
+  return rc;
+}
+
+[[noreturn]] void fail_allocation(const std::string& uri, const std::string& path,
+                                  const std::string& dir, std::size_t needed, int rc) {
+  if (rc == ENOSPC) throw storage_error(uri, path + ": no space left: " + space_note(dir, needed));
+  throw storage_error(uri, path + ": " + std::strerror(rc));
+}
+
 void allocate_file(const std::string& uri, int fd, const std::string& path, std::size_t size) {
-  int rc = posix_fallocate(fd, 0, static_cast<off_t>(size));
-  if (rc == ENOSPC) throw storage_error(uri, path + ": no space left: " + space_note(path, size));
-  if (rc) throw storage_error(uri, path + ": " + std::strerror(rc));
+  if (int rc = allocate_range(fd, 0, size)) fail_allocation(uri, path, path, size, rc);
 }
 
 bool damage(int rc) {
@@ -128,6 +142,11 @@ struct shm_env {
   control* ctl = nullptr;
   MDB_env* env = nullptr;
   MDB_dbi values = 0, meta = 0;
+  int data_fd = -1;
+  std::size_t page = 4096, map_bytes = 0;
+  // Bytes of the data file this process has allocated (no process ever frees any): under the
+  // writer lock, like every write transaction.
+  std::size_t allocated = 0;
 
   ~shm_env() {
     if (env) mdb_env_close(env);
@@ -148,7 +167,29 @@ struct shm_env {
   std::uint64_t stamp_of(std::string_view key) const {
     return ctl->stamps[hash_key(key) & (stamp_slots - 1)].load(std::memory_order_relaxed);
   }
+  std::size_t pages_for(std::size_t bytes) const { return (bytes + page - 1) / page + 1; }
+  void reserve(std::size_t pages);
 };
+
+// Called under the writer lock before a write transaction's first write: LMDB takes new pages
+// only after the last one it uses, and a transaction takes at most `pages` of them (the caller's
+// count: values, pages its deletions copy) plus what any transaction may take: copies of the
+// B-trees' paths, splits, and the freelist, one 8-byte entry per page at most. Grown in chunks,
+// so that most transactions make no system call.
+void shm_env::reserve(std::size_t pages) {
+  MDB_envinfo info{};
+  mdb_env_info(env, &info);
+  std::size_t used = info.me_last_pgno + 1;
+  std::size_t freelist = 2 * (used / (page / 8) + 2);
+  std::size_t need = std::min(map_bytes, (used + 64 + freelist + pages) * page);
+  if (need <= allocated) return;
+  std::size_t chunk = std::max(std::size_t{1} << 20, allocated / 8);
+  std::size_t target = std::min(map_bytes, std::max(need, allocated + chunk));
+  int rc = allocate_range(data_fd, allocated, target);
+  if (rc == ENOSPC && target > need) rc = allocate_range(data_fd, allocated, target = need);
+  if (rc) fail_allocation(uri, dir + "/data.mdb", dir, need - allocated, rc);
+  allocated = target;
+}
 
 void map_control(shm_env& e, const store_options& o, bool create) {
   std::string path = e.dir + "/control";
@@ -284,15 +325,21 @@ void open_env(shm_env& e, std::chrono::milliseconds timeout) {
   mdb_env_set_maxreaders(e.env, 1022);
   // Room for the values twice over (copy-on-write keeps old pages while readers pin them).
   mdb_env_set_mapsize(e.env, e.ctl->capacity * 4 + (std::size_t{64} << 20));
-  // No sync: /dev/shm does not outlive the node, and a commit is atomic without one. No
-  // WRITEMAP: the data file then grows by write(2), which reports a full /dev/shm as ENOSPC,
-  // where a store page written through the map would raise SIGBUS.
-  int rc = mdb_env_open(e.env, e.dir.c_str(), MDB_NOTLS | MDB_NOSYNC, 0664);
+  // No sync: /dev/shm does not outlive the node, and a commit is atomic without one.
+  int rc = mdb_env_open(e.env, e.dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_WRITEMAP, 0664);
   if (rc) e.fail("open", rc);
+  MDB_stat st{};
+  MDB_envinfo info{};
+  mdb_env_stat(e.env, &st);
+  mdb_env_info(e.env, &info);
+  mdb_env_get_fd(e.env, &e.data_fd);
+  e.page = st.ms_psize;
+  e.map_bytes = info.me_mapsize;
   int dead = 0;
   mdb_reader_check(e.env, &dead);
   writer_lock lock(e, timeout);
   txn t(e, 0);
+  e.reserve(0);
   if ((rc = mdb_dbi_open(t.get(), "values", MDB_CREATE, &e.values)) ||
       (rc = mdb_dbi_open(t.get(), "meta", MDB_CREATE, &e.meta)))
     e.fail("open", rc);
@@ -419,7 +466,9 @@ class shm_backend final : public store_backend {
     std::uint64_t replaced = mdb_get(t.get(), e_->values, &k, &old) == 0 ? old.mv_size : 0;
     std::uint64_t bytes = meta_number(*e_, t, "bytes") - replaced;
     std::uint64_t limit = room_limit(std::max(meta_number(*e_, t, "held"), bytes + replaced));
-    if (!make_room(t, key, value.size(), limit, bytes)) {
+    std::size_t pages = 2 * e_->pages_for(value.size()) + path_pages(t);
+    e_->reserve(pages);
+    if (!make_room(t, key, value.size(), limit, bytes, pages)) {
       // Under rotate the evictions made room for nothing and are kept, as in mt's object_store.
       if (o_.on_full == overflow::rotate) {
         set_meta_number(*e_, t, "bytes", bytes + replaced);
@@ -446,6 +495,7 @@ class shm_backend final : public store_backend {
     txn t(*e_, 0);
     MDB_val k = val_of(key), old{};
     if (mdb_get(t.get(), e_->values, &k, &old) != 0) return false;
+    e_->reserve(path_pages(t));
     std::uint64_t bytes = meta_number(*e_, t, "bytes") - old.mv_size;
     if (int rc = mdb_del(t.get(), e_->values, &k, nullptr)) e_->fail("remove", rc);
     set_meta_number(*e_, t, "bytes", bytes);
@@ -457,6 +507,7 @@ class shm_backend final : public store_backend {
     writer_lock lock(*e_, o_.lock_timeout);
     e_->check_live();
     txn t(*e_, 0);
+    e_->reserve(0);  // a drop copies no page: it lists the table's pages as free
     if (int rc = mdb_drop(t.get(), e_->values, 0)) e_->fail("clear", rc);
     set_meta_number(*e_, t, "bytes", 0);
     commit(t);
@@ -477,6 +528,7 @@ class shm_backend final : public store_backend {
                          const std::function<void()>& ready) {
     writer_lock lock(*e_, o_.lock_timeout);
     txn t(*e_, 0);
+    e_->reserve(2 * e_->pages_for(value.size()) + path_pages(t));
     MDB_val k = val_of(key), v = val_of(value);
     mdb_put(t.get(), e_->values, &k, &v, 0);
     ready();
@@ -489,6 +541,18 @@ class shm_backend final : public store_backend {
       throw storage_error(e_->uri,
                           "a key must have 1 to 511 bytes, not " + std::to_string(key.size()));
   }
+
+  struct tree_size {
+    std::size_t depth, pages;  // pages: branch and leaf pages, those a deletion copies
+  };
+  tree_size tree(const txn& t) const {
+    MDB_stat st{};
+    if (int rc = mdb_stat(t.get(), e_->values, &st)) e_->fail("stat", rc);
+    return {st.ms_depth, st.ms_branch_pages + st.ms_leaf_pages};
+  }
+  // The most pages one insertion or deletion in the values table copies: its path, and the
+  // siblings a split or a rebalance takes at each level.
+  std::size_t path_pages(const txn& t) const { return 4 * (tree(t).depth + 1); }
 
   MDB_stat values_stat() {
     e_->check_live();
@@ -528,8 +592,9 @@ class shm_backend final : public store_backend {
 
   // Under rotate, evicts the earliest-accessed other entries until `size` more bytes fit under
   // `limit`; `bytes` follows. A value that would not fit in an empty store evicts nothing.
+  // `pages`: what the transaction reserved for its put, to which the evictions' pages add.
   bool make_room(const txn& t, std::string_view key, std::size_t size, std::uint64_t limit,
-                 std::uint64_t& bytes) {
+                 std::uint64_t& bytes, std::size_t pages) {
     if (bytes + size <= limit) return true;
     if (o_.on_full == overflow::strict || size > limit) return false;
     struct entry {
@@ -547,8 +612,12 @@ class shm_backend final : public store_backend {
         order.push_back({e_->stamp_of(view_of(k)), std::string(view_of(k)), v.mv_size});
     mdb_cursor_close(c);
     std::sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.stamp < b.stamp; });
-    for (const entry& victim : order) {
-      if (bytes + size <= limit) break;
+    std::size_t victims = 0;
+    for (std::uint64_t left = bytes; victims < order.size() && left + size > limit; ++victims)
+      left -= order[victims].size;
+    tree_size before = tree(t);
+    e_->reserve(pages + std::min(before.pages + before.depth, victims * path_pages(t)));
+    for (const entry& victim : std::span(order).first(victims)) {
       MDB_val vk = val_of(victim.key);
       if (int rc = mdb_del(t.get(), e_->values, &vk, nullptr)) e_->fail("rotate", rc);
       bytes -= victim.size;

@@ -286,12 +286,13 @@ TEST_CASE("store: a writer killed while it holds the lock leaves no torn entry (
 TEST_CASE("store: a full /dev/shm fails a put with storage_error, never a signal (shm)",
           "[store]") {
   // The worker runs in a mount namespace of its own, over a small private tmpfs at /dev/shm.
-  auto run = [](const std::string& size) {
+  auto run = [](const std::string& size, const std::string& bytes = "100000",
+                const std::string& capacity = "") {
     child worker({"/bin/sh", "-c",
                   "unshare -m true 2>/dev/null || { echo unavailable; exit 0; }; exec unshare -m "
                   "sh -c 'mount -t tmpfs -o size=" +
                       size + " dedup-test /dev/shm && exec \"$@\"' sh \"$@\"",
-                  "sh", DEDUP_STORE_WORKER, "fill", "shm://full", "100000"});
+                  "sh", DEDUP_STORE_WORKER, "fill", "shm://full", bytes, capacity});
     auto out = worker.read_all(60s);
     REQUIRE(out);
     auto status = worker.wait(10s);
@@ -311,6 +312,18 @@ TEST_CASE("store: a full /dev/shm fails a put with storage_error, never a signal
   CHECK(out.find("the file system of /dev/shm/dedup-store-full has ") != std::string::npos);
   CHECK(out.find("MiB free") != std::string::npos);
   CHECK(out.find("read OK") != std::string::npos);
+  CHECK(out.find("\nremove ") != std::string::npos);
+  CHECK(out.find("\nclear ") != std::string::npos);
+  // Small values: many puts, each copying B-tree pages and splitting leaves, up to the last.
+  out = run("4m", "100");
+  INFO(out);
+  CHECK(out.find("\nerror: ") != std::string::npos);
+  CHECK(out.find("\nclear ") != std::string::npos);
+  // A rotating store whose evictions begin as the file system fills up.
+  out = run("4m", "3000", "2300000");
+  INFO(out);
+  CHECK(out.find("read OK") != std::string::npos);
+  CHECK(out.find("\nclear ") != std::string::npos);
   // Too small for the store's own files: creating it fails, naming what it needs.
   out = run("256k");
   INFO(out);
