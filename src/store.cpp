@@ -22,7 +22,7 @@ int parse_number(const std::string& uri, std::string_view text, std::string_view
 }
 
 std::unique_ptr<store_backend> open_redis_uri(const std::string& uri, std::string_view rest,
-                                              const store_options& o) {
+                                              const store_options& o, bool create) {
   auto slash = rest.find('/');
   std::string_view hostport = rest.substr(0, slash);
   std::string_view db = slash == std::string_view::npos ? "0" : rest.substr(slash + 1);
@@ -31,7 +31,7 @@ std::unique_ptr<store_backend> open_redis_uri(const std::string& uri, std::strin
   std::string_view port = colon == std::string_view::npos ? "6379" : hostport.substr(colon + 1);
   if (host.empty()) throw storage_error(uri, "no host (expected redis://host:port/db)");
   return open_redis_backend(uri, std::string(host), parse_number(uri, port, "port"),
-                            parse_number(uri, db, "database number"), o);
+                            parse_number(uri, db, "database number"), o, create);
 }
 
 // A name becomes one directory under /dev/shm: no separators, nothing hidden, nothing empty.
@@ -43,17 +43,21 @@ bool good_shm_name(std::string_view name) {
   return true;
 }
 
+// The name of an shm:// URI, checked.
+std::string shm_name(const std::string& uri) {
+  std::string name = uri.substr(6);
+  if (!good_shm_name(name))
+    throw storage_error(uri, "bad store name (letters, digits, '-', '_', '.'; not empty)");
+  return name;
+}
+
 }  // namespace
 
-std::unique_ptr<store_backend> open_store_backend(const std::string& uri, const store_options& o) {
+std::unique_ptr<store_backend> open_store_backend(const std::string& uri, const store_options& o,
+                                                  bool create) {
   std::string_view u = uri;
-  if (u.starts_with("shm://")) {
-    std::string name(u.substr(6));
-    if (!good_shm_name(name))
-      throw storage_error(uri, "bad store name (letters, digits, '-', '_', '.'; not empty)");
-    return open_shm_backend(uri, name, o);
-  }
-  if (u.starts_with("redis://")) return open_redis_uri(uri, u.substr(8), o);
+  if (u.starts_with("shm://")) return open_shm_backend(uri, shm_name(uri), o, create);
+  if (u.starts_with("redis://")) return open_redis_uri(uri, u.substr(8), o, create);
   throw storage_error(uri, "unknown store URI (expected shm://name or redis://host:port/db)");
 }
 
@@ -61,17 +65,12 @@ std::unique_ptr<store_backend> open_store_backend(const std::string& uri, const 
 
 namespace dedup {
 
-void shared_store::destroy(const std::string& uri) {
-  if (std::string_view(uri).starts_with("shm://")) {
-    // Only a well-formed name is removed, so a bad URI cannot name another directory.
-    auto probe = detail::open_store_backend(uri, store_options{});
-    probe.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all("/dev/shm/dedup-store-" + uri.substr(6), ignored);
-    return;
-  }
-  auto store = open(uri);
-  store.clear();
+bool shared_store::destroy(const std::string& uri) {
+  // Only a well-formed name is removed, so a bad URI cannot name another directory.
+  if (std::string_view(uri).starts_with("shm://"))
+    return detail::destroy_shm_store(uri, detail::shm_name(uri), store_options{}.lock_timeout);
+  detail::open_store_backend(uri, store_options{})->drop();
+  return true;
 }
 
 store_stats shared_store::stats() {

@@ -8,14 +8,17 @@
 namespace dedup::cli {
 namespace {
 
-constexpr const char* store_usage = R"(usage: dedup store stats|keys|clear URI
+constexpr const char* store_usage = R"(usage: dedup store stats|keys|clear|destroy URI
 
-Looks into or empties a dedup::shared_store: shm://name (this node, /dev/shm/dedup-store-name)
-or redis://host:port/db. Exits 1 with the reason on a bad URI or a server that does not answer.
+Looks into, empties or removes a dedup::shared_store: shm://name (this node,
+/dev/shm/dedup-store-name) or redis://host:port/db. Creates nothing: exits 1 with the reason on
+a store that does not exist ("no such store"), a damaged one, a bad URI or a server that does
+not answer.
 
-  stats   entries, value bytes, capacity, evictions and refusals
-  keys    every key, one a line
-  clear   remove every entry
+  stats    entries, value bytes, capacity, evictions and refusals
+  keys     every key, one a line
+  clear    remove every entry
+  destroy  remove the store itself, whatever it holds (a damaged store too)
 )";
 
 }  // namespace
@@ -25,11 +28,17 @@ int store(const args& a) {
     std::fputs(store_usage, stdout);
     return 0;
   }
-  if (a.size() != 2 || (a[0] != "stats" && a[0] != "keys" && a[0] != "clear"))
-    throw usage_error{"store needs stats, keys or clear, then a store URI"};
+  if (a.size() != 2 || (a[0] != "stats" && a[0] != "keys" && a[0] != "clear" && a[0] != "destroy"))
+    throw usage_error{"store needs stats, keys, clear or destroy, then a store URI"};
+  std::string uri(a[1]);
   dedup::store_options o;
   o.lock_timeout = std::chrono::milliseconds(2000);
-  auto s = dedup::shared_store::open(std::string(a[1]), o);
+  if (a[0] == "destroy") {
+    if (!dedup::shared_store::destroy(uri)) throw storage_error(uri, "no such store");
+    std::printf("%s: destroyed\n", uri.c_str());
+    return 0;
+  }
+  auto s = dedup::shared_store::open_existing(uri, o);
   if (a[0] == "keys") {
     for (const auto& k : s.keys()) std::printf("%s\n", k.c_str());
   } else if (a[0] == "clear") {

@@ -17,13 +17,17 @@ namespace {
 constexpr const char* put_script = R"lua(
 local vals, stamps, meta = KEYS[1], KEYS[2], KEYS[3]
 local key, value, rotate, low = ARGV[1], ARGV[2], ARGV[3] == 'r', ARGV[4] == '1'
-local cap = tonumber(redis.call('HGET', meta, 'capacity'))
+local limit = tonumber(redis.call('HGET', meta, 'capacity'))
+if not limit then return redis.error_reply('no such store: it was destroyed') end
 local old = redis.call('HSTRLEN', vals, key)
-local bytes = tonumber(redis.call('HGET', meta, 'bytes') or '0') - old
+local held = tonumber(redis.call('HGET', meta, 'bytes') or '0')
+local bytes = held - old
 local size = string.len(value)
-local function room() return (not low) and bytes + size <= cap end
+-- Under memory pressure the store may not grow: what it holds now is all it may use.
+if low and held < limit then limit = held end
+local function room() return bytes + size <= limit end
 if not room() then
-  if (not rotate) or size > cap then
+  if (not rotate) or size > limit then
     redis.call('HINCRBY', meta, 'refusals', 1)
     return 0
   end
@@ -79,8 +83,14 @@ constexpr const char* scripts[script_count] = {put_script, get_script, remove_sc
 
 class redis_backend final : public store_backend {
  public:
-  redis_backend(std::string uri, std::string host, int port, int db, const store_options& o)
-      : uri_(std::move(uri)), host_(std::move(host)), port_(port), db_(db), o_(o) {
+  redis_backend(std::string uri, std::string host, int port, int db, const store_options& o,
+                bool create)
+      : uri_(std::move(uri)),
+        host_(std::move(host)),
+        port_(port),
+        db_(db),
+        o_(o),
+        must_exist_(!create) {
     std::lock_guard lock(m_);
     connection();
   }
@@ -132,6 +142,10 @@ class redis_backend final : public store_backend {
     std::lock_guard lock(m_);
     script(clear_id, {});
   }
+  void drop() override {
+    std::lock_guard lock(m_);
+    command({"DEL", values_, stamps_, meta_});
+  }
   store_stats stats() override;
 
  private:
@@ -159,6 +173,7 @@ class redis_backend final : public store_backend {
   std::string values_ = "dedup:values", stamps_ = "dedup:stamps", meta_ = "dedup:meta";
   std::chrono::steady_clock::time_point memory_read_{};
   bool memory_low_ = false;
+  bool must_exist_;  // opened by open_existing, until its first connection found the store
 };
 
 // A broken connection is dropped, so that the next call reconnects (to a restarted server).
@@ -183,6 +198,14 @@ redisContext* redis_backend::connection() {
   for (int i = 0; i < script_count; ++i) {
     auto r = command({"SCRIPT", "LOAD", scripts[i]});
     sha_[i].assign(r->str, r->len);
+  }
+  if (must_exist_) {
+    if (command({"EXISTS", meta_})->integer == 0) {
+      redisFree(ctx_);
+      ctx_ = nullptr;
+      throw storage_error(uri_, "no such store");
+    }
+    must_exist_ = false;
   }
   // The creator's capacity; also after a restarted server forgot everything.
   command({"HSETNX", meta_, "capacity", std::to_string(o_.capacity_bytes)});
@@ -273,8 +296,9 @@ store_stats redis_backend::stats() {
 }  // namespace
 
 std::unique_ptr<store_backend> open_redis_backend(const std::string& uri, const std::string& host,
-                                                  int port, int db, const store_options& o) {
-  return std::make_unique<redis_backend>(uri, host, port, db, o);
+                                                  int port, int db, const store_options& o,
+                                                  bool create) {
+  return std::make_unique<redis_backend>(uri, host, port, db, o, create);
 }
 
 }  // namespace dedup::detail

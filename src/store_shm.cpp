@@ -4,12 +4,20 @@
 // freed under its reader); its own writer lock waits without a timeout, which is why writers take
 // ours first, with pthread_mutex_timedlock, and recover it with pthread_mutex_consistent when its
 // holder died.
+//
+// No page of a file this backend maps is ever touched before it has memory behind it: on a full
+// tmpfs such a touch raises SIGBUS. The control and lock files are allocated whole when opened.
+// LMDB writes through the map (MDB_WRITEMAP, several times faster than its write(2) path), so
+// each write transaction first allocates the data file beyond the last page LMDB uses, by more
+// pages than the transaction can take (shm_env::reserve): a full /dev/shm then fails that
+// allocation with ENOSPC, before LMDB writes anything.
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +28,8 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <thread>
 
 #include "dedup/detail/hash.hpp"
@@ -55,10 +65,67 @@ struct control {
   std::atomic<std::uint64_t> evictions;
   std::atomic<std::uint64_t> refusals;
   std::atomic<std::uint64_t> stamps[stamp_slots];
+  // Set by destroy, under the writer lock, before the directory goes: a handle still open on the
+  // unlinked files would otherwise write where no later opener looks. Last, so that a control
+  // file of an earlier layout only grows (zero: not destroyed).
+  std::atomic<std::uint32_t> destroyed;
 };
 
-[[noreturn]] void fail_mdb(const std::string& uri, const char* what, int rc) {
-  throw storage_error(uri, std::string(what) + ": " + mdb_strerror(rc));
+std::string store_dir(std::string_view name) {
+  return "/dev/shm/dedup-store-" + std::string(name);
+}
+
+std::string mib(double bytes) {
+  char out[32];
+  std::snprintf(out, sizeof out, "%.1f MiB", bytes / (1 << 20));
+  return out;
+}
+
+// What a failed allocation needs said: how much room there is where the store lives.
+std::string space_note(const std::string& dir, std::size_t needed) {
+  struct statvfs fs {};
+  std::string free = statvfs(dir.c_str(), &fs) == 0
+                         ? mib(static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize))
+                         : std::string("an unknown amount");
+  std::string out = "the file system of " + dir + " has " + free + " free";
+  if (needed) out += ", " + mib(static_cast<double>(needed)) + " needed";
+  return out;
+}
+
+// Gives bytes [from, to) of a file that will be mapped memory now, so that no later touch of a
+// page there can find the file system full. Only tmpfs's fallocate is interrupted by signals.
+int allocate_range(int fd, std::size_t from, std::size_t to) {
+  int rc = EINTR;
+  while (rc == EINTR)
+    rc = posix_fallocate(fd, static_cast<off_t>(from), static_cast<off_t>(to - from));
+  return rc;
+}
+
+[[noreturn]] void fail_allocation(const std::string& uri, const std::string& path,
+                                  const std::string& dir, std::size_t needed, int rc) {
+  if (rc == ENOSPC) throw storage_error(uri, path + ": no space left: " + space_note(dir, needed));
+  throw storage_error(uri, path + ": " + std::strerror(rc));
+}
+
+void allocate_file(const std::string& uri, int fd, const std::string& path, std::size_t size) {
+  if (int rc = allocate_range(fd, 0, size)) fail_allocation(uri, path, path, size, rc);
+}
+
+bool damage(int rc) {
+  return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID ||
+         rc == MDB_VERSION_MISMATCH;
+}
+
+[[noreturn]] void fail_mdb(const std::string& uri, const std::string& dir, const char* what,
+                           int rc) {
+  std::string detail = std::string(what) + ": " + mdb_strerror(rc);
+  if (rc == ENOSPC) detail += ": " + space_note(dir, 0);
+  // LMDB reports a short write as EIO: a write that ran out of room part way.
+  if (rc == EIO) detail += ": a short write, " + space_note(dir, 0);
+  if (damage(rc))
+    detail += "; the store is damaged: remove it with shared_store::destroy (dedup store destroy " +
+              uri + ")";
+  throw storage_error(uri, detail);
 }
 
 MDB_val val_of(std::string_view s) {
@@ -75,11 +142,24 @@ struct shm_env {
   control* ctl = nullptr;
   MDB_env* env = nullptr;
   MDB_dbi values = 0, meta = 0;
+  int data_fd = -1;
+  std::size_t page = 4096, map_bytes = 0;
+  // Bytes of the data file this process has allocated (no process ever frees any): under the
+  // writer lock, like every write transaction.
+  std::size_t allocated = 0;
 
   ~shm_env() {
     if (env) mdb_env_close(env);
     if (ctl) munmap(ctl, sizeof(control));
   }
+  bool destroyed() const { return ctl->destroyed.load(std::memory_order_acquire) != 0; }
+  void check_live() const {
+    if (destroyed())
+      throw storage_error(uri,
+                          "the store was destroyed (shared_store::destroy); open it again "
+                          "for a new one");
+  }
+  [[noreturn]] void fail(const char* what, int rc) const { fail_mdb(uri, dir, what, rc); }
   void stamp(std::string_view key) {
     auto now = ctl->clock.fetch_add(1, std::memory_order_relaxed) + 1;
     ctl->stamps[hash_key(key) & (stamp_slots - 1)].store(now, std::memory_order_relaxed);
@@ -87,19 +167,42 @@ struct shm_env {
   std::uint64_t stamp_of(std::string_view key) const {
     return ctl->stamps[hash_key(key) & (stamp_slots - 1)].load(std::memory_order_relaxed);
   }
+  std::size_t pages_for(std::size_t bytes) const { return (bytes + page - 1) / page + 1; }
+  void reserve(std::size_t pages);
 };
 
-void map_control(shm_env& e, const store_options& o) {
+// Called under the writer lock before a write transaction's first write: LMDB takes new pages
+// only after the last one it uses, and a transaction takes at most `pages` of them (the caller's
+// count: values, pages its deletions copy) plus what any transaction may take: copies of the
+// B-trees' paths, splits, and the freelist, one 8-byte entry per page at most. Grown in chunks,
+// so that most transactions make no system call.
+void shm_env::reserve(std::size_t pages) {
+  MDB_envinfo info{};
+  mdb_env_info(env, &info);
+  std::size_t used = info.me_last_pgno + 1;
+  std::size_t freelist = 2 * (used / (page / 8) + 2);
+  std::size_t need = std::min(map_bytes, (used + 64 + freelist + pages) * page);
+  if (need <= allocated) return;
+  std::size_t chunk = std::max(std::size_t{1} << 20, allocated / 8);
+  std::size_t target = std::min(map_bytes, std::max(need, allocated + chunk));
+  int rc = allocate_range(data_fd, allocated, target);
+  if (rc == ENOSPC && target > need) rc = allocate_range(data_fd, allocated, target = need);
+  if (rc) fail_allocation(uri, dir + "/data.mdb", dir, need - allocated, rc);
+  allocated = target;
+}
+
+void map_control(shm_env& e, const store_options& o, bool create) {
   std::string path = e.dir + "/control";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0664);
+  if (fd < 0 && !create && errno == ENOENT) throw storage_error(e.uri, "no such store");
   if (fd < 0) throw storage_error(e.uri, path + ": " + std::strerror(errno));
   // flock only around the one-time set-up: the kernel drops it if this process dies there.
   flock(fd, LOCK_EX);
-  struct stat st {};
-  fstat(fd, &st);
-  if (static_cast<std::size_t>(st.st_size) < sizeof(control) && ftruncate(fd, sizeof(control))) {
+  try {
+    allocate_file(e.uri, fd, path, sizeof(control));
+  } catch (...) {
     ::close(fd);
-    throw storage_error(e.uri, path + ": " + std::strerror(errno));
+    throw;
   }
   void* p = mmap(nullptr, sizeof(control), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) {
@@ -140,7 +243,7 @@ class writer_lock {
       __tsan_mutex_post_lock(&e.ctl->writer, 0, 0);
 #endif
       int dead = 0;
-      mdb_reader_check(e.env, &dead);
+      if (e.env) mdb_reader_check(e.env, &dead);
     } else if (rc == ETIMEDOUT) {
       throw timeout_error(
           e.uri, "writer lock not taken within " + std::to_string(timeout.count()) + " ms");
@@ -162,7 +265,7 @@ class writer_lock {
 class txn {
  public:
   txn(shm_env& e, unsigned flags) : e_(e) {
-    if (int rc = mdb_txn_begin(e.env, nullptr, flags, &t_)) fail_mdb(e.uri, "transaction", rc);
+    if (int rc = mdb_txn_begin(e.env, nullptr, flags, &t_)) e.fail("transaction", rc);
   }
   ~txn() {
     if (t_) mdb_txn_abort(t_);
@@ -173,7 +276,7 @@ class txn {
   void commit() {
     int rc = mdb_txn_commit(t_);
     t_ = nullptr;
-    if (rc) fail_mdb(e_.uri, "commit", rc);
+    if (rc) e_.fail("commit", rc);
   }
 
  private:
@@ -181,55 +284,85 @@ class txn {
   MDB_txn* t_ = nullptr;
 };
 
-std::uint64_t stored_bytes(shm_env& e, const txn& t) {
-  MDB_val k = val_of("bytes"), v{};
+// The meta table's counters: "bytes", the value bytes stored, and "held", the most value bytes
+// the store has ever stored. LMDB never gives pages back to the system, so up to "held" a put
+// reuses pages the store owns and needs no new memory.
+std::uint64_t meta_number(shm_env& e, const txn& t, std::string_view name) {
+  MDB_val k = val_of(name), v{};
   std::uint64_t n = 0;
   if (mdb_get(t.get(), e.meta, &k, &v) == 0 && v.mv_size == sizeof n)
     std::memcpy(&n, v.mv_data, sizeof n);
   return n;
 }
 
-void set_stored_bytes(shm_env& e, const txn& t, std::uint64_t n) {
-  MDB_val k = val_of("bytes"), v{sizeof n, &n};
-  if (int rc = mdb_put(t.get(), e.meta, &k, &v, 0)) fail_mdb(e.uri, "put", rc);
+void set_meta_number(shm_env& e, const txn& t, std::string_view name, std::uint64_t n) {
+  MDB_val k = val_of(name), v{sizeof n, &n};
+  if (int rc = mdb_put(t.get(), e.meta, &k, &v, 0)) e.fail("put", rc);
+}
+
+// LMDB's lock file (its reader table, which it maps) allocated before LMDB maps it: 64 KiB is
+// what 1022 readers take; LMDB takes a larger file as room for more.
+void allocate_lock_file(shm_env& e) {
+  constexpr std::size_t lock_bytes = std::size_t{64} << 10;
+  std::string path = e.dir + "/lock.mdb";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+  if (fd < 0) throw storage_error(e.uri, path + ": " + std::strerror(errno));
+  struct stat st {};
+  fstat(fd, &st);
+  try {
+    allocate_file(e.uri, fd, path, std::max(lock_bytes, static_cast<std::size_t>(st.st_size)));
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
 }
 
 void open_env(shm_env& e, std::chrono::milliseconds timeout) {
-  if (int rc = mdb_env_create(&e.env)) fail_mdb(e.uri, "environment", rc);
+  allocate_lock_file(e);
+  if (int rc = mdb_env_create(&e.env)) e.fail("environment", rc);
   mdb_env_set_maxdbs(e.env, 2);
   mdb_env_set_maxreaders(e.env, 1022);
   // Room for the values twice over (copy-on-write keeps old pages while readers pin them).
   mdb_env_set_mapsize(e.env, e.ctl->capacity * 4 + (std::size_t{64} << 20));
-  // No sync: /dev/shm does not outlive the node, and a commit is atomic without one. WRITEMAP
-  // writes pages in place, but only pages the last committed tree does not reference, so a
-  // writer killed mid-transaction still leaves the committed tree whole.
-  int rc = mdb_env_open(e.env, e.dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_WRITEMAP | MDB_MAPASYNC,
-                        0664);
-  if (rc) fail_mdb(e.uri, "open", rc);
+  // No sync: /dev/shm does not outlive the node, and a commit is atomic without one.
+  int rc = mdb_env_open(e.env, e.dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_WRITEMAP, 0664);
+  if (rc) e.fail("open", rc);
+  MDB_stat st{};
+  MDB_envinfo info{};
+  mdb_env_stat(e.env, &st);
+  mdb_env_info(e.env, &info);
+  mdb_env_get_fd(e.env, &e.data_fd);
+  e.page = st.ms_psize;
+  e.map_bytes = info.me_mapsize;
   int dead = 0;
   mdb_reader_check(e.env, &dead);
   writer_lock lock(e, timeout);
   txn t(e, 0);
+  e.reserve(0);
   if ((rc = mdb_dbi_open(t.get(), "values", MDB_CREATE, &e.values)) ||
       (rc = mdb_dbi_open(t.get(), "meta", MDB_CREATE, &e.meta)))
-    fail_mdb(e.uri, "open", rc);
+    e.fail("open", rc);
   t.commit();
 }
 
 std::shared_ptr<shm_env> shared_env(const std::string& uri, const std::string& name,
-                                    const store_options& o) {
+                                    const store_options& o, bool create) {
   static std::mutex m;
   static std::map<std::string, std::weak_ptr<shm_env>> open_envs;
   std::lock_guard guard(m);
   auto& slot = open_envs[name];
-  if (auto live = slot.lock()) return live;
+  // A destroyed store's files are gone: its name now means a new store, with new files.
+  if (auto live = slot.lock(); live && !live->destroyed()) return live;
   auto e = std::make_shared<shm_env>();
   e->uri = uri;
-  e->dir = "/dev/shm/dedup-store-" + name;
+  e->dir = store_dir(name);
+  if (!create && !std::filesystem::exists(e->dir + "/data.mdb"))
+    throw storage_error(uri, "no such store");
   std::error_code ec;
   std::filesystem::create_directories(e->dir, ec);
   if (ec) throw storage_error(uri, e->dir + ": " + ec.message());
-  map_control(*e, o);
+  map_control(*e, o, create);
   open_env(*e, o.lock_timeout);
   slot = e;
   return e;
@@ -273,7 +406,7 @@ class read_pool {
     int rc = t ? mdb_txn_renew(t) : mdb_txn_begin(e_.env, nullptr, MDB_RDONLY, &t);
     if (rc) {
       if (t) mdb_txn_abort(t);
-      fail_mdb(e_.uri, "read transaction", rc);
+      e_.fail("read transaction", rc);
     }
     return t;
   }
@@ -294,13 +427,9 @@ class shm_backend final : public store_backend {
       : e_(std::move(e)), o_(o), reads_(*e_) {}
 
   const std::string& uri() const override { return e_->uri; }
+  bool gone() const noexcept override { return e_->destroyed(); }
 
-  std::size_t count() override {
-    txn t(*e_, MDB_RDONLY);
-    MDB_stat st{};
-    mdb_stat(t.get(), e_->values, &st);
-    return st.ms_entries;
-  }
+  std::size_t count() override { return values_stat().ms_entries; }
 
   std::vector<std::string> keys() override {
     std::vector<std::string> out;
@@ -310,6 +439,7 @@ class shm_backend final : public store_backend {
 
   bool has(std::string_view key) override {
     check_key(key);
+    e_->check_live();
     read_pool::lease t(reads_);
     MDB_val k = val_of(key), v{};
     return mdb_get(t.get(), e_->values, &k, &v) == 0;
@@ -317,6 +447,7 @@ class shm_backend final : public store_backend {
 
   bool read(std::string_view key, const std::function<void(std::string_view)>& use) override {
     check_key(key);
+    e_->check_live();
     // The snapshot pins the value's pages until the transaction ends, whatever writers do.
     read_pool::lease t(reads_);
     MDB_val k = val_of(key), v{};
@@ -329,24 +460,30 @@ class shm_backend final : public store_backend {
   bool put(std::string_view key, std::string_view value) override {
     check_key(key);
     writer_lock lock(*e_, o_.lock_timeout);
+    e_->check_live();
     txn t(*e_, 0);
     MDB_val k = val_of(key), old{};
     std::uint64_t replaced = mdb_get(t.get(), e_->values, &k, &old) == 0 ? old.mv_size : 0;
-    std::uint64_t bytes = stored_bytes(*e_, t) - replaced;
-    if (!make_room(t, key, value.size(), bytes)) {
+    std::uint64_t bytes = meta_number(*e_, t, "bytes") - replaced;
+    std::uint64_t limit = room_limit(std::max(meta_number(*e_, t, "held"), bytes + replaced));
+    std::size_t pages = 2 * e_->pages_for(value.size()) + path_pages(t);
+    e_->reserve(pages);
+    if (!make_room(t, key, value.size(), limit, bytes, pages)) {
       // Under rotate the evictions made room for nothing and are kept, as in mt's object_store.
       if (o_.on_full == overflow::rotate) {
-        set_stored_bytes(*e_, t, bytes + replaced);
-        t.commit();
+        set_meta_number(*e_, t, "bytes", bytes + replaced);
+        commit(t);
       }
       return refuse();
     }
     MDB_val v = val_of(value);
     int rc = mdb_put(t.get(), e_->values, &k, &v, 0);
     if (rc == MDB_MAP_FULL) return refuse();  // long-lived readers pin old pages: nothing changes
-    if (rc) fail_mdb(e_->uri, "put", rc);
-    set_stored_bytes(*e_, t, bytes + value.size());
-    t.commit();
+    if (rc) e_->fail("put", rc);
+    set_meta_number(*e_, t, "bytes", bytes + value.size());
+    if (bytes + value.size() > meta_number(*e_, t, "held"))
+      set_meta_number(*e_, t, "held", bytes + value.size());
+    commit(t);
     e_->stamp(key);
     return true;
   }
@@ -354,31 +491,33 @@ class shm_backend final : public store_backend {
   bool remove(std::string_view key) override {
     check_key(key);
     writer_lock lock(*e_, o_.lock_timeout);
+    e_->check_live();
     txn t(*e_, 0);
     MDB_val k = val_of(key), old{};
     if (mdb_get(t.get(), e_->values, &k, &old) != 0) return false;
-    std::uint64_t bytes = stored_bytes(*e_, t) - old.mv_size;
-    if (int rc = mdb_del(t.get(), e_->values, &k, nullptr)) fail_mdb(e_->uri, "remove", rc);
-    set_stored_bytes(*e_, t, bytes);
-    t.commit();
+    e_->reserve(path_pages(t));
+    std::uint64_t bytes = meta_number(*e_, t, "bytes") - old.mv_size;
+    if (int rc = mdb_del(t.get(), e_->values, &k, nullptr)) e_->fail("remove", rc);
+    set_meta_number(*e_, t, "bytes", bytes);
+    commit(t);
     return true;
   }
 
   void clear() override {
     writer_lock lock(*e_, o_.lock_timeout);
+    e_->check_live();
     txn t(*e_, 0);
-    if (int rc = mdb_drop(t.get(), e_->values, 0)) fail_mdb(e_->uri, "clear", rc);
-    set_stored_bytes(*e_, t, 0);
-    t.commit();
+    e_->reserve(0);  // a drop copies no page: it lists the table's pages as free
+    if (int rc = mdb_drop(t.get(), e_->values, 0)) e_->fail("clear", rc);
+    set_meta_number(*e_, t, "bytes", 0);
+    commit(t);
   }
 
   store_stats stats() override {
     store_stats s;
+    s.entries = values_stat().ms_entries;
     txn t(*e_, MDB_RDONLY);
-    MDB_stat st{};
-    mdb_stat(t.get(), e_->values, &st);
-    s.entries = st.ms_entries;
-    s.value_bytes = stored_bytes(*e_, t);
+    s.value_bytes = meta_number(*e_, t, "bytes");
     s.capacity_bytes = e_->ctl->capacity;
     s.evictions = e_->ctl->evictions.load(std::memory_order_relaxed);
     s.refusals = e_->ctl->refusals.load(std::memory_order_relaxed);
@@ -389,6 +528,7 @@ class shm_backend final : public store_backend {
                          const std::function<void()>& ready) {
     writer_lock lock(*e_, o_.lock_timeout);
     txn t(*e_, 0);
+    e_->reserve(2 * e_->pages_for(value.size()) + path_pages(t));
     MDB_val k = val_of(key), v = val_of(value);
     mdb_put(t.get(), e_->values, &k, &v, 0);
     ready();
@@ -402,29 +542,61 @@ class shm_backend final : public store_backend {
                           "a key must have 1 to 511 bytes, not " + std::to_string(key.size()));
   }
 
+  struct tree_size {
+    std::size_t depth, pages;  // pages: branch and leaf pages, those a deletion copies
+  };
+  tree_size tree(const txn& t) const {
+    MDB_stat st{};
+    if (int rc = mdb_stat(t.get(), e_->values, &st)) e_->fail("stat", rc);
+    return {st.ms_depth, st.ms_branch_pages + st.ms_leaf_pages};
+  }
+  // The most pages one insertion or deletion in the values table copies: its path, and the
+  // siblings a split or a rebalance takes at each level.
+  std::size_t path_pages(const txn& t) const { return 4 * (tree(t).depth + 1); }
+
+  MDB_stat values_stat() {
+    e_->check_live();
+    txn t(*e_, MDB_RDONLY);
+    MDB_stat st{};
+    if (int rc = mdb_stat(t.get(), e_->values, &st)) e_->fail("stat", rc);
+    return st;
+  }
+
+  // A commit that a destroy overtook (it went on after a stalled writer's lock timed out) wrote
+  // into unlinked files: the caller hears that the write is lost.
+  void commit(txn& t) {
+    t.commit();
+    e_->check_live();
+  }
+
   template <class F>
   void each(F&& f) {
+    e_->check_live();
     txn t(*e_, MDB_RDONLY);
     MDB_cursor* c = nullptr;
-    if (int rc = mdb_cursor_open(t.get(), e_->values, &c)) fail_mdb(e_->uri, "keys", rc);
+    if (int rc = mdb_cursor_open(t.get(), e_->values, &c)) e_->fail("keys", rc);
     MDB_val k{}, v{};
-    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-      f(view_of(k), view_of(v));
+    int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) f(view_of(k), view_of(v));
     mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND) e_->fail("keys", rc);
   }
 
-  bool room(std::uint64_t bytes, std::size_t size) const {
+  // The most value bytes a put may leave: the capacity, and under memory pressure no more than
+  // the store already holds, since only growth takes memory from the node.
+  std::uint64_t room_limit(std::uint64_t held) const {
     double free = free_memory_share();  // negative: unknown, no pressure
-    bool memory_ok = o_.min_free_mem_pct <= 0 || free < 0 || free >= o_.min_free_mem_pct;
-    return memory_ok && bytes + size <= e_->ctl->capacity;
+    bool low = o_.min_free_mem_pct > 0 && free >= 0 && free < o_.min_free_mem_pct;
+    return low ? std::min<std::uint64_t>(held, e_->ctl->capacity) : e_->ctl->capacity;
   }
 
-  // Under rotate, evicts the earliest-accessed other entries until `size` more bytes fit (or the
-  // store is empty); `bytes` follows. A value larger than the capacity evicts nothing.
-  bool make_room(const txn& t, std::string_view key, std::size_t size, std::uint64_t& bytes) {
-    if (room(bytes, size)) return true;
-    if (o_.on_full == overflow::strict || size > e_->ctl->capacity) return false;
+  // Under rotate, evicts the earliest-accessed other entries until `size` more bytes fit under
+  // `limit`; `bytes` follows. A value that would not fit in an empty store evicts nothing.
+  // `pages`: what the transaction reserved for its put, to which the evictions' pages add.
+  bool make_room(const txn& t, std::string_view key, std::size_t size, std::uint64_t limit,
+                 std::uint64_t& bytes, std::size_t pages) {
+    if (bytes + size <= limit) return true;
+    if (o_.on_full == overflow::strict || size > limit) return false;
     struct entry {
       std::uint64_t stamp;
       std::string key;
@@ -432,7 +604,7 @@ class shm_backend final : public store_backend {
     };
     std::vector<entry> order;
     MDB_cursor* c = nullptr;
-    if (int rc = mdb_cursor_open(t.get(), e_->values, &c)) fail_mdb(e_->uri, "rotate", rc);
+    if (int rc = mdb_cursor_open(t.get(), e_->values, &c)) e_->fail("rotate", rc);
     MDB_val k{}, v{};
     for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
@@ -440,14 +612,18 @@ class shm_backend final : public store_backend {
         order.push_back({e_->stamp_of(view_of(k)), std::string(view_of(k)), v.mv_size});
     mdb_cursor_close(c);
     std::sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.stamp < b.stamp; });
-    for (const entry& victim : order) {
-      if (room(bytes, size)) break;
+    std::size_t victims = 0;
+    for (std::uint64_t left = bytes; victims < order.size() && left + size > limit; ++victims)
+      left -= order[victims].size;
+    tree_size before = tree(t);
+    e_->reserve(pages + std::min(before.pages + before.depth, victims * path_pages(t)));
+    for (const entry& victim : std::span(order).first(victims)) {
       MDB_val vk = val_of(victim.key);
-      if (int rc = mdb_del(t.get(), e_->values, &vk, nullptr)) fail_mdb(e_->uri, "rotate", rc);
+      if (int rc = mdb_del(t.get(), e_->values, &vk, nullptr)) e_->fail("rotate", rc);
       bytes -= victim.size;
       e_->ctl->evictions.fetch_add(1, std::memory_order_relaxed);
     }
-    return room(bytes, size);
+    return bytes + size <= limit;
   }
 
   bool refuse() {
@@ -463,13 +639,39 @@ class shm_backend final : public store_backend {
 }  // namespace
 
 std::unique_ptr<store_backend> open_shm_backend(const std::string& uri, const std::string& name,
-                                                const store_options& o) {
-  return std::make_unique<shm_backend>(shared_env(uri, name, o), o);
+                                                const store_options& o, bool create) {
+  return std::make_unique<shm_backend>(shared_env(uri, name, o, create), o);
+}
+
+bool destroy_shm_store(const std::string& uri, const std::string& name,
+                       std::chrono::milliseconds timeout) {
+  shm_env e;  // the control file only: LMDB is never opened, so damage cannot stop a destroy
+  e.uri = uri;
+  e.dir = store_dir(name);
+  if (!std::filesystem::exists(e.dir)) return false;
+  try {
+    map_control(e, store_options{}, false);
+  } catch (const storage_error&) {
+    // No control file, or no room to read it: no handle can be open on it to be told.
+  }
+  std::optional<writer_lock> lock;
+  if (e.ctl) {
+    try {
+      lock.emplace(e, timeout);
+    } catch (const timeout_error&) {
+      // A stalled writer: marked all the same, its commit then tells its caller of the loss.
+    }
+    e.ctl->destroyed.store(1, std::memory_order_release);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(e.dir, ec);
+  if (ec) throw storage_error(uri, e.dir + ": " + ec.message());
+  return true;
 }
 
 void hold_shm_writer_for_test(const std::string& uri, std::string_view key, std::string_view value,
                               const std::function<void()>& ready) {
-  shm_backend b(shared_env(uri, uri.substr(6), store_options{}), store_options{});
+  shm_backend b(shared_env(uri, uri.substr(6), store_options{}, true), store_options{});
   b.hold(key, value, ready);
 }
 

@@ -132,13 +132,37 @@ printf '{"id": 1}\n' >> "$dir/one.ndjson"
 "$dedup" load "$dir/one.ndjson" --skip-bad | grep -q "skipped 1 ref that failed to parse; the lookups" ||
   fail "--skip-bad note"
 
-# dedup store (part D, issue 9): stats, keys and clear of an shm store; a bad URI and a dead
-# server exit 1 with the reason; a bad command line exits 2.
+# dedup store: stats, keys, clear and destroy of an shm store the store's worker fills
+# (DEDUP_STORE_WORKER, set by ctest); reading commands create nothing; a damaged store is reported
+# as such by clear and removed by destroy; a bad URI and a dead server exit 1 with the reason; a
+# bad command line exits 2.
+store_worker=${DEDUP_STORE_WORKER:?the cli checks need DEDUP_STORE_WORKER (set by ctest)}
 store="shm://cli-check-$$"
-"$dedup" store stats "$store" | grep -q "^entries 0$" || fail "dedup store stats"
-[ -z "$("$dedup" store keys "$store")" ] || fail "dedup store keys of an empty store"
-"$dedup" store clear "$store" | grep -q "removed 0 entries" || fail "dedup store clear"
-rm -rf "/dev/shm/dedup-store-cli-check-$$"
+store_dir="/dev/shm/dedup-store-cli-check-$$"
+"$store_worker" ops "$store" 0 20 4 > /dev/null || fail "store worker"
+"$dedup" store stats "$store" | grep -q "^capacity_bytes " || fail "dedup store stats"
+[ -n "$("$dedup" store keys "$store")" ] || fail "dedup store keys of a filled store"
+"$dedup" store clear "$store" | grep -q "removed [0-9]* entr" || fail "dedup store clear"
+[ -z "$("$dedup" store keys "$store")" ] || fail "dedup store keys of a cleared store"
+for command in stats keys clear destroy; do
+  set +e
+  "$dedup" store $command "shm://cli-check-typo-$$" 2>/tmp/dedup-cli-err.$$; status=$?
+  set -e
+  [ "$status" -eq 1 ] || fail "dedup store $command of a missing store should exit 1, got $status"
+  grep -q "no such store" /tmp/dedup-cli-err.$$ || fail "dedup store $command: no such store"
+  [ ! -e "/dev/shm/dedup-store-cli-check-typo-$$" ] || fail "dedup store $command created a store"
+done
+"$store_worker" ops "$store" 0 200 40 > /dev/null || fail "store worker"
+dd if=/dev/zero of="$store_dir/data.mdb" bs=4096 seek=2 conv=notrunc \
+  count=$(( $(stat -c %s "$store_dir/data.mdb") / 4096 - 2 )) 2>/dev/null
+set +e
+"$dedup" store clear "$store" 2>/tmp/dedup-cli-err.$$; status=$?
+set -e
+[ "$status" -eq 1 ] || fail "dedup store clear of a damaged store should exit 1, got $status"
+grep -q "the store is damaged.*dedup store destroy $store" /tmp/dedup-cli-err.$$ ||
+  fail "dedup store clear of a damaged store: $(cat /tmp/dedup-cli-err.$$)"
+"$dedup" store destroy "$store" | grep -q "destroyed" || fail "dedup store destroy"
+[ ! -e "$store_dir" ] || fail "dedup store destroy left $store_dir"
 for uri in "bogus://x" "shm://a/b" "redis://127.0.0.1:1/0"; do
   set +e
   "$dedup" store stats "$uri" 2>/tmp/dedup-cli-err.$$; status=$?

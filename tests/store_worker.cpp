@@ -3,6 +3,15 @@
 //   store_worker ops URI PROC N KEYS  N mixed operations on KEYS shared keys; every value names
 //                                     (key, PROC, sequence); prints each key's last own operation
 //                                     ("put KEY SEQ" or "remove KEY") and "done PUTS HITS"
+//   store_worker fill URI BYTES [CAP] puts values of BYTES bytes into a default store (of CAP
+//                                     bytes, rotating) until a put fails or 20000 did not;
+//                                     prints "stored N", then how the last put went ("stored",
+//                                     "refused" or "error: MESSAGE"), the same for one more put
+//                                     of a later handle, "read OK" when the first value or the
+//                                     last stored still reads back, then "remove OUTCOME" and
+//                                     "clear OUTCOME" ("OK" or "error: MESSAGE")
+//                                     ("open error: MESSAGE" if the store cannot open)
+//   store_worker destroy URI         destroys the store, prints "destroyed"
 // Exit status 3 if a value read back is not one some process wrote for that key (torn, mixed).
 #include <cstdio>
 #include <cstdlib>
@@ -45,6 +54,48 @@ int ops(const std::string& uri, int proc, long n, int keys) {
   return 0;
 }
 
+// One put, and how it went: "stored", "refused" or "error: MESSAGE".
+std::string try_put(dedup::shared_store& store, const std::string& key, const std::string& value) {
+  try {
+    return store.put_text(key, value) ? "stored" : "refused";
+  } catch (const dedup::storage_error& e) {
+    return std::string("error: ") + e.what();
+  }
+}
+
+// "OK", or how a write failed.
+template <class F>
+std::string try_write(F&& write) {
+  try {
+    write();
+    return "OK";
+  } catch (const dedup::storage_error& e) {
+    return std::string("error: ") + e.what();
+  }
+}
+
+int fill(const std::string& uri, std::size_t bytes, std::size_t capacity) {
+  dedup::store_options o{.min_free_mem_pct = 0};
+  if (capacity) o.capacity_bytes = capacity;
+  std::string value = "\"" + std::string(bytes, 'x') + "\"";
+  try {
+    auto store = dedup::shared_store::open(uri, o);
+    int n = 0;
+    std::string outcome;
+    while ((outcome = try_put(store, "k" + std::to_string(n), value)) == "stored" && n < 20000) ++n;
+    std::printf("stored %d\n%s\n", n, outcome.c_str());
+    auto later = dedup::shared_store::open(uri, o);
+    std::printf("%s\n", try_put(later, "later", value).c_str());
+    std::string last = "k" + std::to_string(n - 1);
+    std::printf("read %s\n", n > 0 && (later.has("k0") || later.has(last)) ? "OK" : "missing");
+    std::printf("remove %s\n", try_write([&] { later.remove(last); }).c_str());
+    std::printf("clear %s\n", try_write([&] { later.clear(); }).c_str());
+  } catch (const dedup::storage_error& e) {
+    std::printf("open error: %s\n", e.what());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,9 +107,20 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       });
     }
+    if (mode == "fill" && (argc == 4 || argc == 5))
+      return fill(argv[2], std::strtoul(argv[3], nullptr, 10),
+                  argc == 5 ? std::strtoul(argv[4], nullptr, 10) : 0);
+    if (mode == "destroy" && argc == 3) {
+      dedup::shared_store::destroy(argv[2]);
+      std::printf("destroyed\n");
+      return 0;
+    }
     if (mode == "ops" && argc == 6)
       return ops(argv[2], std::atoi(argv[3]), std::atol(argv[4]), std::atoi(argv[5]));
-    std::fprintf(stderr, "usage: store_worker hold URI KEY VALUE | ops URI PROC N KEYS\n");
+    std::fprintf(
+        stderr,
+        "usage: store_worker hold URI KEY VALUE | ops URI PROC N KEYS | fill URI BYTES [CAP] | "
+        "destroy URI\n");
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "store_worker: %s\n", e.what());

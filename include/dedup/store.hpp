@@ -20,16 +20,19 @@
 
 namespace dedup {
 
-/// How a store is opened. `on_full` says what `put` does when the store has no room (its values
-/// would pass `capacity_bytes`, or free memory is below `min_free_mem_pct`), with the budgets'
-/// `dedup::overflow`: `rotate` removes the earliest-accessed entries until there is room or the
-/// store is empty, `strict` removes nothing; then the value is stored only if there is room.
-/// `capacity_bytes` bounds the bytes of stored values (keys and overhead
-/// not counted); it is fixed by whoever creates the store, later openers' values are ignored for
-/// shm. `min_free_mem_pct` is a share (0.2 is 20%) of physical memory that must stay available
-/// (MemAvailable / MemTotal on this node for shm; the server's used memory against its maxmemory,
-/// or its total memory, for Redis); 0 turns the check off. `lock_timeout` bounds every wait: the
-/// writer lock of shm, the connection and each reply of Redis.
+/// How a store is opened. A put may not take the store's values past `capacity_bytes`, and while
+/// free memory is below `min_free_mem_pct` it may not grow the store either: it may use only the
+/// room the store holds (shm: the most value bytes it has ever held, as LMDB keeps the pages of
+/// what it removes; Redis: the value bytes it holds now). `on_full` says what `put` does when a
+/// value does not fit, with the budgets' `dedup::overflow`: `rotate` removes the
+/// earliest-accessed entries until it fits, `strict` removes nothing; a value that would not fit
+/// in the emptied store removes nothing and is refused. `capacity_bytes` bounds the bytes of
+/// stored values (keys and overhead not counted); it is fixed by whoever creates the store, later
+/// openers' values are ignored for shm. `min_free_mem_pct` is a share (0.2 is 20%) of physical
+/// memory that must stay available (MemAvailable / MemTotal on this node for shm; the server's
+/// used memory against its maxmemory, or its total memory, for Redis); 0 turns the check off.
+/// `lock_timeout` bounds every wait: the writer lock of shm, the connection and each reply of
+/// Redis.
 ///
 /// ```
 /// dedup::store_options o{.capacity_bytes = 1 << 20, .on_full = dedup::overflow::strict,
@@ -61,8 +64,9 @@ struct store_stats {
 /// and read back with the simdjson backend in the caller's current scope, so a value from the
 /// store interns with everything else read there. `shm://name` keeps the store in
 /// `/dev/shm/dedup-store-<name>/` (one node; a process killed while writing loses only its
-/// uncommitted write, and its lock is recovered); `redis://host:port/db` keeps it on a Redis
-/// server, under keys prefixed `dedup:`. A handle is safe to use from several threads.
+/// uncommitted write, and its lock is recovered; a full /dev/shm makes a put throw
+/// `dedup::storage_error`, never a signal); `redis://host:port/db` keeps it on a Redis server,
+/// under keys prefixed `dedup:`. A handle is safe to use from several threads.
 ///
 /// ```
 /// auto name = "doc-" + std::to_string(::getpid());
@@ -82,12 +86,31 @@ class shared_store {
   static shared_store open(const std::string& uri, const store_options& options = {}) {
     return shared_store(detail::open_store_backend(uri, options));
   }
-  /// Removes a store's data for good (shm: its directory; Redis: its keys). Open handles of this
-  /// process must be closed first.
-  static void destroy(const std::string& uri);
+  /// Opens the store the URI names only if it exists (shm: its directory holds a store; Redis:
+  /// the database holds the store's keys); `dedup::storage_error` saying "no such store"
+  /// otherwise, and nothing is created. For tools that look into stores.
+  ///
+  /// ```
+  /// auto uri = "shm://lookup-" + std::to_string(::getpid());
+  /// REQUIRE_THROWS_WITH(dedup::shared_store::open_existing(uri),
+  ///                     Catch::Matchers::Contains("no such store"));
+  /// REQUIRE_THROWS_AS(dedup::shared_store::open_existing(uri), dedup::storage_error);
+  /// dedup::shared_store::open(uri).put("k", 1);
+  /// assert(dedup::shared_store::open_existing(uri).count() == 1);
+  /// dedup::shared_store::destroy(uri);
+  /// ```
+  static shared_store open_existing(const std::string& uri, const store_options& options = {}) {
+    return shared_store(detail::open_store_backend(uri, options, false));
+  }
+  /// Removes a store's data for good, whatever it holds, a damaged store included (shm: its
+  /// directory; Redis: its keys). Handles still open on an shm store, in any process, find it
+  /// destroyed: `valid()` turns false and every call throws `dedup::storage_error`. False if
+  /// there was no shm store of that name.
+  static bool destroy(const std::string& uri);
 
-  /// Whether the handle is open (a moved-from handle is not).
-  bool valid() const noexcept { return backend_ != nullptr; }
+  /// Whether the handle is open: false for a moved-from handle, and for one whose shm store was
+  /// destroyed (by any process) since it was opened.
+  bool valid() const noexcept { return backend_ != nullptr && !backend_->gone(); }
   /// The URI the store was opened with.
   const std::string& uri() const { return live().uri(); }
   std::size_t count() { return live().count(); }

@@ -41,19 +41,32 @@ class store_backend {
   virtual bool put(std::string_view key, std::string_view value) = 0;
   virtual bool remove(std::string_view key) = 0;
   virtual void clear() = 0;
+  /// Removes the store itself, its figures included (shm stores go by `destroy_shm_store`).
+  virtual void drop() { clear(); }
   virtual store_stats stats() = 0;
   /// The URI the store was opened with, for error messages.
   virtual const std::string& uri() const = 0;
+  /// Whether another handle or process destroyed the store under this one (every call then throws
+  /// `dedup::storage_error`).
+  virtual bool gone() const noexcept { return false; }
 };
 
-/// Opens the backend the URI's scheme names; `dedup::storage_error` for an unknown scheme or a
-/// malformed URI.
+/// Opens the backend the URI's scheme names, creating the store unless `create` is false (then a
+/// missing store is a `dedup::storage_error` saying "no such store"); `dedup::storage_error` for
+/// an unknown scheme or a malformed URI.
 std::unique_ptr<store_backend> open_store_backend(const std::string& uri,
-                                                  const store_options& options);
+                                                  const store_options& options, bool create = true);
 std::unique_ptr<store_backend> open_shm_backend(const std::string& uri, const std::string& name,
-                                                const store_options& options);
+                                                const store_options& options, bool create);
 std::unique_ptr<store_backend> open_redis_backend(const std::string& uri, const std::string& host,
-                                                  int port, int db, const store_options& options);
+                                                  int port, int db, const store_options& options,
+                                                  bool create);
+
+/// Removes the shm store `name` whatever its data holds (LMDB is not opened): marks it destroyed
+/// for the handles still open on it, under its writer lock if that comes within `timeout`, and
+/// removes its directory. False, and nothing done, for a store that does not exist.
+bool destroy_shm_store(const std::string& uri, const std::string& name,
+                       std::chrono::milliseconds timeout);
 
 /// For the fault tests' worker process: opens the shm store, takes its writer lock, begins a write
 /// transaction that puts `key`, calls `ready` and then waits forever, so that the test can kill
