@@ -140,7 +140,7 @@ void disk_index::impl::check_ours() {
     throw storage_error(resource,
                         std::string("not a cache: index.sqlite is not ours (") + e.what() + ")");
   }
-  if (id == 0 && !read_only) {
+  if (id == 0 && !read_only && s.create) {  // opening an existing cache writes nothing
     initialize();
     id = application_id;
   }
