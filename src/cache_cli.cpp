@@ -1,4 +1,4 @@
-// `dedup cache ls|stats|clear DIR`: looks at the persistent caches (dedup::disk_cache) under a
+// `dedup cache ls|stats|clear|gc DIR`: looks at the persistent caches (dedup::disk_cache) under a
 // directory without knowing the types of their values, as arte's and scistag's users look at
 // their cache directories by hand.
 #include <cstdio>
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <simdjson.h>
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
@@ -18,16 +19,22 @@ namespace dedup::cli {
 namespace {
 
 constexpr const char* cache_usage =
-    R"(usage: dedup cache ls|stats|clear DIR [--tag T] [--prefix P] [--json]
+    R"(usage: dedup cache ls|stats|clear|gc DIR [--tag T] [--prefix P] [--json]
 
 Looks at the persistent caches (dedup::disk_cache) under DIR: each lives in DIR/<prefix><tag>.
 
   ls      every entry of every cache (or of tag T): tag, name, version (cache version and the
           entry's minor, "s" for a session-only one), size, where the value is (file or inline),
-          created and last access (UTC)
+          created and last access (UTC); a name's control bytes, bytes that are not UTF-8 and
+          backslashes are shown as \xNN and \\
   stats   entries and value bytes per tag, inline and in files, and in all
   clear   removes every entry of tag T's cache or, without --tag, of every cache under DIR with
           the prefix (the cache directories stay, empty, so processes that have them open carry on)
+  gc      removes the files under values/ that no entry references (a writer killed between
+          writing a value and committing it leaves one; the next writer removes them too)
+
+ls and stats change nothing, and read a cache this user may not write (another account's, a
+read-only mount).
 
   --tag T      only the cache of tag T
   --prefix P   the caches' prefix (default: cache)
@@ -35,11 +42,13 @@ Looks at the persistent caches (dedup::disk_cache) under DIR: each lives in DIR/
                  ls:    {"directory", "prefix", "caches": [{"tag", "location", "entries": [{"tag",
                         "name", "version", "minor", "session", "parameters_hash",
                         "layout_fingerprint", "size", "checksum", "in_file", "created",
-                        "last_access"}]}]}   (times in unix seconds)
+                        "last_access"}]}]}   (times in unix seconds; a name that is not
+                        UTF-8 is given escaped as above, its bytes in hex as "name_hex")
                  stats: {"directory", "prefix", "entries", "bytes", "caches": [{"tag", "entries",
                         "bytes", "inline_entries", "inline_bytes", "file_entries", "file_bytes"}]}
                  clear: {"directory", "prefix", "entries", "bytes", "caches": [{"tag", "entries",
                         "bytes"}]}   (what was removed)
+                 gc:    {"directory", "prefix", "files", "caches": [{"tag", "files"}]}
 
 A DIR that does not exist or holds no cache (or no cache of tag T) is an error: exit status 1.
 )";
@@ -72,9 +81,10 @@ command_line parse_cache_args(const args& a) {
     }
   }
   if (c.help) return c;
-  if (c.action.empty()) throw usage_error{"cache: ls, stats or clear?"};
-  if (c.action != "ls" && c.action != "stats" && c.action != "clear")
-    throw usage_error{"cache: unknown action '" + std::string(c.action) + "' (ls, stats or clear)"};
+  if (c.action.empty()) throw usage_error{"cache: ls, stats, clear or gc?"};
+  if (c.action != "ls" && c.action != "stats" && c.action != "clear" && c.action != "gc")
+    throw usage_error{"cache: unknown action '" + std::string(c.action) +
+                      "' (ls, stats, clear or gc)"};
   if (c.dir.empty()) throw usage_error{"cache " + std::string(c.action) + ": which DIR?"};
   return c;
 }
@@ -97,6 +107,49 @@ std::vector<std::unique_ptr<disk_cache>> open_caches(const command_line& c) {
   return out;
 }
 
+/// `text` as one line of valid UTF-8: control bytes and bytes that are not UTF-8 as \xNN, a
+/// backslash doubled, so that every stored name shows whole and distinct.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    std::size_t n = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : 4;
+    if (c >= 0x80 && (c < 0xc2 || c > 0xf4 || i + n > text.size() ||
+                      !simdjson::validate_utf8(text.data() + i, n)))
+      n = 0;  // not the start of a whole UTF-8 character
+    if (n == 0 || c < 0x20 || c == 0x7f) {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+      ++i;
+      continue;
+    }
+    if (c == '\\') out += '\\';
+    out.append(text.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+bool is_utf8(std::string_view text) {
+  return simdjson::validate_utf8(text.data(), text.size());
+}
+
+std::string hex(std::string_view bytes) {
+  std::string out;
+  for (unsigned char c : bytes) {
+    char two[3];
+    std::snprintf(two, sizeof two, "%02x", c);
+    out += two;
+  }
+  return out;
+}
+
+/// Text for a JSON string: itself when it is UTF-8 (JSON escapes its control bytes), else escaped.
+std::string json_text(std::string_view text) {
+  return is_utf8(text) ? std::string(text) : printable(text);
+}
+
 std::string entries_text(std::uint64_t n) {
   return std::to_string(n) + (n == 1 ? " entry" : " entries");
 }
@@ -116,22 +169,24 @@ std::string version_text(const disk_cache_entry& e) {
 }
 
 nlohmann::json entry_json(const disk_cache_entry& e) {
-  return {{"tag", e.tag},
-          {"name", e.name},
-          {"version", e.version},
-          {"minor", e.minor},
-          {"session", e.session},
-          {"parameters_hash", e.parameters_hash},
-          {"layout_fingerprint", e.layout_fingerprint},
-          {"size", e.size},
-          {"checksum", e.checksum},
-          {"in_file", e.in_file},
-          {"created", e.created},
-          {"last_access", e.last_access}};
+  nlohmann::json out = {{"tag", json_text(e.tag)},
+                        {"name", json_text(e.name)},
+                        {"version", e.version},
+                        {"minor", e.minor},
+                        {"session", e.session},
+                        {"parameters_hash", e.parameters_hash},
+                        {"layout_fingerprint", e.layout_fingerprint},
+                        {"size", e.size},
+                        {"checksum", e.checksum},
+                        {"in_file", e.in_file},
+                        {"created", e.created},
+                        {"last_access", e.last_access}};
+  if (!is_utf8(e.name)) out["name_hex"] = hex(e.name);
+  return out;
 }
 
 nlohmann::json document(const command_line& c) {
-  return {{"directory", std::string(c.dir)}, {"prefix", std::string(c.prefix)}};
+  return {{"directory", json_text(c.dir)}, {"prefix", json_text(c.prefix)}};
 }
 
 int list(const command_line& c) {
@@ -148,14 +203,15 @@ int list(const command_line& c) {
         entries.push_back(entry_json(e));
         continue;
       }
-      std::printf("%-24s %-28s %8s %12llu %-6s %-19s  %-19s\n", e.tag.c_str(), e.name.c_str(),
-                  version_text(e).c_str(), static_cast<unsigned long long>(e.size),
-                  e.in_file ? "file" : "inline", utc(e.created).c_str(),
-                  utc(e.last_access).c_str());
+      std::printf("%-24s %-28s %8s %12llu %-6s %-19s  %-19s\n", printable(e.tag).c_str(),
+                  printable(e.name).c_str(), version_text(e).c_str(),
+                  static_cast<unsigned long long>(e.size), e.in_file ? "file" : "inline",
+                  utc(e.created).c_str(), utc(e.last_access).c_str());
     }
     if (c.json)
-      out["caches"].push_back(
-          {{"tag", cache->tag()}, {"location", cache->location().string()}, {"entries", entries}});
+      out["caches"].push_back({{"tag", json_text(cache->tag())},
+                               {"location", json_text(cache->location().string())},
+                               {"entries", entries}});
   }
   if (c.json) std::puts(out.dump(2).c_str());
   return 0;
@@ -184,7 +240,7 @@ int stats(const command_line& c) {
     totals t;
     for (auto& e : cache->entries()) t.add(e), all.add(e);
     if (c.json)
-      out["caches"].push_back({{"tag", cache->tag()},
+      out["caches"].push_back({{"tag", json_text(cache->tag())},
                                {"entries", t.entries},
                                {"bytes", t.bytes},
                                {"inline_entries", t.inline_entries},
@@ -192,7 +248,7 @@ int stats(const command_line& c) {
                                {"file_entries", t.file_entries},
                                {"file_bytes", t.file_bytes}});
     else
-      std::printf("%-24s %8llu %14llu %8llu %14llu %8llu %14llu\n", cache->tag().c_str(),
+      std::printf("%-24s %8llu %14llu %8llu %14llu %8llu %14llu\n", printable(cache->tag()).c_str(),
                   static_cast<unsigned long long>(t.entries),
                   static_cast<unsigned long long>(t.bytes),
                   static_cast<unsigned long long>(t.inline_entries),
@@ -221,7 +277,8 @@ int clear(const command_line& c) {
     totals t;
     for (auto& e : cache->entries()) t.add(e), all.add(e);
     cache->clear_tag();
-    out["caches"].push_back({{"tag", cache->tag()}, {"entries", t.entries}, {"bytes", t.bytes}});
+    out["caches"].push_back(
+        {{"tag", json_text(cache->tag())}, {"entries", t.entries}, {"bytes", t.bytes}});
   }
   out["entries"] = all.entries;
   out["bytes"] = all.bytes;
@@ -230,6 +287,26 @@ int clear(const command_line& c) {
   else
     std::printf("cleared %s (%llu bytes) from %s\n", entries_text(all.entries).c_str(),
                 static_cast<unsigned long long>(all.bytes), plural(caches.size(), "cache").c_str());
+  return 0;
+}
+
+// The sweep writers do on their first store, on demand: `ls` and `stats` never remove anything.
+int gc(const command_line& c) {
+  auto caches = open_caches(c);
+  nlohmann::json out = document(c);
+  out["caches"] = nlohmann::json::array();
+  std::size_t all = 0;
+  for (auto& cache : caches) {
+    std::size_t n = cache->sweep();
+    all += n;
+    out["caches"].push_back({{"tag", json_text(cache->tag())}, {"files", n}});
+  }
+  out["files"] = all;
+  if (c.json)
+    std::puts(out.dump(2).c_str());
+  else
+    std::printf("removed %s from %s\n", plural(all, "unreferenced file").c_str(),
+                plural(caches.size(), "cache").c_str());
   return 0;
 }
 
@@ -243,6 +320,7 @@ int cache(const args& a) {
   }
   if (c.action == "ls") return list(c);
   if (c.action == "stats") return stats(c);
+  if (c.action == "gc") return gc(c);
   return clear(c);
 }
 

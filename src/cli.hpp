@@ -41,7 +41,7 @@ int load(const args& a);
 int analyze(const args& a);
 /// `dedup store stats|keys|clear URI` (src/store_cli.cpp).
 int store(const args& a);
-/// `dedup cache ls|stats|clear DIR`: src/cache_cli.cpp.
+/// `dedup cache ls|stats|clear|gc DIR` (src/cache_cli.cpp).
 int cache(const args& a);
 
 }  // namespace dedup::cli

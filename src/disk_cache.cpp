@@ -8,6 +8,7 @@ namespace dedup {
 namespace {
 detail::index_settings settings_of(const disk_cache_options& o, std::string tag, bool create) {
   return {o.directory / (o.prefix + tag),
+          o.prefix,
           std::move(tag),
           o.version,
           o.session,
@@ -92,6 +93,14 @@ void disk_cache::clear_all() {
     detail::cache_counters ignored;
     detail::disk_index(settings_of(options_, t, false), ignored).clear_all();
   }
+}
+
+std::size_t disk_cache::sweep() {
+  return index_ ? index_->sweep() : 0;
+}
+
+bool disk_cache::read_only() const noexcept {
+  return index_ && index_->read_only();
 }
 
 std::vector<disk_cache_entry> disk_cache::entries() const {

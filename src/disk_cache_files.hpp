@@ -3,7 +3,9 @@
 #pragma once
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,10 +57,50 @@ inline void remove_file(const std::filesystem::path& p) {
   std::filesystem::remove(p, ignored);
 }
 
+/// Keeps SIGXFSZ blocked in this thread while the cache writes (its value files and SQLite's),
+/// and discards one that those writes raised: a write beyond RLIMIT_FSIZE then fails with EFBIG,
+/// a storage_error, instead of killing the process by the signal's default action.
+///
+/// ```text
+/// { file_size_signal_guard g; ::write(fd, big, n); }  // -1 with EFBIG, the process lives
+/// ```
+class file_size_signal_guard {
+ public:
+  file_size_signal_guard() {
+    sigemptyset(&xfsz_);
+    sigaddset(&xfsz_, SIGXFSZ);
+    pthread_sigmask(SIG_BLOCK, &xfsz_, &old_);
+    was_pending_ = pending();
+  }
+  ~file_size_signal_guard() {
+    if (!was_pending_ && pending()) {
+      timespec zero{};
+      sigtimedwait(&xfsz_, nullptr, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  file_size_signal_guard(const file_size_signal_guard&) = delete;
+  file_size_signal_guard& operator=(const file_size_signal_guard&) = delete;
+
+ private:
+  static bool pending() {
+    sigset_t set;
+    return sigpending(&set) == 0 && sigismember(&set, SIGXFSZ) == 1;
+  }
+  sigset_t xfsz_{}, old_{};
+  bool was_pending_ = false;
+};
+
 /// Writes `bytes` to a new file `path` and flushes it to disk; on any failure removes it and throws
-/// storage_error (a full disk, a file-size limit, a read-only directory).
+/// storage_error (a full disk, a file-size limit, a read-only directory). Call it under a
+/// file_size_signal_guard.
 inline void write_file_synced(const std::filesystem::path& path, std::string_view bytes,
                               const std::string& resource) {
+  if (rlimit r{}; ::getrlimit(RLIMIT_FSIZE, &r) == 0 && r.rlim_cur != RLIM_INFINITY &&
+                  bytes.size() > r.rlim_cur)
+    throw storage_error(resource, "cannot write a value of " + std::to_string(bytes.size()) +
+                                      " bytes: the file-size limit (RLIMIT_FSIZE) is " +
+                                      std::to_string(r.rlim_cur) + " bytes");
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0)
     throw storage_error(resource, "cannot create " + path.string() + ": " + std::strerror(errno));

@@ -18,7 +18,7 @@ commands:
   demo    generate the built-in reference workload, load it twice and compare
   load    read a file of dataset refs in parallel and show what was built and shared
   analyze find the objects and arrays that repeat in any JSON file and propose keys for them
-  cache   list, count or clear the persistent caches (dedup::disk_cache) under a directory
+  cache   list, count, clear or sweep the persistent caches (dedup::disk_cache) under a directory
   store   stats, keys or clear of a shared store (shm://name, redis://host:port/db)
 
 Run 'dedup <command> --help' for a command's options.

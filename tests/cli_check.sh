@@ -179,7 +179,7 @@ rm -f /tmp/dedup-cli-err.$$
 # dedup cache ls|stats|clear on caches the fault tests' worker fills (DEDUP_CACHE_WORKER, set by
 # ctest): 5 entries under tag A (odd ones in files), 2 under tag B.
 worker=${DEDUP_CACHE_WORKER:?the cli checks need DEDUP_CACHE_WORKER (set by ctest)}
-"$dedup" cache --help | grep -q "usage: dedup cache ls|stats|clear DIR" || fail "dedup cache --help"
+"$dedup" cache --help | grep -q "usage: dedup cache ls|stats|clear|gc DIR" || fail "dedup cache --help"
 caches="$dir/caches"
 mkdir "$caches"
 "$worker" fill "$caches" A 5
@@ -223,6 +223,44 @@ import json, sys
 r = json.load(sys.stdin)
 assert all(not c["entries"] for c in r["caches"]), r
 ' || fail "cache clear should leave no entry"
+# Every name is listed whole and escaped: a byte that is not UTF-8, a NUL, a newline, a backslash.
+"$worker" names "$caches" N
+"$dedup" cache ls "$caches" --tag N > "$dir/out" || fail "cache ls of odd names"
+[ "$(grep -c '^N ' "$dir/out")" -eq 4 ] || fail "cache ls: one line per odd name: $(cat "$dir/out")"
+for name in 'bad\\xff' 'nul\\x00in' 'new\\x0aline' 'back\\\\slash'; do
+  grep -q "^N  *$name " "$dir/out" || fail "cache ls shows $name: $(cat "$dir/out")"
+done
+"$dedup" cache ls "$caches" --tag N --json | /usr/bin/python3 -c '
+import json, sys
+e = {x["name"]: x for x in json.load(sys.stdin)["caches"][0]["entries"]}
+assert set(e) == {"bad\\xff", "nul\x00in", "new\nline", "back\\slash"}, list(e)
+assert e["bad\\xff"]["name_hex"] == "626164ff", e
+assert "name_hex" not in e["nul\x00in"], e
+' || fail "cache ls --json of odd names"
+# ls and stats change nothing; gc removes the files under values/ that no entry references.
+echo '{}' > "$caches/cacheN/values/orphan.json"
+files() { (cd "$caches" && find . -type f -printf '%p %s %T@\n' | sort); }
+before=$(files)
+"$dedup" cache ls "$caches" > /dev/null
+"$dedup" cache stats "$caches" --json > /dev/null
+[ "$before" = "$(files)" ] || fail "cache ls|stats changed files: $before // $(files)"
+"$dedup" cache gc "$caches" | grep -q "removed 1 unreferenced file from 3 caches" \
+  || fail "cache gc"
+[ ! -e "$caches/cacheN/values/orphan.json" ] || fail "cache gc left the orphan"
+"$dedup" cache gc "$caches" --json | /usr/bin/python3 -c '
+import json, sys
+assert json.load(sys.stdin)["files"] == 0
+' || fail "cache gc --json"
+# A cache this user may not write (here on a read-only bind mount) is listed all the same.
+if unshare -m true 2>/dev/null; then
+  unshare -m sh -c 'mount --make-rprivate / && mount --bind "$1" "$1" &&
+    mount -o remount,bind,ro "$1" && "$2" cache ls "$1" --tag N && "$2" cache stats "$1"' \
+    sh "$caches" "$dedup" > "$dir/out" 2>&1 || fail "cache ls|stats read-only: $(cat "$dir/out")"
+  [ "$(grep -c '^N ' "$dir/out")" -eq 5 ] || fail "cache ls read-only: $(cat "$dir/out")"
+  grep -q "4 entries, .* bytes in 3 caches" "$dir/out" || fail "cache stats read-only: $(cat "$dir/out")"
+else
+  echo "SKIP: dedup cache ls of a read-only mount (no private mount namespace here)"
+fi
 expect_cache_fail() {
   set +e
   "$dedup" cache "$@" 2> "$dir/err" > /dev/null; status=$?

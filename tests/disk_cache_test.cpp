@@ -418,19 +418,18 @@ TEST_CASE("disk_cache: a single-flight wait that does not end is a timeout_error
   CHECK(holder.get() == 1);
 }
 
+// Three stores and a hit land within a millisecond or two, and a clock can tie or step back: the
+// order is the index's counter's, not the clock's, so neither pauses nor times matter.
 TEST_CASE("disk_cache: the size limit evicts the least recently used", "[disk_cache]") {
   temp_dir d;
   auto o = in(d);
   o.size_limit = 250;  // two values of 102 bytes fit, three do not
   o.inline_limit = 64;
-  auto pause = [] { std::this_thread::sleep_for(std::chrono::milliseconds(5)); };
   dedup::disk_cache writer{o};
   writer.put("a", std::string(100, 'a'));
-  pause();
   writer.put("b", std::string(100, 'b'));
-  pause();
   CHECK(dedup::disk_cache{o}.find<std::string>("a") != nullptr);  // a disk hit: "a" is newer
-  pause();
+  edit_index(writer, "UPDATE entries SET created = 0, last_access = 0");  // every time tied
   writer.put("c", std::string(100, 'c'));
   CHECK(writer.stats().evicted == 1);
   std::vector<std::string> names;
@@ -441,21 +440,77 @@ TEST_CASE("disk_cache: the size limit evicts the least recently used", "[disk_ca
                       fs::directory_iterator{}) == 2);
 }
 
-TEST_CASE("disk_cache: opening sweeps orphan files, not a live writer's", "[disk_cache]") {
+namespace {
+
+/// Plants files in values/ that no row references: a dead writer's temporary file, a value file
+/// whose row never committed, and a temporary file of this (live) process.
+struct planted_files {
+  fs::path dead, unreferenced, live;
+  explicit planted_files(const fs::path& values)
+      : dead(values / ".tmp.99999999.0000000000000002"),
+        unreferenced(values / "x.json"),
+        live(values / (".tmp." + std::to_string(::getpid()) + ".0000000000000001")) {
+    for (const auto& p : {dead, unreferenced, live}) std::ofstream(p) << "{}";
+  }
+};
+
+}  // namespace
+
+TEST_CASE("disk_cache: opening and reading remove no file and the first store sweeps orphans",
+          "[disk_cache]") {
   temp_dir d;
   fs::path values;
   {
     dedup::disk_cache cache{in(d)};
+    cache.put("kept", std::string(100000, 'k'));  // in a file
     values = cache.location() / "values";
   }
-  std::string live = ".tmp." + std::to_string(::getpid()) + ".0000000000000001";
-  for (std::string name :
-       {std::string(".tmp.99999999.0000000000000002"), std::string("x.json"), live})
-    std::ofstream(values / name) << "{}";
+  planted_files planted(values);
   dedup::disk_cache cache{in(d)};
-  CHECK(!fs::exists(values / ".tmp.99999999.0000000000000002"));
-  CHECK(!fs::exists(values / "x.json"));
-  CHECK(fs::exists(values / live));
+  CHECK(*cache.find<std::string>("kept") == std::string(100000, 'k'));
+  CHECK(cache.entries().size() == 1);
+  CHECK(dedup::disk_cache::tags(d.path) == std::vector<std::string>{"t1"});
+  CHECK(fs::exists(planted.dead));
+  CHECK(fs::exists(planted.unreferenced));
+  cache.put("another", 1);
+  CHECK(!fs::exists(planted.dead));
+  CHECK(!fs::exists(planted.unreferenced));
+  CHECK(fs::exists(planted.live));
+  CHECK(*cache.find<std::string>("kept") == std::string(100000, 'k'));
+}
+
+TEST_CASE("disk_cache: sweep removes orphans on demand and counts them", "[disk_cache]") {
+  temp_dir d;
+  fs::path values;
+  {
+    dedup::disk_cache cache{in(d)};
+    cache.put("kept", std::string(100000, 'k'));
+    values = cache.location() / "values";
+  }
+  planted_files planted(values);
+  dedup::disk_cache cache{in(d)};
+  CHECK(cache.sweep() == 2);
+  CHECK(fs::exists(planted.live));
+  std::ofstream(values / "y.json") << "{}";
+  CHECK(cache.sweep() == 1);
+  CHECK(cache.sweep() == 0);
+  CHECK(*cache.find<std::string>("kept") == std::string(100000, 'k'));
+  CHECK(dedup::disk_cache().sweep() == 0);  // no tag: nothing to sweep
+}
+
+TEST_CASE("disk_cache: clear_all and tags keep to their own prefix", "[disk_cache]") {
+  temp_dir d;
+  dedup::disk_cache short_prefix{{.directory = d.path, .prefix = "cache", .tag = "a"}};
+  dedup::disk_cache long_prefix{{.directory = d.path, .prefix = "cache2", .tag = "b"}};
+  short_prefix.put("x", 1);
+  long_prefix.put("y", 2);
+  CHECK(dedup::disk_cache::tags(d.path, "cache") == std::vector<std::string>{"a"});
+  CHECK(dedup::disk_cache::tags(d.path, "cache2") == std::vector<std::string>{"b"});
+  short_prefix.clear_all();
+  CHECK(short_prefix.entries().empty());
+  REQUIRE(long_prefix.entries().size() == 1);
+  CHECK(*dedup::disk_cache({.directory = d.path, .prefix = "cache2", .tag = "b"}).find<int>("y") ==
+        2);
 }
 
 TEST_CASE("disk_cache: a value that cannot be stored is returned uncached", "[disk_cache]") {

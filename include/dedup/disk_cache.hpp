@@ -81,7 +81,7 @@ struct disk_cache_entry {
 ///
 /// ```
 /// dedup::disk_cache cache;
-/// try { cache.find<int>("n"); } catch (const dedup::untagged_cache_error&) { /* expected */ }
+/// REQUIRE_THROWS_AS(cache.find<int>("n"), dedup::untagged_cache_error);
 /// ```
 class untagged_cache_error : public usage_error {
  public:
@@ -116,8 +116,10 @@ class disk_cache {
   disk_cache& operator=(const disk_cache&) = delete;
 
   /// Opens (creating it if needed) `location()` for `tag`, and empties the memory tier. Throws
-  /// storage_error for a directory that exists but is not a cache, or cannot be created. Unlike
-  /// the other members, it must not run while another thread uses the cache.
+  /// storage_error for a directory that exists but is not a cache, or cannot be created. A cache
+  /// this process may not write (another account's, a read-only mount) opens read-only: hits are
+  /// served, misses computed and not stored. Opening writes nothing. Unlike the other members, it
+  /// must not run while another thread uses the cache.
   void set_tag(std::string tag);
   const std::string& tag() const noexcept { return options_.tag; }
   const disk_cache_options& options() const noexcept { return options_; }
@@ -153,12 +155,19 @@ class disk_cache {
   void clear(std::string_view name);
   /// Removes every entry of the current tag.
   void clear_tag();
-  /// Removes every entry of every cache `directory/prefix*` (the caches stay, empty).
+  /// Removes every entry of every cache of this prefix under `directory` (the caches stay, empty);
+  /// a cache of prefix "cache2" is not one of prefix "cache".
   void clear_all();
+  /// Removes the files under `values/` that no entry references (left by a writer that died
+  /// between writing a value and committing its row); returns how many. The first store of a
+  /// cache object does the same; opening and reading never do.
+  std::size_t sweep();
+  /// Whether the cache was opened read-only (see `set_tag`); false when no tag is set.
+  bool read_only() const noexcept;
   std::vector<disk_cache_entry> entries() const;
   disk_cache_stats stats() const;
 
-  /// The tags of the caches present under `directory` with `prefix`, sorted.
+  /// The tags of the caches made with `prefix` under `directory`, sorted.
   static std::vector<std::string> tags(const std::filesystem::path& directory,
                                        std::string_view prefix = "cache");
   /// A cache object on an existing cache; storage_error if `directory/prefix+tag` is not one.

@@ -24,6 +24,7 @@ namespace dedup::detail {
 /// Where and how one cache directory is opened.
 struct index_settings {
   std::filesystem::path location;  // <directory>/<prefix><tag>
+  std::string prefix;
   std::string tag;
   int version = 1;
   std::string session;
@@ -47,7 +48,9 @@ class flight_lock {
 };
 
 /// One open cache directory. Every member may be called from several threads at once (one
-/// connection, serialized by a mutex), and several processes may open the same directory.
+/// connection, serialized by a mutex), and several processes may open the same directory. Opening
+/// writes nothing; a directory or index this process may not write is opened read-only, and then
+/// every write is a storage_error. Its first store or clear sweeps unreferenced files.
 ///
 /// ```text
 /// detail::disk_index index(settings, counters);
@@ -71,6 +74,9 @@ class disk_index {
   void drop(const entry_id& id);
   void clear(std::string_view name);
   void clear_all();
+  /// Removes the files under values/ that no row references and no live writer is writing;
+  /// returns how many.
+  std::size_t sweep();
   std::vector<disk_cache_entry> entries() const;
   /// The value file of the most recently used entry named `name`, the index file when its value
   /// is inline, an empty path when there is none.
@@ -79,9 +85,14 @@ class disk_index {
   std::unique_ptr<flight_lock> lock(const entry_id& id);
 
   const index_settings& settings() const noexcept;
+  /// Whether the index was opened read-only (the directory or index.sqlite is not writable).
+  bool read_only() const noexcept;
+  /// The prefix the cache was created with, empty for a cache made before it was recorded.
+  std::string recorded_prefix() const;
+
+  struct impl;
 
  private:
-  struct impl;
   void insert_row(const entry_id& id, std::string_view bytes, const std::string& file);
   std::uint64_t evict(const entry_id& keep, std::vector<std::string>& files);
   void remove_where(const std::string& where, std::string_view a, std::string_view b);
@@ -89,7 +100,8 @@ class disk_index {
   std::unique_ptr<impl> impl_;
 };
 
-/// The caches under `directory` whose names start with `prefix`: their tags, sorted.
+/// The caches under `directory` made with `prefix` (a cache of prefix "cache2" is not one of
+/// prefix "cache"): their tags, sorted.
 std::vector<std::string> cache_tags(const std::filesystem::path& directory,
                                     std::string_view prefix);
 
