@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -204,7 +205,7 @@ TEST_CASE("every simdjson input error is a dedup::error at its pointer and leave
       {good + "{}", ""},
       {good.substr(0, good.size() - 2), "/refs"},
       {good + "\"", ""},
-      {std::string(good).replace(good.find("HSC"), 1, "\xff"), ""},
+      {std::string(good).replace(good.find("HSC"), 1, "\xff"), "/refs/0/dataId/dataId/instrument"},
   };
   // A uuid of the wrong form is reported by its codec.
   cases.push_back({std::string(good).replace(good.rfind(R"("id":")") + 6, 1, "x"), "/refs/2/id"});
@@ -376,6 +377,94 @@ TEST_CASE("both backends reject a UTF-8 byte-order mark before the document") {
   auto fast = outcome_fast<butler::DatasetType>(text);
   CHECK(fast == std::pair<std::string, std::string>{"", "byte-order mark before the document"});
   CHECK(outcome_simple<butler::DatasetType>(text) == fast);
+}
+
+TEST_CASE("both backends reject a value followed by a colon, at that value", "[simdjson]") {
+  const std::string type = R"("datasetType":{"name":"","storageClass":"","dimensions":[]})";
+  const std::string id = R"("id":"ed8f01db-e414-4b1d-8a8a-33e272e3736e")";
+  struct colon_case {
+    std::string text, pointer;
+  };
+  // The first skips `:{}` and took `run` from outside the ref; the others read a wrong object.
+  const std::vector<colon_case> refs = {
+      {"{" + id + "," + type + R"(,"dataId":{"dataId":{"":"":{}}}},"run":""})", "/dataId/dataId/"},
+      {"{" + id + "," + type + R"(,"dataId":{"dataId":{"band":"g":{}}},"run":""})",
+       "/dataId/dataId/band"},
+      {"{" + id + "," + type + R"(,"dataId":{"dataId":{"band":"g"}},"run":"r":{}})", "/run"},
+  };
+  for (const auto& c : refs) {
+    INFO(c.text);
+    dedup::scope s;
+    auto fast = outcome_fast<butler::DatasetRef>(c.text);
+    CHECK(fast.first == c.pointer);
+    CHECK(outcome_simple<butler::DatasetRef>(c.text).first == c.pointer);
+    CHECK(dedup::stats<butler::DataCoordinate>().entries == 0);
+  }
+  // In an array, and in values the model ignores.
+  CHECK(outcome_fast<std::vector<std::string>>(R"(["a":{}])").first == "/0");
+  CHECK(outcome_simple<std::vector<std::string>>(R"(["a":{}])").first == "/0");
+  for (std::string_view text : {R"({"name":"a","extra":"x":{}})", R"({"name":"a","e":["x":1]})",
+                                R"({"name":"a","e":{"k":"v" : 1}})"}) {
+    INFO(text);
+    auto fast = outcome_fast<open_type>(text);
+    CHECK(fast.first != "ok");
+    CHECK(outcome_simple<open_type>(text).first == fast.first);
+  }
+}
+
+TEST_CASE("errors quote at most the start of a bad token", "[simdjson][simple]") {
+  const std::string huge(1 << 20, 'a');
+  const std::string unterminated = R"({"name":")" + huge, unknown = R"({")" + huge + R"(":1})",
+                    repeated = R"({"name":"a","x":{")" + huge + R"(":1,")" + huge + R"(":2}})";
+  for (auto outcome :
+       {outcome_fast<butler::DatasetType>(unterminated),
+        outcome_simple<butler::DatasetType>(unterminated),
+        outcome_fast<butler::DatasetType>(unknown), outcome_simple<butler::DatasetType>(unknown),
+        outcome_fast<open_type>(repeated), outcome_simple<open_type>(repeated)}) {
+    INFO(outcome.second.substr(0, 200));
+    CHECK(outcome.first != "ok");
+    CHECK(outcome.second.size() < 400);
+  }
+  auto id = outcome_fast<butler::DatasetRef>(R"({"id":")" + huge + R"("})");
+  CHECK(id.first == "/id");
+  CHECK(id.second.size() < 400);
+  CHECK_THAT(id.second, Catch::Contains(std::string(64, 'a') + "…"));
+}
+
+TEST_CASE("a control byte in a member name is escaped in the error's pointer",
+          "[simdjson][simple]") {
+  const std::string text = R"({"name":"a","storageClass":"b","dimensions":[],"x\u0000y\n":1})";
+  for (auto outcome :
+       {outcome_fast<butler::DatasetType>(text), outcome_simple<butler::DatasetType>(text)}) {
+    CHECK(outcome.first == "/x\\u0000y\\u000a");
+    CHECK(outcome.second == "unexpected member 'x\\u0000y\\u000a' in butler::DatasetType");
+  }
+  try {
+    (void)dedup::parse_fast<butler::DatasetType>(padded(text));
+    FAIL("no error");
+  } catch (const dedup::error& e) {
+    CHECK(std::strlen(e.what()) == std::string_view(e.what()).size());
+    CHECK_THAT(e.what(), Catch::Contains("y\\u000a' in butler::DatasetType"));
+  }
+}
+
+TEST_CASE("invalid UTF-8 is reported at the value that holds it", "[simdjson][simple]") {
+  struct utf8_case {
+    std::string text, pointer;
+  };
+  const std::vector<utf8_case> cases = {
+      {"{\"name\":\"a\",\"extra\":{\"k\":\"x\xFFy\"}}", "/extra/k"},
+      {"{\"name\":\"a\",\"extra\":[1,\"\xC3\"]}", "/extra/1"},
+      {"{\"name\":\"a\",\"extra\":{\"k\xED\xA0\x80\":1}}", "/extra"},
+      {"{\"name\":\"\xF4\x90\x80\x80\"}", "/name"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.pointer);
+    auto fast = outcome_fast<open_type>(c.text);
+    CHECK(fast.first == c.pointer);
+    CHECK_THAT(fast.second, Catch::Contains("not valid UTF-8"));
+    CHECK(outcome_simple<open_type>(c.text).first == c.pointer);
+  }
 }
 
 TEST_CASE("both backends agree with JSONTestSuite (DEDUP_JSONTESTSUITE: its test_parsing)") {

@@ -440,6 +440,36 @@ TEST_CASE("a byte-order mark before the input is an error on every reader path",
   }
 }
 
+TEST_CASE("a byte-order mark before a later record is named as such", "[stream]") {
+  const std::string bom = "\xEF\xBB\xBF";
+  for (const auto& [name, text, options] :
+       {std::tuple{"bom.ndjson", item_json(0) + "\n" + bom + item_json(1) + "\n",
+                   dedup::reader_options{}},
+        std::tuple{"bom.json", "[" + item_json(0) + "," + bom + item_json(1) + "]",
+                   dedup::reader_options{.format = dedup::stream_format::array}}}) {
+    INFO(name);
+    auto e = read_error(name, text, options);
+    REQUIRE(e);
+    CHECK(e->record() == 1u);
+    CHECK(e->detail() == "byte-order mark before the document");
+  }
+}
+
+TEST_CASE("a value followed by ':' in a record is an error at that value", "[stream]") {
+  const std::string ref =
+      R"({"id":"ed8f01db-e414-4b1d-8a8a-33e272e3736e","datasetType":{"name":"","storageClass":"",)"
+      R"("dimensions":[]},"dataId":{"dataId":{"":"":{}}}},"run":""})";
+  temp_file f("colon.ndjson", ref + "\n");
+  dedup::scope s;
+  try {
+    for (auto& r : dedup::reader<std::shared_ptr<const butler::DatasetRef>>(f.path())) (void)r;
+    FAIL("no error");
+  } catch (const dedup::error& e) {
+    CHECK(e.record() == 0u);
+    CHECK(e.pointer() == "/dataId/dataId/");
+  }
+}
+
 TEST_CASE("a missing or doubled comma is structural, thrown even with skip_bad",
           "[stream][item13]") {
   const std::string a = item_json(0), b = item_json(1);

@@ -154,6 +154,29 @@ struct path {
   }
 };
 
+/// How many bytes of input an error message quotes: a bad token may be the rest of a huge input.
+inline constexpr std::size_t quoted_bytes_bound = 64;
+
+/// Input text as an error message quotes it: whole when short, else its first
+/// `quoted_bytes_bound` bytes (not cutting a UTF-8 sequence) followed by "…"; control bytes
+/// escaped, as in pointers, so that the message prints whole.
+///
+/// ```
+/// assert(dedup::detail::excerpt(std::string(100, 'a')) == std::string(64, 'a') + "…");
+/// ```
+inline std::string excerpt(std::string_view text) {
+  std::size_t n = text.size();
+  if (n > quoted_bytes_bound) {
+    n = quoted_bytes_bound;
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  }
+  std::string out;
+  out.reserve(n + 3);
+  for (char c : text.substr(0, n)) append_printable(out, c);
+  if (n < text.size()) out += "…";
+  return out;
+}
+
 [[noreturn]] inline void fail(const path& where, std::string detail) {
   throw error(where.render(), std::move(detail));
 }

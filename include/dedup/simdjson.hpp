@@ -16,6 +16,7 @@
 #include "dedup/context.hpp"
 #include "dedup/detail/compact_read.hpp"
 #include "dedup/detail/intern.hpp"
+#include "dedup/detail/json_locate.hpp"
 #include "dedup/detail/json_text.hpp"
 #include "dedup/detail/read.hpp"
 #include "dedup/detail/result.hpp"
@@ -31,6 +32,29 @@ namespace od = simdjson::ondemand;
 
 [[noreturn]] inline void fail_malformed(const path& p, simdjson::error_code e) {
   fail(p, std::string("malformed JSON: ") + simdjson::error_message(e));
+}
+
+/// The error for text simdjson's first stage finds invalid UTF-8 in, located at the value that
+/// holds the first bad byte.
+[[noreturn, gnu::noinline]] inline void fail_utf8(std::string_view text) {
+  std::size_t at = first_invalid_utf8(text);
+  if (at == std::string_view::npos) fail(path{}, "malformed JSON: the input is not valid UTF-8");
+  throw error(pointer_at(text, at),
+              "malformed JSON: the input is not valid UTF-8 (byte " + std::to_string(at) + ")");
+}
+
+/// A simdjson document over the `size` bytes at `data` (`capacity` bytes readable, padding
+/// included), the first stage's errors as `dedup::error`s: the document root, but invalid UTF-8 at
+/// its value and a byte-order mark by name (simdjson would skip it, or fail on its structure).
+inline od::document iterate_checked(od::parser& parser, const char* data, std::size_t size,
+                                    std::size_t capacity) {
+  std::string_view text(data, size);
+  if (text.starts_with(byte_order_mark)) fail(path{}, "byte-order mark before the document");
+  auto doc = parser.iterate(data, size, capacity);
+  if (doc.error() == simdjson::UTF8_ERROR) fail_utf8(text);
+  od::document out;
+  if (auto e = std::move(doc).get(out)) fail_malformed(path{}, e);
+  return out;
 }
 
 /// The value of a simdjson result, or a `dedup::error` at `p` naming simdjson's error.
@@ -88,7 +112,7 @@ class simdjson_source {
   std::int64_t get_int64(const path& p) {
     if (parsed_integer_) return *parsed_integer_;
     if (unsigned_only_)
-      fail(p, "expected integer in the range of int64, found " + std::string(token(p)));
+      fail(p, "expected integer in the range of int64, found " + excerpt(token(p)));
     return on_cursor([](auto& c) { return c.get_int64(); }, p);
   }
   std::uint64_t get_uint64(const path& p) {
@@ -96,7 +120,7 @@ class simdjson_source {
       return static_cast<std::uint64_t>(*parsed_integer_);
     std::string_view t = token(p);
     if (!t.empty() && t.front() == '-')
-      fail(p, "expected non-negative integer, found " + std::string(t));
+      fail(p, "expected non-negative integer, found " + excerpt(t));
     return on_cursor([](auto& c) { return c.get_uint64(); }, p);
   }
   double get_double(const path& p) {
@@ -107,7 +131,11 @@ class simdjson_source {
   std::string_view get_string(const path& p) {
     // The root is read once, by simdjson, which also rejects anything after it.
     if (doc_) return on_cursor([](auto& c) { return c.get_string(); }, p);
-    std::string_view t = token(p);
+    std::string_view raw = on_cursor([](auto& c) { return c.raw_json_token(); }, p);
+    // The string is read from its bytes, not consumed, so simdjson skips it later, and its skip
+    // takes a string followed by ':' for a member's name: `"k":"v":{}` would pass as `"k":"v"`.
+    if (raw.data()[raw.size()] == ':') fail(p, "malformed JSON: ':' after a value");
+    std::string_view t = trim_right(raw);
     if (t.size() < 2 || t.front() != '"' || t.back() != '"') fail(p, "malformed JSON: bad string");
     return string_text(t.substr(1, t.size() - 2), p);
   }
@@ -198,7 +226,7 @@ class simdjson_source {
         return json_kind::boolean;
       case od::json_type::null:
         if (!on_cursor([](auto& c) { return c.is_null(); }, p))
-          fail(p, "malformed JSON: invalid literal " + std::string(token(p)));
+          fail(p, "malformed JSON: invalid literal " + excerpt(token(p)));
         return json_kind::null;
       case od::json_type::number:
         break;
@@ -354,10 +382,8 @@ simple_result_t<T> from_simple(simdjson::ondemand::document& doc) {
 template <class T>
 simple_result_t<T> parse_fast(simdjson::ondemand::parser& parser,
                               const simdjson::padded_string& json) {
-  // simdjson skips a byte-order mark; dedup::parse and the reader reject one, and so does this.
-  if (std::string_view(json.data(), json.size()).starts_with(detail::byte_order_mark))
-    detail::fail(detail::path{}, "byte-order mark before the document");
-  simdjson::ondemand::document doc = detail::take(parser.iterate(json), detail::path{});
+  simdjson::ondemand::document doc = detail::iterate_checked(
+      parser, json.data(), json.size(), json.size() + simdjson::SIMDJSON_PADDING);
   return detail::read_simdjson_document<T>(doc, std::string_view(json.data(), json.size()));
 }
 

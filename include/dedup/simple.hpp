@@ -15,6 +15,7 @@
 #include "dedup/context.hpp"
 #include "dedup/detail/compact_read.hpp"
 #include "dedup/detail/intern.hpp"
+#include "dedup/detail/json_locate.hpp"
 #include "dedup/detail/json_text.hpp"
 #include "dedup/detail/read.hpp"
 #include "dedup/detail/result.hpp"
@@ -58,12 +59,12 @@ class nlohmann_source {
   bool get_bool(const path&) const { return j_->get<bool>(); }
   std::int64_t get_int64(const path& p) const {
     if (j_->is_number_unsigned() && j_->get<std::uint64_t>() > INT64_MAX)
-      fail(p, "expected integer in the range of int64, found " + j_->dump());
+      fail(p, "expected integer in the range of int64, found " + excerpt(j_->dump()));
     return j_->get<std::int64_t>();
   }
   std::uint64_t get_uint64(const path& p) const {
     if (j_->is_number_integer() && !j_->is_number_unsigned() && j_->get<std::int64_t>() < 0)
-      fail(p, "expected non-negative integer, found " + j_->dump());
+      fail(p, "expected non-negative integer, found " + excerpt(j_->dump()));
     return j_->get<std::uint64_t>();
   }
   double get_double(const path&) const { return j_->get<double>(); }
@@ -103,7 +104,7 @@ static_assert(json_source<nlohmann_source>);
 class checked_dom_builder {
  public:
   using json = nlohmann::json;
-  explicit checked_dom_builder(json& root) : root_(root) {}
+  checked_dom_builder(json& root, std::string_view text) : root_(root), text_(text) {}
 
   bool null() { return put(nullptr); }
   bool boolean(bool v) { return put(v); }
@@ -117,15 +118,18 @@ class checked_dom_builder {
   bool end_object() { return close(); }
   bool end_array() { return close(); }
   bool key(json::string_t& name) {
-    if (stack_.back()->contains(name)) report(name, "duplicate member '" + name + "'");
+    if (stack_.back()->contains(name)) report(name, "duplicate member '" + excerpt(name) + "'");
     key_ = std::move(name);
     return true;
   }
   bool parse_error(std::size_t byte, const std::string& token,
                    const nlohmann::detail::exception& e) {
     if (dynamic_cast<const json::out_of_range*>(&e))  // a number too large: the only one from text
-      report(next_name(), "number out of the range of a double: " + token);
-    fail(path{}, "malformed JSON at byte " + std::to_string(byte) + ": " + e.what());
+      report(next_name(), "number out of the range of a double: " + excerpt(token));
+    // Located at the value holding the byte where parsing stopped (nlohmann counts from 1), and
+    // quoting at most the start of the token it stopped in, which may be the rest of the input.
+    throw error(pointer_at(text_, byte == 0 ? 0 : byte - 1),
+                "malformed JSON at byte " + std::to_string(byte) + ": " + capped(e.what(), token));
   }
 
  private:
@@ -171,7 +175,18 @@ class checked_dom_builder {
     return {};
   }
 
+  /// nlohmann's message with the token it quotes ("last read: '…'") cut to an excerpt.
+  static std::string capped(std::string_view what, const std::string& token) {
+    std::string quoted = "last read: '" + token;
+    std::size_t at = what.find(quoted);
+    if (token.size() <= quoted_bytes_bound) return std::string(what);
+    if (at == std::string_view::npos) return "syntax error; last read: '" + excerpt(token) + "'";
+    return std::string(what.substr(0, at)) + "last read: '" + excerpt(token) +
+           std::string(what.substr(at + quoted.size()));
+  }
+
   json& root_;
+  std::string_view text_;
   std::vector<json*> stack_;
   std::string key_;
 };
@@ -182,11 +197,12 @@ inline nlohmann::json parse_checked(std::string_view text) {
   // nlohmann's lexer takes a NUL byte for the end of the input, whatever the input's length.
   if (const void* nul = std::memchr(text.data(), '\0', text.size())) {
     auto at = static_cast<const char*>(nul) - text.data();
-    fail(path{}, "malformed JSON at byte " + std::to_string(at + 1) +
-                     ": a NUL character (JSON text holds none outside escapes)");
+    throw error(pointer_at(text, static_cast<std::size_t>(at)),
+                "malformed JSON at byte " + std::to_string(at + 1) +
+                    ": a NUL character (JSON text holds none outside escapes)");
   }
   nlohmann::json root;
-  checked_dom_builder builder(root);
+  checked_dom_builder builder(root, text);
   nlohmann::json::sax_parse(text, &builder);
   return root;
 }

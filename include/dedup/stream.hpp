@@ -88,7 +88,7 @@ simple_result_t<T> parse_record(const raw_record& r, compact_table* compact = nu
   thread_local simdjson::ondemand::parser parser;
   thread_buffers_bound bound(parser);  // a worker outlives its reader: keep no huge buffer
   simdjson::ondemand::document doc =
-      take(parser.iterate(r.bytes.data(), r.bytes.size(), r.bytes.capacity()), path{});
+      iterate_checked(parser, r.bytes.data(), r.bytes.size(), r.bytes.capacity());
   struct record_label {  // verify mode names the record an entry came from
     explicit record_label(std::size_t index) { current_record = index; }
     ~record_label() { current_record.reset(); }

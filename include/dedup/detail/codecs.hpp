@@ -191,7 +191,7 @@ struct codec<T> : detail::text_codec {
     try {
       out = string_codec<T>::parse(s);
     } catch (const std::exception& e) {
-      detail::fail(p, "invalid " + std::string(detail::type_name<T>()) + " '" + std::string(s) +
+      detail::fail(p, "invalid " + std::string(detail::type_name<T>()) + " '" + detail::excerpt(s) +
                           "': " + e.what());
     }
   }

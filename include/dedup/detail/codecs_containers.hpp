@@ -170,7 +170,7 @@ struct codec<M> {
     src.for_each_member(p, [&](std::string_view key, S& value) {
       detail::path here = p.member(key);
       auto [it, fresh] = out.try_emplace(std::string(key));
-      if (!fresh) detail::fail(here, "duplicate member '" + std::string(key) + "'");
+      if (!fresh) detail::fail(here, "duplicate member '" + detail::excerpt(key) + "'");
       detail::read_into(value, here, ctx, it->second);
     });
   }

@@ -171,4 +171,44 @@ constexpr std::size_t unescape_to(std::string_view body, char* out) {
   return n;
 }
 
+/// The length of the UTF-8 sequence that starts with `lead` and the least value of its second byte
+/// (which rules out overlong forms and surrogates), or 0 for a byte no sequence starts with.
+constexpr std::size_t utf8_length(unsigned char lead, unsigned char& low, unsigned char& high) {
+  low = 0x80;
+  high = 0xBF;
+  if (lead < 0x80) return 1;
+  if (lead < 0xC2) return 0;
+  if (lead < 0xE0) return 2;
+  if (lead < 0xF0) {
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;  // U+D800..U+DFFF are surrogates
+    return 3;
+  }
+  if (lead > 0xF4) return 0;
+  if (lead == 0xF0) low = 0x90;
+  if (lead == 0xF4) high = 0x8F;  // nothing above U+10FFFF
+  return 4;
+}
+
+/// The offset of the first byte of `text` that is not part of well-formed UTF-8, or `npos` when
+/// all of it is: to say where simdjson's first stage, which only says that some byte is bad, found
+/// one.
+///
+/// ```
+/// assert(dedup::detail::first_invalid_utf8("ab\xC3\xA9\xFF") == 4);
+/// ```
+constexpr std::size_t first_invalid_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    unsigned char low = 0, high = 0;
+    std::size_t n = utf8_length(static_cast<unsigned char>(text[i]), low, high);
+    if (n == 0 || text.size() - i < n) return i;
+    for (std::size_t k = 1; k < n; ++k) {
+      auto c = static_cast<unsigned char>(text[i + k]);
+      if (c < (k == 1 ? low : 0x80) || c > (k == 1 ? high : 0xBF)) return i + k;
+    }
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace dedup::detail

@@ -164,7 +164,7 @@ class seen_names {
   void add(std::string_view key, const path& here) {
     auto& all = names();
     if (std::find(all.begin() + static_cast<std::ptrdiff_t>(mark_), all.end(), key) != all.end())
-      fail(here, "duplicate member '" + std::string(key) + "'");
+      fail(here, "duplicate member '" + excerpt(key) + "'");
     all.push_back(key);
   }
 
@@ -237,10 +237,9 @@ std::uint64_t walk_members(S& src, const path& p, F&& f) {
         ignored.add(key, here);
         return check_well_formed(value, here, depth_of(here));
       } else
-        fail(here,
-             "unexpected member '" + std::string(key) + "' in " + std::string(type_name<T>()));
+        fail(here, "unexpected member '" + excerpt(key) + "' in " + std::string(type_name<T>()));
     }
-    if (seen & (std::uint64_t{1} << i)) fail(here, "duplicate member '" + std::string(key) + "'");
+    if (seen & (std::uint64_t{1} << i)) fail(here, "duplicate member '" + excerpt(key) + "'");
     seen |= std::uint64_t{1} << i;
     hint = i + 1;
     f(i, value, here);
