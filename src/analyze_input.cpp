@@ -11,6 +11,7 @@
 
 #include "analyze_scan.hpp"
 #include "dedup/detail/json_pointer.hpp"
+#include "dedup/detail/json_text.hpp"
 #include "dedup/detail/splitter.hpp"
 #include "dedup/error.hpp"
 #include "progress.hpp"
@@ -69,6 +70,9 @@ bool only_closing_brackets_after(const std::filesystem::path& file, std::size_t 
 /// Feeds one document to the scanner; a malformed one is a `dedup::error` at `where`.
 void feed(scanner& scan, simdjson::ondemand::parser& parser, const char* data, std::size_t size,
           std::size_t capacity, std::size_t index, const std::string& where) {
+  // simdjson calls a leading byte-order mark "improper structure"; say what it is, as load does.
+  if (std::string_view(data, size).starts_with(detail::byte_order_mark))
+    throw error(where, "byte-order mark before the document");
   try {
     simdjson::ondemand::document doc = parser.iterate(data, size, capacity).value();
     scan.feed(doc, index);

@@ -173,6 +173,17 @@ assert p["/*/meta"]["objects"] and p["/*/meta"]["saved_bytes"] == 0, p["/*/meta"
 assert "/*/none" in p and (p["/*/none"]["occurrences"], p["/*/none"]["distinct"]) == (100, 1), p
 ' || fail "empty arrays and objects"
 
+# A byte-order mark before a whole document, or before a later record, is named as such.
+printf '\xEF\xBB\xBF{"a":[1]}\n' > "$dir/bom.json"
+printf '{"a":1}\n\xEF\xBB\xBF{"a":2}\n' > "$dir/bom_later.ndjson"
+for f in bom.json bom_later.ndjson; do
+  set +e
+  "$dedup" analyze "$dir/$f" 2> "$dir/err"; status=$?
+  set -e
+  [ "$status" -eq 1 ] && grep -q "byte-order mark before the document" "$dir/err" ||
+    fail "$f: $(cat "$dir/err")"
+done
+
 # Bad input: a malformed record names its place; a missing file and a directory are errors.
 printf '{"a":1}\n{"a":}\n' > "$dir/bad.ndjson"
 set +e

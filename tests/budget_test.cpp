@@ -30,7 +30,7 @@ std::shared_ptr<const std::string> get(table& t, const std::string& key, int& bu
   });
 }
 
-/// Loops the issue sizes may shrink under the sanitizer presets (DEDUP_FAULT_SCALE, a divisor).
+/// Loop sizes, which the sanitizer presets may shrink (DEDUP_FAULT_SCALE, a divisor).
 int scaled(int n) {
   const char* v = std::getenv("DEDUP_FAULT_SCALE");
   int d = v ? std::atoi(v) : 1;

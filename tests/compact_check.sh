@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `dedup demo --write FILE --compact` and `dedup load` of what it writes (issue 10): a compact
+# `dedup demo --write FILE --compact` and `dedup load` of what it writes: a compact
 # stream read by the parallel reader, a compact document read whole, both to the same refs and
 # the same sharing as the plain file; a broken reference named by file, record and pointer.
 set -euo pipefail

@@ -35,7 +35,7 @@ namespace fs = std::filesystem;
 using dedup_fault::stamped;
 using clock_type = std::chrono::steady_clock;
 
-/// The loop sizes of the issue, divided by DEDUP_FAULT_SCALE for the sanitizer presets.
+/// The full loop sizes, divided by DEDUP_FAULT_SCALE for the sanitizer presets.
 long scaled(long n) {
   const char* s = std::getenv("DEDUP_FAULT_SCALE");
   long d = s ? std::atol(s) : 1;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `dedup load` over many files and directories (issue 12): files in order, one scope across all,
+# `dedup load` over many files and directories: files in order, one scope across all,
 # so a file whose objects an earlier file built finds them all; per-file and total figures; errors
 # name the file, the record and the pointer.
 set -euo pipefail

@@ -246,7 +246,7 @@ TEST_CASE("values inside an object skipped on a hit are checked unless their byt
   dedup::current()->set_policy<butler::DataCoordinate>({.enabled = true, .verify = false});
   CHECK_THROWS_AS(dedup::parse_fast<butler::RefList>(padded(bad_literal)), dedup::error);
   CHECK_THROWS_AS(dedup::parse_fast<butler::RefList>(padded(bad_structure)), dedup::error);
-  std::string no_colon = text;  // the issue's case: a member without its colon
+  std::string no_colon = text;  // a member without its colon
   no_colon.replace(no_colon.rfind(R"("detector_max":200)"), 18, R"("detector_max" 200)");
   CHECK_THROWS_AS(dedup::parse_fast<butler::RefList>(padded(no_colon)), dedup::error);
   std::string twice = text;  // a repeated member name in the unread part

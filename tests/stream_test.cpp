@@ -384,7 +384,7 @@ void wait_for_entries(std::size_t n) {
 
 }  // namespace
 
-TEST_CASE("a document must be complete and alone, whatever follows the array", "[stream][item11]") {
+TEST_CASE("a document must be complete and alone, whatever follows the array", "[stream]") {
   const std::string one = item_json(0);
   for (const std::string& text : std::vector<std::string>{
            "[" + one + "] junk", "[" + one + "]]", "[" + one + "][" + one + "]", "[] junk", "[][]",
@@ -408,7 +408,7 @@ TEST_CASE("a document must be complete and alone, whatever follows the array", "
   CHECK_THAT(junk->detail(), Catch::Contains("content after the document"));
 }
 
-TEST_CASE("an empty document is an error, empty NDJSON is no records", "[stream][item11]") {
+TEST_CASE("an empty document is an error, empty NDJSON is no records", "[stream]") {
   for (std::string text : {"", " ", "\n\t \r\n"}) {
     auto e = read_error("empty.json", text);
     REQUIRE(e);
@@ -421,7 +421,7 @@ TEST_CASE("an empty document is an error, empty NDJSON is no records", "[stream]
 }
 
 TEST_CASE("a byte-order mark before the input is an error on every reader path",
-          "[stream][item11]") {
+          "[stream]") {
   const std::string bom = "\xEF\xBB\xBF";
   for (const auto& [name, text, options] :
        {std::tuple{"bom.ndjson", bom + items_ndjson(3), dedup::reader_options{}},
@@ -471,7 +471,7 @@ TEST_CASE("a value followed by ':' in a record is an error at that value", "[str
 }
 
 TEST_CASE("a missing or doubled comma is structural, thrown even with skip_bad",
-          "[stream][item13]") {
+          "[stream]") {
   const std::string a = item_json(0), b = item_json(1);
   for (const std::string& text : std::vector<std::string>{
            "[," + a + "]", "[" + a + ",," + b + "]", "[" + a + " " + b + "]", "[" + a + b + "]",
@@ -488,7 +488,7 @@ TEST_CASE("a missing or doubled comma is structural, thrown even with skip_bad",
   }
 }
 
-TEST_CASE("a structural error names the start of the record it is in", "[stream][item14]") {
+TEST_CASE("a structural error names the start of the record it is in", "[stream]") {
   std::string text = items_array(3);
   std::size_t second = offset_of(text, 1);
   auto cut = read_error("cut.json", text.substr(0, second + 10));
@@ -504,7 +504,7 @@ TEST_CASE("a structural error names the start of the record it is in", "[stream]
 }
 
 TEST_CASE("a failed read takes back what the records it never delivered added",
-          "[stream][item15]") {
+          "[stream]") {
   std::string text;
   for (int i = 0; i < 20; ++i) text += type_line(i, i == 10) + "\n";
   temp_file f("takeback.ndjson", text);
@@ -532,7 +532,7 @@ TEST_CASE("a failed read takes back what the records it never delivered added",
 }
 
 TEST_CASE("a reader left early takes back the entries of the records it never delivered",
-          "[stream][item15]") {
+          "[stream]") {
   std::string text;
   for (int i = 0; i < 200; ++i) text += type_line(i) + "\n";
   temp_file f("early.ndjson", text);
@@ -551,7 +551,7 @@ TEST_CASE("a reader left early takes back the entries of the records it never de
   CHECK(dedup::stats<butler::DatasetType>().entries == 5);
 }
 
-TEST_CASE("the reader bounds its thread count", "[stream][item19]") {
+TEST_CASE("the reader bounds its thread count", "[stream]") {
   STATIC_REQUIRE(dedup::max_reader_threads == 1024);
   temp_file f("threads.ndjson", items_ndjson(3));
   CHECK_THROWS_AS(dedup::reader<item>(f.path(), {.threads = dedup::max_reader_threads + 1}),
@@ -559,7 +559,7 @@ TEST_CASE("the reader bounds its thread count", "[stream][item19]") {
   CHECK_THROWS_AS(dedup::reader<item>(f.path(), {.threads = 99999999999}), dedup::usage_error);
 }
 
-TEST_CASE("a member name on the way to the array is decoded, \\u escapes too", "[stream][rooms]") {
+TEST_CASE("a member name on the way to the array is decoded, \\u escapes too", "[stream]") {
   temp_file f("escaped.json", R"({"caf\u00e9": 1, "r\u00e9fs": )" + items_array(5) + "}");
   CHECK(read_all(f.path(), {.pointer = "/r\xC3\xA9"
                                        "fs"}) == iota(5));
@@ -569,7 +569,7 @@ TEST_CASE("a member name on the way to the array is decoded, \\u escapes too", "
 }
 
 TEST_CASE("a pointer on the way to the array escapes '/' and '~' in member names",
-          "[stream][rooms]") {
+          "[stream]") {
   temp_file f("slash.json", R"({"a/b~": [1, 2)");
   try {
     read_all(f.path(), {.pointer = "/refs"});
@@ -580,7 +580,7 @@ TEST_CASE("a pointer on the way to the array escapes '/' and '~' in member names
   }
 }
 
-TEST_CASE("sniff_layout finds a named member's array and consumes nothing", "[stream][rooms]") {
+TEST_CASE("sniff_layout finds a named member's array and consumes nothing", "[stream]") {
   using mode = dedup::detail::splitter::mode;
   auto splitter_of = [](std::string text, std::string pointer = "") {
     return dedup::detail::splitter(std::make_unique<std::istringstream>(std::move(text)),

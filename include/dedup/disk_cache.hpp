@@ -50,8 +50,18 @@ struct disk_cache_options {
 /// parses as its type; `store_failures`: values computed but not stored (a full disk, ...).
 ///
 /// ```
-/// dedup::disk_cache_stats s{};
-/// assert(s.memory_hits + s.disk_hits + s.computed == 0);
+/// auto dir = std::filesystem::temp_directory_path() / "dedup-doc-cache-stats";
+/// {
+///   dedup::disk_cache cache({.directory = dir, .tag = "run42"});
+///   (void)cache.get_or_compute<int>("n@1", [] { return 7; });
+///   (void)dedup::disk_cache({.directory = dir, .tag = "run42"}).get_or_compute<int>("n@1", [] {
+///     return 8;
+///   });
+///   dedup::disk_cache_stats s = cache.stats();  // this object's counters only
+///   assert(s.computed == 1 && s.stored == 1 && s.disk_hits == 0);
+///   cache.clear_all();
+/// }
+/// std::filesystem::remove_all(dir);
 /// ```
 struct disk_cache_stats {
   std::uint64_t memory_hits = 0, disk_hits = 0, computed = 0, stored = 0, evicted = 0, corrupt = 0,
@@ -62,8 +72,15 @@ struct disk_cache_stats {
 /// entry was stored under, `minor` its own; `created` and `last_access` are unix seconds.
 ///
 /// ```
-/// dedup::disk_cache_entry e{};
-/// assert(!e.in_file);
+/// auto dir = std::filesystem::temp_directory_path() / "dedup-doc-cache-entry";
+/// {
+///   dedup::disk_cache cache({.directory = dir, .tag = "run42"});
+///   (void)cache.get_or_compute<int>("n@1", [] { return 7; });
+///   std::vector<dedup::disk_cache_entry> all = cache.entries();
+///   assert(all.size() == 1 && all[0].name == "n" && all[0].minor == 1 && !all[0].in_file);
+///   cache.clear_all();
+/// }
+/// std::filesystem::remove_all(dir);
 /// ```
 struct disk_cache_entry {
   std::string tag{}, name{};

@@ -49,8 +49,12 @@ struct store_options {
 /// What a store holds and has done since it was created (shared by all its users).
 ///
 /// ```
-/// dedup::store_stats s;
-/// assert(s.entries == 0 && s.evictions == 0);
+/// auto uri = "shm://stats-" + std::to_string(::getpid());
+/// auto store = dedup::shared_store::open(uri);
+/// store.put("k", std::vector<int>{1, 2});
+/// dedup::store_stats s = store.stats();
+/// assert(s.entries == 1 && s.value_bytes == 5 && s.evictions == 0);  // "[1,2]"
+/// dedup::shared_store::destroy(uri);
 /// ```
 struct store_stats {
   std::size_t entries = 0;

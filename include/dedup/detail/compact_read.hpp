@@ -49,7 +49,7 @@ compact_wrapper walk_compact_wrapper(S& src, const path& p, F&& on_value) {
     fail_kind(p, R"(a compact reference ({"$id":N,"$value":...} or {"$ref":N}))", kind_name(k));
   compact_wrapper w;
   auto once = [&](bool seen, const path& here, std::string_view key) {
-    if (seen) fail(here, "duplicate member '" + std::string(key) + "'");
+    if (seen) fail(here, "duplicate member '" + excerpt(key) + "'");
   };
   src.for_each_member(p, [&](std::string_view key, S& value) {
     path here = p.member(key);
@@ -64,7 +64,7 @@ compact_wrapper walk_compact_wrapper(S& src, const path& p, F&& on_value) {
       w.has_value = true;
       if (w.id) on_value(value, here, *w.id), w.value_done = true;
     } else {
-      fail(here, "unexpected member '" + std::string(key) +
+      fail(here, "unexpected member '" + excerpt(key) +
                      "' in a compact reference (only $id with $value, or $ref)");
     }
   });
@@ -167,12 +167,12 @@ void walk_compact_envelope(S& src, const path& p, bool want_value, F&& on_value)
     path here = p.member(key);
     bool& seen = key == "dedup" ? marker : key == "version" ? version : value;
     if ((key == "value" && !want_value) || (key != "dedup" && key != "version" && key != "value"))
-      fail(here, "unexpected member '" + std::string(key) + "' in a compact " +
+      fail(here, "unexpected member '" + excerpt(key) + "' in a compact " +
                      (want_value ? "document" : "stream header"));
-    if (seen) fail(here, "duplicate member '" + std::string(key) + "'");
+    if (seen) fail(here, "duplicate member '" + excerpt(key) + "'");
     seen = true;
     if (key == "dedup" && read_text(v, here) != compact_marker)
-      fail(here, "expected \"compact\", found \"" + std::string(v.get_string(here)) + "\"");
+      fail(here, "expected \"compact\", found \"" + excerpt(v.get_string(here)) + "\"");
     if (key == "version") {
       if (v.kind(here) != json_kind::integer || v.get_int64(here) != compact_version)
         fail(here, "unsupported compact version: this reader reads version 1");
