@@ -12,7 +12,7 @@
 #include <optional>
 #include <unordered_set>
 
-#include "analyze_scan.hpp"
+#include "analyze/analyze_scan.hpp"
 #include "bench/floor.hpp"
 #include "butler/model.hpp"
 #include "dedup/compact.hpp"

@@ -23,7 +23,7 @@
 #include "dedup/dedup.hpp"
 #include "dedup/stream.hpp"
 #include "memory.hpp"
-#include "progress.hpp"
+#include "analyze/progress.hpp"
 
 namespace dedup::cli {
 namespace {

@@ -13,12 +13,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "analyze_scan.hpp"
+#include "analyze/analyze_scan.hpp"
 #include "cli.hpp"
 #include "dedup/detail/splitter.hpp"
 #include "dedup/error.hpp"
 #include "memory.hpp"
-#include "progress.hpp"
+#include "analyze/progress.hpp"
 
 namespace dedup::cli {
 namespace {
