@@ -17,6 +17,7 @@ packages=(
   liblmdb-dev           # shm:// shared store (LMDB in /dev/shm)
   redis-server          # redis:// shared store: the private servers its tests and bench start
   libhiredis-dev        # redis:// shared store client
+  libcli11-dev          # the dedup command's option parser
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -11,7 +11,8 @@
 
 #include "butler/model.hpp"
 #include "butler/workload.hpp"
-#include "dedup/dedup.hpp"
+#include "dedup/core.hpp"
+#include "dedup/nlohmann.hpp"
 
 namespace {
 

@@ -18,7 +18,7 @@
 #include "butler/model.hpp"
 #include "butler/workload.hpp"
 #include "dedup/simdjson.hpp"
-#include "dedup/simple.hpp"
+#include "dedup/nlohmann.hpp"
 #include "dedup/stream.hpp"
 
 namespace {

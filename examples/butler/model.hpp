@@ -12,7 +12,8 @@
 #include <variant>
 #include <vector>
 
-#include "dedup/dedup.hpp"
+#include "dedup/core.hpp"
+#include "dedup/nlohmann.hpp"
 
 namespace butler {
 

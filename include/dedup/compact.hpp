@@ -6,7 +6,7 @@
 // the order of definition across a whole document or stream. Everything else is written plain.
 // A document is `{"dedup":"compact","version":1,"value":...}`; a stream is the line
 // `{"dedup":"compact","version":1}` then one record a line, each able to refer to the definitions
-// of earlier records. Read with `dedup::parse_compact` (dedup/simple.hpp),
+// of earlier records. Read with `dedup::parse_compact` (dedup/nlohmann.hpp),
 // `dedup::parse_compact_fast` (dedup/simdjson.hpp) or `dedup::reader` (dedup/stream.hpp).
 #pragma once
 

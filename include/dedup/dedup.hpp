@@ -1,15 +1,17 @@
-// dedup/dedup.hpp: everything of the core in one include (scope, tables, from_simple on
-// nlohmann::json). The simdjson backend and the stream reader have their own headers.
+// dedup/dedup.hpp: every header-only part in one include: the core (dedup/core.hpp), both
+// backends (dedup/nlohmann.hpp, dedup/simdjson.hpp), the stream reader and ordered work
+// (dedup/stream.hpp, dedup/ordered_map.hpp) and the compact wire form (dedup/compact.hpp). Link
+// dedup::dedup. The cache and the store are compiled libraries with their own headers
+// (dedup/disk_cache.hpp, dedup/store.hpp) and targets.
+//
+// ```
+// #include "dedup/dedup.hpp"
+// ```
 #pragma once
 
-#include "dedup/codec.hpp"
-#include "dedup/context.hpp"
-#include "dedup/context_var.hpp"
-#include "dedup/error.hpp"
-#include "dedup/intern_table.hpp"
-#include "dedup/istring.hpp"
-#include "dedup/nullable.hpp"
-#include "dedup/options.hpp"
-#include "dedup/policy.hpp"
-#include "dedup/reflect.hpp"
-#include "dedup/simple.hpp"
+#include "dedup/compact.hpp"
+#include "dedup/core.hpp"
+#include "dedup/nlohmann.hpp"
+#include "dedup/ordered_map.hpp"
+#include "dedup/simdjson.hpp"
+#include "dedup/stream.hpp"

@@ -1,7 +1,7 @@
 // Compiled twice by tests/CMakeLists.txt: with DEDUP_KEY_MEMBER "name" it must compile, with
 // "nmae" it must not (the docs promise a misspelled key member is a compile error). One source
 // for both, so that the failing build can fail for no other reason than the spelling.
-#include <dedup/simple.hpp>
+#include <dedup/nlohmann.hpp>
 
 #include <memory>
 #include <string>

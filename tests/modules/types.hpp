@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "dedup/simple.hpp"
+#include "dedup/nlohmann.hpp"
 
 #define MODULE_API __attribute__((visibility("default")))
 

@@ -1,5 +1,5 @@
 // The nlohmann backend's sink: the codecs write a value event by event (detail/source.hpp) and this
-// builds the nlohmann::json DOM that `to_simple` returns. Only dedup/simple.hpp includes it.
+// builds the nlohmann::json DOM that `to_simple` returns. Only dedup/nlohmann.hpp includes it.
 #pragma once
 
 #include <cstdint>
