@@ -1,6 +1,7 @@
 // Interns a small type through the installed headers and the nlohmann backend; exits 0 only if
 // repeats are shared. Built by the consumer (dedup::dedup) and consumer_nlohmann projects.
-#include <dedup/dedup.hpp>
+#include <dedup/core.hpp>
+#include <dedup/nlohmann.hpp>
 
 #include "instrument.hpp"
 
