@@ -88,30 +88,31 @@ std::string key_text(const row& r) {
 void print_report_json(const std::filesystem::path& file, const analysis::plan& how,
                        const analysis::outcome& got, const analysis::scanner& scan,
                        const std::vector<row>& rows) {
-  nlohmann::json patterns = nlohmann::json::array();
+  nlohmann::ordered_json patterns = nlohmann::ordered_json::array();
   for (const row& r : rows) {
-    nlohmann::json key = nullptr;
+    nlohmann::ordered_json key = nullptr;
     if (!r.key.members.empty()) key = r.key.members;
-    patterns.push_back({{"pattern", r.p->text},
-                        {"occurrences", r.p->occurrences},
-                        {"distinct", r.p->distinct.size()},
-                        {"bytes", r.p->bytes},
-                        {"saved_bytes", r.p->saved},
-                        {"objects", r.p->all_objects},
-                        {"map", r.p->map},
-                        {"key", key},
-                        {"warning", r.key.warning.empty() ? nlohmann::json(nullptr)
-                                                          : nlohmann::json(r.key.warning)}});
+    patterns.push_back(
+        {{"pattern", r.p->text},
+         {"occurrences", r.p->occurrences},
+         {"distinct", r.p->distinct.size()},
+         {"bytes", r.p->bytes},
+         {"saved_bytes", r.p->saved},
+         {"objects", r.p->all_objects},
+         {"map", r.p->map},
+         {"key", key},
+         {"warning", r.key.warning.empty() ? nlohmann::ordered_json(nullptr)
+                                           : nlohmann::ordered_json(r.key.warning)}});
   }
-  nlohmann::json out = {{"file", file.string()},
-                        {"format", how.name},
-                        {"records", got.records},
-                        {"bytes", scan.bytes()},
-                        {"saved_bytes", scan.saved()},
-                        {"reference_bytes", analysis::reference_bytes},
-                        {"seconds", json_seconds(got.seconds)},
-                        {"peak_rss_bytes", memory::peak_rss()},
-                        {"patterns", patterns}};
+  nlohmann::ordered_json out = {{"file", file.string()},
+                                {"format", how.name},
+                                {"records", got.records},
+                                {"bytes", scan.bytes()},
+                                {"saved_bytes", scan.saved()},
+                                {"reference_bytes", analysis::reference_bytes},
+                                {"seconds", json_seconds(got.seconds)},
+                                {"peak_rss_bytes", memory::peak_rss()},
+                                {"patterns", patterns}};
   print_json(out);
 }
 

@@ -122,36 +122,36 @@ std::string version_text(const disk_cache_entry& e) {
   return std::to_string(e.version) + "." + std::to_string(e.minor);
 }
 
-nlohmann::json entry_json(const disk_cache_entry& e) {
-  nlohmann::json out = {{"tag", json_text(e.tag)},
-                        {"name", json_text(e.name)},
-                        {"version", e.version},
-                        {"minor", e.minor},
-                        {"session", e.session},
-                        {"parameters_hash", e.parameters_hash},
-                        {"layout_fingerprint", e.layout_fingerprint},
-                        {"size", e.size},
-                        {"checksum", e.checksum},
-                        {"in_file", e.in_file},
-                        {"created", e.created},
-                        {"last_access", e.last_access}};
+nlohmann::ordered_json entry_json(const disk_cache_entry& e) {
+  nlohmann::ordered_json out = {{"tag", json_text(e.tag)},
+                                {"name", json_text(e.name)},
+                                {"version", e.version},
+                                {"minor", e.minor},
+                                {"session", e.session},
+                                {"parameters_hash", e.parameters_hash},
+                                {"layout_fingerprint", e.layout_fingerprint},
+                                {"size", e.size},
+                                {"checksum", e.checksum},
+                                {"in_file", e.in_file},
+                                {"created", e.created},
+                                {"last_access", e.last_access}};
   if (!is_utf8(e.name)) out["name_hex"] = hex(e.name);
   return out;
 }
 
-nlohmann::json document(const command_line& c) {
+nlohmann::ordered_json document(const command_line& c) {
   return {{"directory", json_text(c.dir)}, {"prefix", json_text(c.prefix)}};
 }
 
 void list(const command_line& c) {
   auto caches = open_caches(c);
-  nlohmann::json out = document(c);
-  out["caches"] = nlohmann::json::array();
+  nlohmann::ordered_json out = document(c);
+  out["caches"] = nlohmann::ordered_json::array();
   if (!c.json)
     std::printf("%-24s %-28s %8s %12s %-6s %-19s  %-19s\n", "tag", "name", "version", "bytes",
                 "where", "created", "last access");
   for (auto& cache : caches) {
-    nlohmann::json entries = nlohmann::json::array();
+    nlohmann::ordered_json entries = nlohmann::ordered_json::array();
     for (auto& e : cache->entries()) {
       if (c.json) {
         entries.push_back(entry_json(e));
@@ -183,8 +183,10 @@ struct totals {
 
 void stats(const command_line& c) {
   auto caches = open_caches(c);
-  nlohmann::json out = document(c);
-  out["caches"] = nlohmann::json::array();
+  nlohmann::ordered_json out = document(c);
+  out["entries"] = 0;  // the totals before the list, set below
+  out["bytes"] = 0;
+  out["caches"] = nlohmann::ordered_json::array();
   totals all;
   if (!c.json)
     std::printf("%-24s %8s %14s %8s %14s %8s %14s\n", "tag", "entries", "bytes", "inline",
@@ -222,8 +224,10 @@ void stats(const command_line& c) {
 // open meanwhile sees a consistent (empty) index instead of files vanishing under it.
 void clear(const command_line& c) {
   auto caches = open_caches(c);
-  nlohmann::json out = document(c);
-  out["caches"] = nlohmann::json::array();
+  nlohmann::ordered_json out = document(c);
+  out["entries"] = 0;  // the totals before the list, set below
+  out["bytes"] = 0;
+  out["caches"] = nlohmann::ordered_json::array();
   totals all;
   for (auto& cache : caches) {
     totals t;
@@ -244,8 +248,9 @@ void clear(const command_line& c) {
 // The sweep writers do on their first store, on demand: `ls` and `stats` never remove anything.
 void gc(const command_line& c) {
   auto caches = open_caches(c);
-  nlohmann::json out = document(c);
-  out["caches"] = nlohmann::json::array();
+  nlohmann::ordered_json out = document(c);
+  out["files"] = 0;  // the total before the list, set below
+  out["caches"] = nlohmann::ordered_json::array();
   std::size_t all = 0;
   for (auto& cache : caches) {
     std::size_t n = cache->sweep();

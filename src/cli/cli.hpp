@@ -54,7 +54,7 @@ CLI::App* add_command(CLI::App& parent, const char* name, const char* what, cons
 /// ```
 /// print_json({{"uri", s.uri()}, {"entries", n}});
 /// ```
-void print_json(const nlohmann::json& out);
+void print_json(const nlohmann::ordered_json& out);
 
 /// `seconds` rounded to the millisecond, as the JSON outputs give times.
 ///

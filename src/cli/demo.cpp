@@ -160,7 +160,7 @@ std::string ratio(double a, double b) {
   return out;
 }
 
-nlohmann::json figures_json(const figures& f) {
+nlohmann::ordered_json figures_json(const figures& f) {
   return {{"objects_built", f.built},
           {"retained_bytes", f.retained},
           {"seconds", json_seconds(f.seconds)}};

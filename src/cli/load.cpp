@@ -226,8 +226,8 @@ struct figures {
   std::size_t retained = 0, peak = 0;
 };
 
-nlohmann::json types_json(const std::vector<type_row>& rows, bool per_file) {
-  nlohmann::json out = nlohmann::json::object();
+nlohmann::ordered_json types_json(const std::vector<type_row>& rows, bool per_file) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
   for (const type_row& row : rows) {
     if (per_file)
       out[row.name] = {
@@ -240,7 +240,7 @@ nlohmann::json types_json(const std::vector<type_row>& rows, bool per_file) {
 
 void print_figures_json(const std::vector<file_outcome>& files, const outcome& got,
                         const figures& f, const std::vector<type_row>& rows) {
-  nlohmann::json out = nlohmann::json::object();
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
   if (files.size() == 1) out["file"] = files[0].file->path.string();
   out.update({{"refs", got.refs.size()},
               {"skipped", got.skipped},
@@ -251,7 +251,7 @@ void print_figures_json(const std::vector<file_outcome>& files, const outcome& g
               {"peak_rss_bytes", f.peak},
               {"lookups_include_skipped", got.skipped != 0},
               {"types", types_json(rows, false)}});
-  nlohmann::json& list = out["files"] = nlohmann::json::array();
+  nlohmann::ordered_json& list = out["files"] = nlohmann::ordered_json::array();
   for (const file_outcome& fo : files)
     list.push_back({{"file", fo.file->path.string()},
                     {"format", fo.file->how.name},

@@ -157,8 +157,9 @@ CLI::App* add_command(CLI::App& parent, const char* name, const char* what, cons
   return sub;
 }
 
-void print_json(const nlohmann::json& out) {
-  std::string text = out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+void print_json(const nlohmann::ordered_json& out) {
+  std::string text =
+      out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
