@@ -91,6 +91,7 @@ bool asked_for_help(const CLI::App& app) {
 std::string usage_text(const CLI::App& app, const CLI::ParseError& e) {
   const CLI::App& at = *entered(app).back();
   std::vector<std::string> left = at.remaining(false);
+  if (!left.empty() && left[0] == "--") return e.what();  // arguments after "--", not options
   if (!left.empty() && left[0].starts_with("-")) return "unknown option '" + left[0] + "'";
   std::string names;
   for (const CLI::App* sub : at.get_subcommands({}))
