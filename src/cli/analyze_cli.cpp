@@ -24,17 +24,16 @@ namespace dedup::cli {
 namespace {
 
 constexpr const char* analyze_footer =
-    R"(Finds the objects and arrays that repeat in any JSON file, with no model of its schema: each is
-hashed structurally in one pass (member order does not count), grouped by the JSON pointer
+    R"(Finds the objects and arrays that repeat in any JSON file, with no model of its schema: each
+is hashed structurally in one pass (member order does not count), grouped by the JSON pointer
 pattern where it occurs (/refs/*/datasetType: array indices as *, and the members of a map as *
 too), and the patterns whose values repeat are listed with their occurrences, distinct values,
-bytes, and the bytes a writer that writes each shared object once would save (assuming 12 bytes
-a reference; patterns nested in a repeated one count their bytes again, the total counts each
-byte once). For each pattern of objects it proposes a key: the smallest set of up to three
-member names whose values tell its distinct objects apart ("whole value" when none does), and
-warns when the member that tells most of them apart would, alone, merge objects that differ
-elsewhere: the wrong-key bug, found before it is written. Empty arrays and objects count as
-values like any other.
+bytes, and the bytes a writer that writes each shared object once would save (assuming 12 bytes a
+reference; patterns nested in a repeated one count their bytes again, the total counts each byte
+once). For each pattern of objects it proposes a key: the smallest set of up to three member names
+whose values tell its distinct objects apart ("whole value" when none does), and warns when the
+member that tells most of them apart would, alone, merge objects that differ elsewhere: the
+wrong-key bug, found before it is written. Empty arrays and objects count as values like any other.
 
 A map is an object keyed by data ({"138586341": {...}, "138586345": {...}}): a pattern whose
 objects have, between them, at least 16 differently named members, all objects or all arrays

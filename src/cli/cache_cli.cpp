@@ -20,10 +20,10 @@ namespace dedup::cli {
 namespace {
 
 constexpr const char* cache_footer =
-    R"(Looks at the persistent caches (dedup::disk_cache) under DIR: each lives in DIR/<prefix><tag>.
-ls and stats change nothing, and read a cache this user may not write (another account's, a
-read-only mount). A DIR that does not exist or holds no cache (or no cache of tag T) is an error:
-exit status 1.
+    R"(Looks at the persistent caches (dedup::disk_cache) under DIR: each lives in
+DIR/<prefix><tag>. ls and stats change nothing, and read a cache this user may not write (another
+account's, a read-only mount). A DIR that does not exist or holds no cache (or no cache of tag T) is
+an error: exit status 1.
 
 --json prints one JSON document instead of a table:
   ls:    {"directory", "prefix", "caches": [{"tag", "location", "entries": [{"tag", "name",

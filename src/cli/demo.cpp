@@ -19,10 +19,10 @@ namespace dedup::cli {
 namespace {
 
 constexpr const char* demo_footer =
-    R"(Generates the built-in reference workload: N dataset refs whose dataset types, data coordinates
-and dimension records (about 1200) repeat as in a registry query. Loads it once without a scope
-and once inside a dedup::scope, and prints for each the objects built (refs, dataset types, data
-coordinates and dimension records, a shared one once), the distinct objects among them (counted
+    R"(Generates the built-in reference workload: N dataset refs whose dataset types, data
+coordinates and dimension records (about 1200) repeat as in a registry query. Loads it once without
+a scope and once inside a dedup::scope, and prints for each the objects built (refs, dataset types,
+data coordinates and dimension records, a shared one once), the distinct objects among them (counted
 by content), the heap memory the result retains and the time.
 
 --json prints {"backend", "refs", "json_bytes", "distinct_objects", "without_scope":

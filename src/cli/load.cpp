@@ -29,10 +29,10 @@ namespace dedup::cli {
 namespace {
 
 constexpr const char* load_footer =
-    R"(Reads reference-model files with dedup's parallel reader: worker threads parse the refs inside
-one dedup::scope and the refs are kept in input order. Several files are read in the order given,
-a directory standing for its *.json, *.ndjson and *.jsonl files in name order, all in the same
-scope: an object that an earlier file built is found by the later ones, not built again.
+    R"(Reads reference-model files with dedup's parallel reader: worker threads parse the refs
+inside one dedup::scope and the refs are kept in input order. Several files are read in the order
+given, a directory standing for its *.json, *.ndjson and *.jsonl files in name order, all in the
+same scope: an object that an earlier file built is found by the later ones, not built again.
 
 The format of each file is found from its content, whatever its name: a document whose top-level
 object has a "refs" member ({"refs": [...]} as 'dedup demo --write F.json' makes it, or
