@@ -10,6 +10,7 @@ for word in "usage: dedup" "  demo " "  load " "  analyze " "  cache " "  store 
   "2  usage"; do
   grep -q -- "$word" /tmp/dedup-cli-out.$$ || fail "dedup --help should say '$word': $(cat /tmp/dedup-cli-out.$$)"
 done
+[ "$("$dedup" help)" = "$(cat /tmp/dedup-cli-out.$$)" ] || fail "dedup help should print dedup --help"
 "$dedup" demo --help | grep -q -- "--refs N" || fail "dedup demo --help"
 set +e
 "$dedup" demo --refs lots 2>/tmp/dedup-cli-err.$$; status=$?

@@ -95,7 +95,7 @@ std::string usage_text(const CLI::App& app, const CLI::ParseError& e) {
   if (!left.empty() && left[0].starts_with("-")) return "unknown option '" + left[0] + "'";
   std::string names;
   for (const CLI::App* sub : at.get_subcommands({}))
-    names += (names.empty() ? "" : ", ") + sub->get_name();
+    if (!sub->get_group().empty()) names += (names.empty() ? "" : ", ") + sub->get_name();
   if (names.empty()) return e.what();
   if (left.empty()) return "which command? (" + names + ")";
   return "unknown command '" + left[0] + "' (" + names + ")";
@@ -114,6 +114,12 @@ void configure(CLI::App& app) {
   dedup::cli::add_analyze(app);
   dedup::cli::add_cache(app);
   dedup::cli::add_store(app);
+  // `dedup help`, as earlier releases had it: the top-level help, not listed.
+  app.add_subcommand("help")->group("")->callback([&app] {
+    std::fputs(
+        app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal).c_str(),
+        stdout);
+  });
   app.callback([&app, run_demo] {
     if (app.get_subcommands().empty()) run_demo();
   });
