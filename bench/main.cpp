@@ -810,13 +810,15 @@ int main(int argc, char** argv) try {
   } else {
     notes.push_back("W3 skipped: " DEDUP_SHARED_DATA "/twitter.json not found.");
   }
-  if (s.contenders.find('i') != std::string::npos &&
-      std::any_of(rows.begin(), rows.end(), [](const row& r) { return r.contender[1] == 'i'; }))
-    notes.push_back(bench::peers::boost_json_note);
-  if (s.contenders.find('i') != std::string::npos && !bench::peers::has_boost_json)
+  if (s.contenders.find('i') == std::string::npos) {
+  } else if constexpr (!bench::peers::has_boost_json) {
     notes.push_back(
         "(i) Boost.JSON skipped: dedup-bench was built without Boost.JSON "
         "(libboost-json not found).");
+  } else if (std::any_of(rows.begin(), rows.end(),
+                         [](const row& r) { return r.contender[1] == 'i'; })) {
+    notes.push_back(bench::peers::boost_json_note);
+  }
   std::optional<wire_figures> wire;
   std::vector<analyze_figures> analyses;
   if (s.wants("wire")) {  // the compact form and dedup analyze

@@ -37,7 +37,8 @@ if [ "${DEDUP_FUZZ:-1}" != 0 ]; then
   # repository is not modified, and leaves any crashing input under build/fuzz/artifacts/. Any
   # crash, leak, sanitizer report or timeout stops the script with libFuzzer's non-zero status.
   cmake -S . -B build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DDEDUP_WERROR=ON -DDEDUP_BUILD_FUZZ=ON -DDEDUP_BUILD_TESTS=OFF -DDEDUP_BUILD_BENCH=OFF
+    -DDEDUP_WERROR=ON -DDEDUP_BUILD_FUZZ=ON -DDEDUP_BUILD_TESTS=OFF -DDEDUP_BUILD_BENCH=OFF \
+    -DDEDUP_CLI=OFF -DDEDUP_CACHE=OFF -DDEDUP_STORE=OFF -DDEDUP_INSTALL=OFF
   cmake --build build/fuzz -j "$jobs" --target dedup_fuzz_refs
   fuzzer=build/fuzz/tests/fuzz/dedup_fuzz_refs
   "$fuzzer" tests/fuzz/corpus/*
