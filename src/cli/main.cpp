@@ -11,10 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
-
-#ifndef DEDUP_VERSION
-#error "DEDUP_VERSION (the CMake project version) must be defined by the build"
-#endif
+#include "dedup/version.hpp"
 
 namespace {
 
