@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   cmake g++ make git pkg-config
-  libboost1.81-dev      # Hana, Interprocess, Flyweight (header-only); 1.81 for Boost.JSON's value_to
+  libboost1.81-dev      # Hana (the library's only Boost part); Flyweight, a bench peer; 1.81: the tested floor
   libboost-json1.81-dev # dedup-bench's Boost.JSON peer (bench only; the library needs headers only)
   rapidjson-dev         # dedup-bench's RapidJSON peers (headers only)
   libsimdjson-dev
