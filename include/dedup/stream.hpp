@@ -23,6 +23,7 @@
 #include "dedup/detail/layout.hpp"
 #include "dedup/detail/ordered_engine.hpp"
 #include "dedup/detail/splitter.hpp"
+#include "dedup/detail/path.hpp"
 #include "dedup/error.hpp"
 #include "dedup/ordered_map.hpp"
 #include "dedup/simdjson.hpp"
@@ -114,45 +115,6 @@ inline void check_around_array(std::string_view text) {
   path root;
   check_well_formed(src, root, 0);
   if (!doc.current_location().error()) fail(root, "malformed JSON: content after the document");
-}
-
-/// The name of the member whose opening quote is at `line[i]`, decoded, with `i` moved past its
-/// closing quote; nothing if it is not a well-formed name.
-inline std::optional<std::string> line_member_name(std::string_view line, std::size_t& i) {
-  while (i < line.size() && is_blank(line[i])) ++i;
-  if (i >= line.size() || line[i] != '"') return std::nullopt;
-  std::size_t start = ++i;
-  while (i < line.size() && line[i] != '"') i += line[i] == '\\' ? 2 : 1;
-  if (i >= line.size()) return std::nullopt;
-  std::string name(line.substr(start, i++ - start));
-  std::size_t n = unescape_to(name, name.data());
-  if (n == std::string::npos) return std::nullopt;
-  name.resize(n);
-  return name;
-}
-
-/// Whether an NDJSON line is a compact stream's header: an object whose first member is `dedup`,
-/// or whose members start `version`, then `dedup` (a header holds these two, in either order).
-/// Only the first members are looked at, since every line is checked under the reader's lock.
-///
-/// ```
-/// assert(dedup::detail::compact_header_line(R"({"dedup":"compact","version":7})"));
-/// assert(!dedup::detail::compact_header_line(R"({"run":"dedup"})"));
-/// ```
-inline bool compact_header_line(std::string_view line) {
-  if (!line.starts_with('{')) return false;
-  std::size_t i = 1;
-  while (i < line.size() && is_blank(line[i])) ++i;
-  if (line.substr(i).starts_with(R"("dedup")")) return true;  // what the writer writes
-  if (!line.substr(i).starts_with(R"("version")") &&
-      line.substr(i, line.find('"', i + 1) - i).find('\\') == std::string_view::npos)
-    return false;
-  auto first = line_member_name(line, i);
-  if (first == "dedup") return true;
-  if (first != "version") return false;
-  while (i < line.size() && line[i] != ',' && line[i] != '"' && line[i] != '{' && line[i] != '[')
-    ++i;  // past `:` and the version's scalar
-  return i < line.size() && line[i] == ',' && line_member_name(line, ++i) == "dedup";
 }
 
 /// A record as the reader hands it to a worker: with the identity table of the compact stream it
