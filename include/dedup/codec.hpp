@@ -120,7 +120,7 @@ struct codec_via {
     codec<R>::read(src, p, ctx, repr);
     try {
       out = Conv::from(std::move(repr));
-    } catch (const error&) {
+    } catch (const dedup::exception&) {  // dedup's own failures pass as they are
       throw;
     } catch (const std::exception& e) {
       detail::fail(p, "invalid " + std::string(detail::type_name<T>()) + ": " + e.what());

@@ -111,8 +111,9 @@ struct map_policy : engine_hooks {
     }
   }
 
-  /// A plain `dedup::error` not yet located in a stream gains the item's index; anything else
-  /// (a `storage_error`, or an error fn located itself) is rethrown as it was thrown.
+  /// A plain `dedup::error` not yet located in a stream gains the item's index; one of a class
+  /// derived from it, or one that fn located itself, is rethrown as it was thrown. The engine
+  /// passes no other exception here: those are rethrown as thrown, never skipped.
   std::exception_ptr locate(const error& e, const item_type&, std::size_t index) {
     if (typeid(e) != typeid(error) || e.record()) return std::current_exception();
     return std::make_exception_ptr(e.in_record(index, 0));
@@ -318,8 +319,9 @@ auto make_ordered_queue(R&& items, F&& fn) {
 /// never started. A failure is rethrown when the consumer reaches its item, after every earlier
 /// result was delivered: a `dedup::error` from fn (a bad item: skipped instead with `skip_bad`) is
 /// located at the item (`record()` is its index, `offset()` 0) unless it already names a record
-/// or is a derived error such as `storage_error`, which is rethrown as thrown; any other exception
-/// is rethrown as the original object, never skipped. In every case `index()` on the range (or
+/// or is of a class derived from `dedup::error`, which is rethrown as thrown; any other exception
+/// (a `storage_error`, `timeout_error` or `usage_error` among them) is rethrown as the original
+/// object, never skipped. In every case `index()` on the range (or
 /// handle) is the failed item's index. An lvalue `items` must outlive the range.
 ///
 /// ```

@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   } catch (const dedup::cli::usage_error& e) {
     std::fprintf(stderr, "dedup: %s\nRun '%s' for usage.\n", e.message.c_str(), help.c_str());
     return 2;
-  } catch (const dedup::error& e) {
+  } catch (const dedup::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
   } catch (const std::exception& e) {
