@@ -240,6 +240,7 @@ std::vector<contender> contenders(const simdjson::padded_string& text) {
          bench::peers::rapidjson_intern(copy.data(), v);
          p.end(v);
        }},
+#ifdef DEDUP_BENCH_BOOST_JSON
       {"(i) Boost.JSON + Describe, value_to",
        [bytes](probe& p) {
          p.begin();
@@ -247,6 +248,7 @@ std::vector<contender> contenders(const simdjson::padded_string& text) {
          bench::peers::boost_json_load(bytes, v);
          p.end(v);
        }},
+#endif
   };
 }
 
@@ -808,9 +810,15 @@ int main(int argc, char** argv) try {
   } else {
     notes.push_back("W3 skipped: " DEDUP_SHARED_DATA "/twitter.json not found.");
   }
-  if (s.contenders.find('i') != std::string::npos &&
-      std::any_of(rows.begin(), rows.end(), [](const row& r) { return r.contender[1] == 'i'; }))
+  if (s.contenders.find('i') == std::string::npos) {
+  } else if constexpr (!bench::peers::has_boost_json) {
+    notes.push_back(
+        "(i) Boost.JSON skipped: dedup-bench was built without Boost.JSON "
+        "(libboost-json not found).");
+  } else if (std::any_of(rows.begin(), rows.end(),
+                         [](const row& r) { return r.contender[1] == 'i'; })) {
     notes.push_back(bench::peers::boost_json_note);
+  }
   std::optional<wire_figures> wire;
   std::vector<analyze_figures> analyses;
   if (s.wants("wire")) {  // the compact form and dedup analyze

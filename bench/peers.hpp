@@ -28,8 +28,15 @@ void rapidjson_intern(char* text, butler::RefList& out);
 void rapidjson_intern(char* text, citm::catalog<shared>& out);
 void rapidjson_intern(char* text, twitter::timeline<shared>& out);
 
+/// Whether (i) is built: only where Boost.JSON is installed (bench/CMakeLists.txt).
+#ifdef DEDUP_BENCH_BOOST_JSON
+inline constexpr bool has_boost_json = true;
+#else
+inline constexpr bool has_boost_json = false;
+#endif
+
 // (i) Boost.JSON `parse`, then `value_to<Value>` through Boost.Describe descriptions of the value
-// structs (bench/peers_boost_json.cpp).
+// structs (bench/peers_boost_json.cpp), where has_boost_json.
 void boost_json_load(std::string_view text, value_ref_list& out);
 void boost_json_load(std::string_view text, citm::catalog<by_value>& out);
 void boost_json_load(std::string_view text, twitter::timeline<by_value>& out);

@@ -44,9 +44,28 @@ check "$dir/more.json" "/items/*/type" "a JSON document" ""
 out=$("$dedup" analyze "$dir/items.json")
 grep -q '^/items/\*/type  *4  *3 .* name, storageClass$' <<<"$out" || fail "table row: $out"
 grep -q 'keying on "name" alone would merge' <<<"$out" || fail "table warning: $out"
-[ "$("$dedup" analyze "$dir/items.json" --top 1 --json |
-  /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["patterns"]))')" = 1 ] ||
-  fail "--top 1"
+for top in "--top 1" "--top=1"; do
+  "$dedup" analyze "$dir/items.json" $top --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert set(r) == {"file", "format", "records", "bytes", "saved_bytes", "reference_bytes",
+                  "seconds", "peak_rss_bytes", "patterns"}, r
+assert len(r["patterns"]) == 1, r
+assert set(r["patterns"][0]) == {"pattern", "occurrences", "distinct", "bytes", "saved_bytes",
+                                 "objects", "map", "key", "warning"}, r
+' || fail "analyze $top --json"
+done
+# Options before the file, --help after it, a bad --top and an unknown option.
+"$dedup" analyze --ndjson --json "$dir/lines.txt" > /dev/null || fail "options before the file"
+"$dedup" analyze "$dir/items.json" --top 3 --help | head -n 1 | grep -qx "usage: dedup analyze \[options\] FILE" ||
+  fail "analyze FILE --help"
+for bad in "--top=lots" "--top" "--frobnicate"; do
+  set +e
+  "$dedup" analyze "$dir/items.json" $bad 2> "$dir/err"; status=$?
+  set -e
+  [ "$status" -eq 2 ] && grep -q "Run 'dedup analyze --help'" "$dir/err" ||
+    fail "analyze $bad should exit 2: $status $(cat "$dir/err")"
+done
 
 # The reference workload: 40 dataset types keyed by name, and its data coordinates.
 "$dedup" demo --refs 3000 --write "$dir/refs.json" > /dev/null

@@ -4,14 +4,36 @@ set -euo pipefail
 dedup=$1
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$dedup" --help | grep -q "usage: dedup <command>" || fail "dedup --help"
+# The top-level help describes every command and the exit statuses; each command has its own.
+"$dedup" --help > /tmp/dedup-cli-out.$$ || fail "dedup --help should exit 0"
+for word in "usage: dedup" "  demo " "  load " "  analyze " "  cache " "  store " "exit status" \
+  "2  usage"; do
+  grep -q -- "$word" /tmp/dedup-cli-out.$$ || fail "dedup --help should say '$word': $(cat /tmp/dedup-cli-out.$$)"
+done
+[ "$("$dedup" help)" = "$(cat /tmp/dedup-cli-out.$$)" ] || fail "dedup help should print dedup --help"
 "$dedup" demo --help | grep -q -- "--refs N" || fail "dedup demo --help"
 set +e
 "$dedup" demo --refs lots 2>/tmp/dedup-cli-err.$$; status=$?
 set -e
 [ "$status" -eq 2 ] || fail "a bad option should exit 2, got $status"
 grep -q "needs a whole number" /tmp/dedup-cli-err.$$ || fail "a bad option should say why"
-rm -f /tmp/dedup-cli-err.$$
+rm -f /tmp/dedup-cli-err.$$ /tmp/dedup-cli-out.$$
+
+# --version prints the version CMake configured the project with, which no source repeats. The
+# version comes from DEDUP_VERSION when set, else from the CMake cache of the build that holds the
+# command (the top-level project being dedup).
+version=${DEDUP_VERSION:-}
+if [ -z "$version" ]; then
+  cache="$(dirname "$dedup")/CMakeCache.txt"
+  [ -f "$cache" ] && grep -qx 'CMAKE_PROJECT_NAME:STATIC=dedup' "$cache" ||
+    fail "no dedup CMakeCache.txt beside $dedup: set DEDUP_VERSION to the expected version"
+  version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$cache")
+fi
+[[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || fail "no project version found ('$version')"
+[ "$("$dedup" --version)" = "dedup $version" ] || fail "dedup --version: $("$dedup" --version), not $version"
+sources="$(dirname "$0")/../src/cli"
+! grep -nE '"[^"]*[0-9]+\.[0-9]+\.[0-9]+' "$sources"/*.cpp "$sources"/*.hpp ||
+  fail "a version string is written in the command's sources"
 
 # In a scope, every object is built once: objects built == distinct objects; without, far more.
 for backend in simdjson nlohmann; do
@@ -63,10 +85,75 @@ expect_usage() {
   [ "$status" -eq 2 ] || fail "$* should exit 2, got $status"
 }
 expect_usage load "$dir/refs.json" --threads 99999999999
-grep -q -- "--threads must be 1 to 1024" "$dir/err" || fail "--threads bound: $(cat "$dir/err")"
+grep -q -- "--threads: must be 1 to 1024" "$dir/err" || fail "--threads bound: $(cat "$dir/err")"
 grep -q "Run 'dedup load --help'" "$dir/err" || fail "load usage hint: $(cat "$dir/err")"
 expect_usage demo --refs lots
 grep -q "Run 'dedup demo --help'" "$dir/err" || fail "demo usage hint: $(cat "$dir/err")"
+# An unknown option or command, a missing argument or a bad value is a usage error (status 2) on
+# every command, the hint naming the command the parser had reached.
+expect_usage --frobnicate
+expect_usage frobnicate
+grep -q "Run 'dedup --help'" "$dir/err" || fail "unknown command hint: $(cat "$dir/err")"
+expect_usage demo --frobnicate
+expect_usage demo --refs
+expect_usage demo --types 41
+expect_usage demo --backend rapidjson
+expect_usage load "$dir/refs.json" --frobnicate
+expect_usage load
+expect_usage analyze "$dir/refs.json" --top=-1
+expect_usage store stats shm://cli-check-none --frobnicate
+expect_usage store
+grep -q "Run 'dedup store --help'" "$dir/err" || fail "store usage hint: $(cat "$dir/err")"
+expect_usage store frobnicate shm://cli-check-none
+grep -q "unknown command 'frobnicate' (stats, keys, clear, destroy)" "$dir/err" ||
+  fail "store with an unknown command: $(cat "$dir/err")"
+expect_usage cache ls "$dir" --tag
+grep -q "Run 'dedup cache ls --help'" "$dir/err" || fail "cache ls usage hint: $(cat "$dir/err")"
+
+# Options take their value as --opt=value as well as --opt value.
+"$dedup" demo --refs=300 --types=7 --backend=nlohmann --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["refs"] == 300 and r["backend"] == "nlohmann", r
+assert set(r) == {"backend", "refs", "json_bytes", "distinct_objects", "without_scope", "in_scope"}, r
+for part in ("without_scope", "in_scope"):
+    assert set(r[part]) == {"objects_built", "retained_bytes", "seconds"}, r
+' || fail "demo --refs=300 --backend=nlohmann"
+"$dedup" demo --refs=20 --write="$dir/eq.ndjson" --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["refs"] == 20 and r["format"] == "NDJSON" and r["file"].endswith("eq.ndjson"), r
+assert r["bytes"] > 0, r
+' || fail "demo --write= --json"
+[ "$(wc -l < "$dir/eq.ndjson")" -eq 20 ] || fail "demo --write=FILE"
+"$dedup" load "$dir/eq.ndjson" --threads=2 --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["refs"] == 20 and r["threads"] <= 2, r
+assert set(r) == {"file", "refs", "skipped", "bytes", "threads", "seconds", "retained_bytes",
+                  "peak_rss_bytes", "lookups_include_skipped", "types", "files"}, r
+assert set(r["types"]) == {"DatasetRef", "DatasetType", "DataCoordinate", "DimensionRecord",
+                           "istring"}, r
+assert set(r["types"]["DatasetType"]) == {"lookups", "distinct"}, r
+assert set(r["files"][0]) == {"file", "format", "refs", "skipped", "bytes", "seconds", "types"}, r
+assert set(r["files"][0]["types"]["istring"]) == {"lookups", "hits", "new"}, r
+' || fail "load --threads=2"
+
+# --help anywhere prints that command's help and exits 0, whatever else the line holds.
+expect_help() {  # expected first line, then the command line
+  local first=$1
+  shift
+  "$dedup" "$@" > "$dir/out" 2> "$dir/err" || fail "$* should exit 0: $(cat "$dir/err")"
+  [ "$(head -n 1 "$dir/out")" = "$first" ] || fail "$*: $(head -n 3 "$dir/out")"
+}
+expect_help "usage: dedup demo [options]" demo --refs 10 --json --help
+expect_help "usage: dedup load [options] FILE|DIR..." load "$dir/refs.json" --threads 2 --help
+expect_help "usage: dedup load [options] FILE|DIR..." load --help
+expect_help "usage: dedup analyze [options] FILE" analyze "$dir/refs.json" -h
+expect_help "usage: dedup store keys [options] URI" store keys shm://cli-check-none --help
+expect_help "usage: dedup store [options] COMMAND" store --help
+expect_help "usage: dedup cache stats [options] DIR" cache --help stats
+expect_help "usage: dedup cache ls [options] DIR" cache ls "$dir" --tag B --help
 
 # demo --refs 0: figures, no nan or inf; distinct objects are counted.
 "$dedup" demo --refs 0 > "$dir/out"
@@ -142,6 +229,17 @@ store_dir="/dev/shm/dedup-store-cli-check-$$"
 "$store_worker" ops "$store" 0 20 4 > /dev/null || fail "store worker"
 "$dedup" store stats "$store" | grep -q "^capacity_bytes " || fail "dedup store stats"
 [ -n "$("$dedup" store keys "$store")" ] || fail "dedup store keys of a filled store"
+"$dedup" store stats "$store" --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert set(r) == {"uri", "entries", "value_bytes", "capacity_bytes", "evictions", "refusals"}, r
+assert r["uri"] == sys.argv[1] and r["entries"] > 0 and r["capacity_bytes"] > 0, r
+' "$store" || fail "dedup store stats --json"
+"$dedup" store keys "$store" --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["uri"] == sys.argv[1] and sorted(r["keys"]) == sorted(sys.argv[2].split()), r
+' "$store" "$("$dedup" store keys "$store")" || fail "dedup store keys --json"
 "$dedup" store clear "$store" | grep -q "removed [0-9]* entr" || fail "dedup store clear"
 [ -z "$("$dedup" store keys "$store")" ] || fail "dedup store keys of a cleared store"
 for command in stats keys clear destroy; do
@@ -163,6 +261,17 @@ grep -q "the store is damaged.*dedup store destroy $store" /tmp/dedup-cli-err.$$
   fail "dedup store clear of a damaged store: $(cat /tmp/dedup-cli-err.$$)"
 "$dedup" store destroy "$store" | grep -q "destroyed" || fail "dedup store destroy"
 [ ! -e "$store_dir" ] || fail "dedup store destroy left $store_dir"
+"$store_worker" ops "$store" 0 20 4 > /dev/null || fail "store worker"
+"$dedup" store clear "$store" --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["uri"] == sys.argv[1] and r["entries"] > 0, r
+' "$store" || fail "dedup store clear --json"
+"$dedup" store destroy --json "$store" | /usr/bin/python3 -c '
+import json, sys
+assert json.load(sys.stdin) == {"uri": sys.argv[1], "destroyed": True}
+' "$store" || fail "dedup store destroy --json"
+[ ! -e "$store_dir" ] || fail "dedup store destroy --json left $store_dir"
 for uri in "bogus://x" "shm://a/b" "redis://127.0.0.1:1/0"; do
   set +e
   "$dedup" store stats "$uri" 2>/tmp/dedup-cli-err.$$; status=$?
@@ -179,7 +288,7 @@ rm -f /tmp/dedup-cli-err.$$
 # dedup cache ls|stats|clear on caches the fault tests' worker fills (DEDUP_CACHE_WORKER, set by
 # ctest): 5 entries under tag A (odd ones in files), 2 under tag B.
 worker=${DEDUP_CACHE_WORKER:?the cli checks need DEDUP_CACHE_WORKER (set by ctest)}
-"$dedup" cache --help | grep -q "usage: dedup cache ls|stats|clear|gc DIR" || fail "dedup cache --help"
+"$dedup" cache --help | grep -q "^  gc  " || fail "dedup cache --help lists its commands"
 caches="$dir/caches"
 mkdir "$caches"
 "$worker" fill "$caches" A 5
@@ -188,7 +297,7 @@ mkdir "$caches"
 [ "$(grep -c '^A ' "$dir/out")" -eq 5 ] || fail "cache ls: $(cat "$dir/out")"
 grep -q "^B  *e1 .* file " "$dir/out" || fail "cache ls shows files: $(cat "$dir/out")"
 grep -q "^A  *e0 .* inline " "$dir/out" || fail "cache ls shows inline values: $(cat "$dir/out")"
-"$dedup" cache ls "$caches" --tag B --json | /usr/bin/python3 -c '
+"$dedup" cache ls "$caches" --tag=B --json | /usr/bin/python3 -c '
 import json, sys
 r = json.load(sys.stdin)
 assert [c["tag"] for c in r["caches"]] == ["B"], r

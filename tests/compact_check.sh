@@ -63,6 +63,13 @@ set +e
 "$dedup" demo --compact > /dev/null 2> "$dir/err"; status=$?
 set -e
 [ "$status" -eq 2 ] || fail "demo --compact without --write should be a usage error, got $status"
+grep -q -- "--compact requires --write" "$dir/err" || fail "demo --compact alone: $(cat "$dir/err")"
+"$dedup" demo --refs=40 --write="$dir/eq.ndjson" --compact --json | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["format"] == "a compact stream" and r["refs"] == 40 and r["bytes"] > 0, r
+' || fail "demo --write=F --compact --json"
+head -n 1 "$dir/eq.ndjson" | grep -qx '{"dedup":"compact","version":1}' || fail "--write=F --compact"
 
 # A reference to an id no earlier record defined: an error at its file, record and pointer.
 { head -n 1 "$dir/c.ndjson"; echo '{"id":"c15c0289-ec2d-4a91-8e56-971cde355897","datasetType":{"$ref":7},"dataId":{"$ref":8},"run":"r","component":null}'; } > "$dir/bad.ndjson"

@@ -38,6 +38,11 @@ assert f[0]["format"] == "NDJSON" and f[1]["format"].startswith("a JSON document
 "$dedup" load "$dir/a.ndjson" "$dir/b.json" "$dir/c.jsonl" --threads 2 --json | check_three ||
   fail "load of three files"
 "$dedup" load "$dir" --threads 3 --json | check_three || fail "load of a directory"
+# Options between the files, in either spelling; --help after them prints the help only.
+"$dedup" load "$dir/a.ndjson" --threads=2 "$dir/b.json" --json "$dir/c.jsonl" | check_three ||
+  fail "options between the files"
+"$dedup" load "$dir/a.ndjson" "$dir/b.json" --help | head -n 1 |
+  grep -qx "usage: dedup load \[options\] FILE|DIR\.\.\." || fail "load FILE... --help"
 "$dedup" load "$dir" --threads 1 > "$dir/out"
 grep -q "1800 refs from 3 files" "$dir/out" || fail "total line: $(cat "$dir/out")"
 grep -q "b.json: 600 refs .* DatasetType 0/600" "$dir/out" || fail "per-file line: $(cat "$dir/out")"

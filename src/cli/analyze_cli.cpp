@@ -14,28 +14,26 @@
 #include <nlohmann/json.hpp>
 
 #include "analyze/analyze_scan.hpp"
+#include "analyze/progress.hpp"
 #include "cli.hpp"
 #include "dedup/detail/splitter.hpp"
 #include "dedup/error.hpp"
 #include "memory.hpp"
-#include "analyze/progress.hpp"
 
 namespace dedup::cli {
 namespace {
 
-constexpr const char* analyze_usage = R"(usage: dedup analyze FILE [--ndjson] [--top N] [--json]
-
-Finds the objects and arrays that repeat in any JSON file, with no model of its schema: each is
-hashed structurally in one pass (member order does not count), grouped by the JSON pointer pattern
-where it occurs (/refs/*/datasetType: array indices as *, and the members of a map as * too),
-and the patterns whose values repeat
-are listed with their occurrences, distinct values, bytes, and the bytes a writer that writes each
-shared object once would save (assuming 12 bytes a reference; patterns nested in a repeated one
-count their bytes again, the total counts each byte once). For each pattern of objects it proposes
-a key: the smallest set of up to three member names whose values tell its distinct objects apart
-("whole value" when none does), and warns when the member that tells most of them apart would,
-alone, merge objects that differ elsewhere: the wrong-key bug, found before it is written.
-Empty arrays and objects count as values like any other.
+constexpr const char* analyze_footer =
+    R"(Finds the objects and arrays that repeat in any JSON file, with no model of its schema: each
+is hashed structurally in one pass (member order does not count), grouped by the JSON pointer
+pattern where it occurs (/refs/*/datasetType: array indices as *, and the members of a map as *
+too), and the patterns whose values repeat are listed with their occurrences, distinct values,
+bytes, and the bytes a writer that writes each shared object once would save (assuming 12 bytes a
+reference; patterns nested in a repeated one count their bytes again, the total counts each byte
+once). For each pattern of objects it proposes a key: the smallest set of up to three member names
+whose values tell its distinct objects apart ("whole value" when none does), and warns when the
+member that tells most of them apart would, alone, merge objects that differ elsewhere: the
+wrong-key bug, found before it is written. Empty arrays and objects count as values like any other.
 
 A map is an object keyed by data ({"138586341": {...}, "138586345": {...}}): a pattern whose
 objects have, between them, at least 16 differently named members, all objects or all arrays
@@ -45,43 +43,21 @@ is read again, up to three times more, to count them from the start.
 
 A file named *.ndjson or *.jsonl (or any file, with --ndjson) is read line by line, one record a
 line (pattern /*); a file that starts with '[' is read element by element (/*), and one that
-starts with {"NAME": [ and holds nothing else is read element by element of /NAME (/NAME/*): those
-take memory for the distinct subtrees, not for the file. Any other file is read as one document,
-in memory. Shows a progress bar on stderr when stderr is a terminal and the file is larger than
-16 MB and is read by records.
+starts with {"NAME": [ and holds nothing else is read element by element of /NAME (/NAME/*):
+those take memory for the distinct subtrees, not for the file. Any other file is read as one
+document, in memory. Shows a progress bar on stderr when stderr is a terminal and the file is
+larger than 16 MB and is read by records.
 
-  --ndjson   read the file as NDJSON whatever its name
-  --top N    list the N patterns that would save the most (default 20; 0: all)
-  --json     print the report as one JSON document
-)";
+--json prints {"file", "format", "records", "bytes", "saved_bytes", "reference_bytes",
+"seconds", "peak_rss_bytes", "patterns": [{"pattern", "occurrences", "distinct", "bytes",
+"saved_bytes", "objects", "map", "key" (member names, or null), "warning" (or null)}]}.)";
 
-struct command_line {
-  std::string_view file;
+/// The command line of `dedup analyze`.
+struct analyze_options {
+  std::string file;
   std::size_t top = 20;
-  bool json = false, ndjson = false, help = false;
+  bool json = false, ndjson = false;
 };
-
-command_line parse_analyze_args(const args& a) {
-  command_line c;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i] == "--help" || a[i] == "-h")
-      c.help = true;
-    else if (a[i] == "--json")
-      c.json = true;
-    else if (a[i] == "--ndjson")
-      c.ndjson = true;
-    else if (a[i] == "--top")
-      c.top = count_option(a, i);
-    else if (a[i].starts_with("-"))
-      throw usage_error{"analyze: unknown option '" + std::string(a[i]) + "'"};
-    else if (c.file.empty())
-      c.file = a[i];
-    else
-      throw usage_error{"analyze: one FILE only"};
-  }
-  if (!c.help && c.file.empty()) throw usage_error{"analyze: which FILE?"};
-  return c;
-}
 
 struct row {
   const analysis::pattern* p;
@@ -108,31 +84,35 @@ std::string key_text(const row& r) {
   return out;
 }
 
-void print_json(const std::filesystem::path& file, const analysis::plan& how,
-                const analysis::outcome& got, const analysis::scanner& scan,
-                const std::vector<row>& rows) {
-  nlohmann::json patterns = nlohmann::json::array();
+void print_report_json(const std::filesystem::path& file, const analysis::plan& how,
+                       const analysis::outcome& got, const analysis::scanner& scan,
+                       const std::vector<row>& rows) {
+  nlohmann::ordered_json patterns = nlohmann::ordered_json::array();
   for (const row& r : rows) {
-    nlohmann::json key = nullptr;
+    nlohmann::ordered_json key = nullptr;
     if (!r.key.members.empty()) key = r.key.members;
-    patterns.push_back({{"pattern", r.p->text},
-                        {"occurrences", r.p->occurrences},
-                        {"distinct", r.p->distinct.size()},
-                        {"bytes", r.p->bytes},
-                        {"saved_bytes", r.p->saved},
-                        {"objects", r.p->all_objects},
-                        {"map", r.p->map},
-                        {"key", key},
-                        {"warning", r.key.warning.empty() ? nlohmann::json(nullptr)
-                                                          : nlohmann::json(r.key.warning)}});
+    patterns.push_back(
+        {{"pattern", r.p->text},
+         {"occurrences", r.p->occurrences},
+         {"distinct", r.p->distinct.size()},
+         {"bytes", r.p->bytes},
+         {"saved_bytes", r.p->saved},
+         {"objects", r.p->all_objects},
+         {"map", r.p->map},
+         {"key", key},
+         {"warning", r.key.warning.empty() ? nlohmann::ordered_json(nullptr)
+                                           : nlohmann::ordered_json(r.key.warning)}});
   }
-  nlohmann::json out = {
-      {"file", file.string()},       {"format", how.name},
-      {"records", got.records},      {"bytes", scan.bytes()},
-      {"saved_bytes", scan.saved()}, {"reference_bytes", analysis::reference_bytes},
-      {"seconds", got.seconds},      {"peak_rss_bytes", memory::peak_rss()},
-      {"patterns", patterns}};
-  std::printf("%s\n", out.dump().c_str());
+  nlohmann::ordered_json out = {{"file", file.string()},
+                                {"format", how.name},
+                                {"records", got.records},
+                                {"bytes", scan.bytes()},
+                                {"saved_bytes", scan.saved()},
+                                {"reference_bytes", analysis::reference_bytes},
+                                {"seconds", json_seconds(got.seconds)},
+                                {"peak_rss_bytes", memory::peak_rss()},
+                                {"patterns", patterns}};
+  print_json(out);
 }
 
 void print_table(const std::filesystem::path& file, const analysis::plan& how,
@@ -171,27 +151,33 @@ void print_table(const std::filesystem::path& file, const analysis::plan& how,
   }
 }
 
-}  // namespace
-
-int analyze(const args& a) {
-  command_line c = parse_analyze_args(a);
-  if (c.help) {
-    std::fputs(analyze_usage, stdout);
-    return 0;
-  }
+void run_analyze(const analyze_options& c) {
   std::filesystem::path file = input_file(c.file, "JSON file");
   auto start = std::chrono::steady_clock::now();
   analysis::input_scan in = analysis::scan_input(file, c.ndjson);
-  const analysis::plan& how = in.how;
-  analysis::outcome& got = in.got;
-  std::optional<analysis::scanner>& scan = in.scan;
-  auto rows = repeated_patterns(*scan, c.top);
-  got.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto rows = repeated_patterns(*in.scan, c.top);
+  in.got.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (c.json)
-    print_json(file, how, got, *scan, rows);
+    print_report_json(file, in.how, in.got, *in.scan, rows);
   else
-    print_table(file, how, got, *scan, rows);
-  return 0;
+    print_table(file, in.how, in.got, *in.scan, rows);
+}
+
+}  // namespace
+
+void add_analyze(CLI::App& app) {
+  auto o = std::make_shared<analyze_options>();
+  CLI::App* sub = add_command(
+      app, "analyze", "find the objects and arrays that repeat in any JSON file and propose keys",
+      analyze_footer);
+  sub->add_option("FILE", o->file, "the JSON or NDJSON file")->required()->type_name("");
+  sub->add_flag("--ndjson", o->ndjson, "read the file as NDJSON whatever its name");
+  sub->add_option("--top", o->top,
+                  "list the N patterns that would save the most (default 20; 0: all)")
+      ->type_name("N")
+      ->check(whole_number());
+  sub->add_flag("--json", o->json, "print the report as JSON (keys below)");
+  sub->callback([o] { run_analyze(*o); });
 }
 
 }  // namespace dedup::cli

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,90 +19,43 @@
 namespace dedup::cli {
 namespace {
 
-constexpr const char* cache_usage =
-    R"(usage: dedup cache ls|stats|clear|gc DIR [--tag T] [--prefix P] [--json]
+constexpr const char* cache_footer =
+    R"(Looks at the persistent caches (dedup::disk_cache) under DIR: each lives in
+DIR/<prefix><tag>. ls and stats change nothing, and read a cache this user may not write (another
+account's, a read-only mount). A DIR that does not exist or holds no cache (or no cache of tag T) is
+an error: exit status 1.
 
-Looks at the persistent caches (dedup::disk_cache) under DIR: each lives in DIR/<prefix><tag>.
+--json prints one JSON document instead of a table:
+  ls:    {"directory", "prefix", "caches": [{"tag", "location", "entries": [{"tag", "name",
+         "version", "minor", "session", "parameters_hash", "layout_fingerprint", "size",
+         "checksum", "in_file", "created", "last_access"}]}]}   (times in unix seconds; a name
+         that is not UTF-8 is given escaped as in the table, its bytes in hex as "name_hex")
+  stats: {"directory", "prefix", "entries", "bytes", "caches": [{"tag", "entries", "bytes",
+         "inline_entries", "inline_bytes", "file_entries", "file_bytes"}]}
+  clear: {"directory", "prefix", "entries", "bytes", "caches": [{"tag", "entries", "bytes"}]}
+         (what was removed)
+  gc:    {"directory", "prefix", "files", "caches": [{"tag", "files"}]})";
 
-  ls      every entry of every cache (or of tag T): tag, name, version (cache version and the
-          entry's minor, "s" for a session-only one), size, where the value is (file or inline),
-          created and last access (UTC); a name's control bytes, bytes that are not UTF-8 and
-          backslashes are shown as \xNN and \\
-  stats   entries and value bytes per tag, inline and in files, and in all
-  clear   removes every entry of tag T's cache or, without --tag, of every cache under DIR with
-          the prefix (the cache directories stay, empty, so processes that have them open carry on)
-  gc      removes the files under values/ that no entry references (a writer killed between
-          writing a value and committing it leaves one; the next writer removes them too)
-
-ls and stats change nothing, and read a cache this user may not write (another account's, a
-read-only mount).
-
-  --tag T      only the cache of tag T
-  --prefix P   the caches' prefix (default: cache)
-  --json       print one JSON document instead of a table:
-                 ls:    {"directory", "prefix", "caches": [{"tag", "location", "entries": [{"tag",
-                        "name", "version", "minor", "session", "parameters_hash",
-                        "layout_fingerprint", "size", "checksum", "in_file", "created",
-                        "last_access"}]}]}   (times in unix seconds; a name that is not
-                        UTF-8 is given escaped as above, its bytes in hex as "name_hex")
-                 stats: {"directory", "prefix", "entries", "bytes", "caches": [{"tag", "entries",
-                        "bytes", "inline_entries", "inline_bytes", "file_entries", "file_bytes"}]}
-                 clear: {"directory", "prefix", "entries", "bytes", "caches": [{"tag", "entries",
-                        "bytes"}]}   (what was removed)
-                 gc:    {"directory", "prefix", "files", "caches": [{"tag", "files"}]}
-
-A DIR that does not exist or holds no cache (or no cache of tag T) is an error: exit status 1.
-)";
-
+/// The command line of a `dedup cache` action.
 struct command_line {
-  std::string_view action, dir, tag, prefix = "cache";
-  bool json = false, help = false, has_tag = false;
+  std::string dir, prefix = "cache";
+  std::optional<std::string> tag;
+  bool json = false;
 };
-
-command_line parse_cache_args(const args& a) {
-  command_line c;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i] == "--help" || a[i] == "-h") {
-      c.help = true;
-    } else if (a[i] == "--tag") {
-      c.tag = text_option(a, i);
-      c.has_tag = true;
-    } else if (a[i] == "--prefix") {
-      c.prefix = text_option(a, i);
-    } else if (a[i] == "--json") {
-      c.json = true;
-    } else if (a[i].starts_with("-")) {
-      throw usage_error{"cache: unknown option '" + std::string(a[i]) + "'"};
-    } else if (c.action.empty()) {
-      c.action = a[i];
-    } else if (c.dir.empty()) {
-      c.dir = a[i];
-    } else {
-      throw usage_error{"cache: one DIR only"};
-    }
-  }
-  if (c.help) return c;
-  if (c.action.empty()) throw usage_error{"cache: ls, stats, clear or gc?"};
-  if (c.action != "ls" && c.action != "stats" && c.action != "clear" && c.action != "gc")
-    throw usage_error{"cache: unknown action '" + std::string(c.action) +
-                      "' (ls, stats, clear or gc)"};
-  if (c.dir.empty()) throw usage_error{"cache " + std::string(c.action) + ": which DIR?"};
-  return c;
-}
 
 /// The caches the command is about, opened; a storage_error when there are none.
 std::vector<std::unique_ptr<disk_cache>> open_caches(const command_line& c) {
-  std::filesystem::path dir{std::string(c.dir)};
+  std::filesystem::path dir{c.dir};
   if (!std::filesystem::is_directory(dir))
     throw storage_error(dir.string(),
                         std::filesystem::exists(dir) ? "not a directory" : "no such directory");
   std::vector<std::string> tags;
-  if (c.has_tag)
-    tags.emplace_back(c.tag);
+  if (c.tag)
+    tags.push_back(*c.tag);
   else
     tags = disk_cache::tags(dir, c.prefix);
   if (tags.empty())
-    throw storage_error(dir.string(), "holds no cache with prefix '" + std::string(c.prefix) + "'");
+    throw storage_error(dir.string(), "holds no cache with prefix '" + c.prefix + "'");
   std::vector<std::unique_ptr<disk_cache>> out;
   for (auto& tag : tags) out.push_back(disk_cache::open_existing(dir, c.prefix, tag));
   return out;
@@ -168,36 +122,36 @@ std::string version_text(const disk_cache_entry& e) {
   return std::to_string(e.version) + "." + std::to_string(e.minor);
 }
 
-nlohmann::json entry_json(const disk_cache_entry& e) {
-  nlohmann::json out = {{"tag", json_text(e.tag)},
-                        {"name", json_text(e.name)},
-                        {"version", e.version},
-                        {"minor", e.minor},
-                        {"session", e.session},
-                        {"parameters_hash", e.parameters_hash},
-                        {"layout_fingerprint", e.layout_fingerprint},
-                        {"size", e.size},
-                        {"checksum", e.checksum},
-                        {"in_file", e.in_file},
-                        {"created", e.created},
-                        {"last_access", e.last_access}};
+nlohmann::ordered_json entry_json(const disk_cache_entry& e) {
+  nlohmann::ordered_json out = {{"tag", json_text(e.tag)},
+                                {"name", json_text(e.name)},
+                                {"version", e.version},
+                                {"minor", e.minor},
+                                {"session", e.session},
+                                {"parameters_hash", e.parameters_hash},
+                                {"layout_fingerprint", e.layout_fingerprint},
+                                {"size", e.size},
+                                {"checksum", e.checksum},
+                                {"in_file", e.in_file},
+                                {"created", e.created},
+                                {"last_access", e.last_access}};
   if (!is_utf8(e.name)) out["name_hex"] = hex(e.name);
   return out;
 }
 
-nlohmann::json document(const command_line& c) {
+nlohmann::ordered_json document(const command_line& c) {
   return {{"directory", json_text(c.dir)}, {"prefix", json_text(c.prefix)}};
 }
 
-int list(const command_line& c) {
+void list(const command_line& c) {
   auto caches = open_caches(c);
-  nlohmann::json out = document(c);
-  out["caches"] = nlohmann::json::array();
+  nlohmann::ordered_json out = document(c);
+  out["caches"] = nlohmann::ordered_json::array();
   if (!c.json)
     std::printf("%-24s %-28s %8s %12s %-6s %-19s  %-19s\n", "tag", "name", "version", "bytes",
                 "where", "created", "last access");
   for (auto& cache : caches) {
-    nlohmann::json entries = nlohmann::json::array();
+    nlohmann::ordered_json entries = nlohmann::ordered_json::array();
     for (auto& e : cache->entries()) {
       if (c.json) {
         entries.push_back(entry_json(e));
@@ -213,8 +167,7 @@ int list(const command_line& c) {
                                {"location", json_text(cache->location().string())},
                                {"entries", entries}});
   }
-  if (c.json) std::puts(out.dump(2).c_str());
-  return 0;
+  if (c.json) print_json(out);
 }
 
 struct totals {
@@ -228,10 +181,12 @@ struct totals {
   }
 };
 
-int stats(const command_line& c) {
+void stats(const command_line& c) {
   auto caches = open_caches(c);
-  nlohmann::json out = document(c);
-  out["caches"] = nlohmann::json::array();
+  nlohmann::ordered_json out = document(c);
+  out["entries"] = 0;  // the totals before the list, set below
+  out["bytes"] = 0;
+  out["caches"] = nlohmann::ordered_json::array();
   totals all;
   if (!c.json)
     std::printf("%-24s %8s %14s %8s %14s %8s %14s\n", "tag", "entries", "bytes", "inline",
@@ -259,19 +214,20 @@ int stats(const command_line& c) {
   out["entries"] = all.entries;
   out["bytes"] = all.bytes;
   if (c.json)
-    std::puts(out.dump(2).c_str());
+    print_json(out);
   else
     std::printf("%s, %llu bytes in %s\n", entries_text(all.entries).c_str(),
                 static_cast<unsigned long long>(all.bytes), plural(caches.size(), "cache").c_str());
-  return 0;
 }
 
 // Through the library rather than by removing directories, so that a process that has a cache
 // open meanwhile sees a consistent (empty) index instead of files vanishing under it.
-int clear(const command_line& c) {
+void clear(const command_line& c) {
   auto caches = open_caches(c);
-  nlohmann::json out = document(c);
-  out["caches"] = nlohmann::json::array();
+  nlohmann::ordered_json out = document(c);
+  out["entries"] = 0;  // the totals before the list, set below
+  out["bytes"] = 0;
+  out["caches"] = nlohmann::ordered_json::array();
   totals all;
   for (auto& cache : caches) {
     totals t;
@@ -283,18 +239,18 @@ int clear(const command_line& c) {
   out["entries"] = all.entries;
   out["bytes"] = all.bytes;
   if (c.json)
-    std::puts(out.dump(2).c_str());
+    print_json(out);
   else
     std::printf("cleared %s (%llu bytes) from %s\n", entries_text(all.entries).c_str(),
                 static_cast<unsigned long long>(all.bytes), plural(caches.size(), "cache").c_str());
-  return 0;
 }
 
 // The sweep writers do on their first store, on demand: `ls` and `stats` never remove anything.
-int gc(const command_line& c) {
+void gc(const command_line& c) {
   auto caches = open_caches(c);
-  nlohmann::json out = document(c);
-  out["caches"] = nlohmann::json::array();
+  nlohmann::ordered_json out = document(c);
+  out["files"] = 0;  // the total before the list, set below
+  out["caches"] = nlohmann::ordered_json::array();
   std::size_t all = 0;
   for (auto& cache : caches) {
     std::size_t n = cache->sweep();
@@ -303,25 +259,49 @@ int gc(const command_line& c) {
   }
   out["files"] = all;
   if (c.json)
-    std::puts(out.dump(2).c_str());
+    print_json(out);
   else
     std::printf("removed %s from %s\n", plural(all, "unreferenced file").c_str(),
                 plural(caches.size(), "cache").c_str());
-  return 0;
+}
+
+/// Adds the action `name` to `dedup cache`: its DIR and options, and `run` over them.
+void add_action(CLI::App& cache, const char* name, const char* what,
+                void (*run)(const command_line&)) {
+  auto c = std::make_shared<command_line>();
+  CLI::App* sub = add_command(cache, name, what, cache_footer);
+  sub->add_option("DIR", c->dir, "the directory that holds the caches")->required()->type_name("");
+  sub->add_option("--tag", c->tag, "only the cache of tag T")->type_name("T");
+  sub->add_option("--prefix", c->prefix, "the caches' prefix (default: cache)")->type_name("P");
+  sub->add_flag("--json", c->json, "print one JSON document instead of a table (keys below)");
+  sub->callback([c, run] { run(*c); });
 }
 
 }  // namespace
 
-int cache(const args& a) {
-  command_line c = parse_cache_args(a);
-  if (c.help) {
-    std::fputs(cache_usage, stdout);
-    return 0;
-  }
-  if (c.action == "ls") return list(c);
-  if (c.action == "stats") return stats(c);
-  if (c.action == "gc") return gc(c);
-  return clear(c);
+void add_cache(CLI::App& app) {
+  CLI::App* cache =
+      add_command(app, "cache",
+                  "list, count, clear or sweep the persistent caches (dedup::disk_cache) under DIR",
+                  cache_footer);
+  cache->require_subcommand(1);
+  add_action(*cache, "ls",
+             "every entry of every cache (or of tag T): tag, name, version (cache version and the\n"
+             "entry's minor, \"s\" for a session-only one), size, where the value is (file or\n"
+             "inline), created and last access (UTC); a name's control bytes, bytes that are\n"
+             "not UTF-8 and backslashes are shown as \\xNN and \\\\",
+             list);
+  add_action(*cache, "stats", "entries and value bytes per tag, inline and in files, and in all",
+             stats);
+  add_action(*cache, "clear",
+             "remove every entry of tag T's cache or, without --tag, of every cache under DIR\n"
+             "with the prefix (the cache directories stay, empty, so processes that have them\n"
+             "open carry on)",
+             clear);
+  add_action(*cache, "gc",
+             "remove the files under values/ that no entry references (a writer killed between\n"
+             "writing a value and committing it leaves one; the next writer removes them too)",
+             gc);
 }
 
 }  // namespace dedup::cli

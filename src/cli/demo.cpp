@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <unordered_map>
@@ -17,27 +18,23 @@
 namespace dedup::cli {
 namespace {
 
-constexpr const char* demo_usage =
-    R"(usage: dedup demo [--refs N] [--types N] [--write FILE [--compact]] [--json]
+constexpr const char* demo_footer =
+    R"(Generates the built-in reference workload: N dataset refs whose dataset types, data
+coordinates and dimension records (about 1200) repeat as in a registry query. Loads it once without
+a scope and once inside a dedup::scope, and prints for each the objects built (refs, dataset types,
+data coordinates and dimension records, a shared one once), the distinct objects among them (counted
+by content), the heap memory the result retains and the time.
 
-Generates the built-in reference workload: N dataset refs (default 200000) whose dataset types
-(--types, default 40), data coordinates and dimension records (about 1200) repeat as in a registry
-query. Loads it once without a scope and once inside a dedup::scope, and prints for each the
-objects built (refs, dataset types, data coordinates and dimension records, a shared one once),
-the distinct objects among them (counted by content), the heap memory the result retains and
-the time.
+--json prints {"backend", "refs", "json_bytes", "distinct_objects", "without_scope":
+{"objects_built", "retained_bytes", "seconds"}, "in_scope": {the same}}; with --write,
+{"file", "refs", "bytes", "format"}.)";
 
-  --refs N       number of dataset refs to generate
-  --types N      number of dataset types (1 to 40)
-  --backend B    simdjson (default: On-Demand, straight from the text) or nlohmann (parse to a
-                 DOM first; the DOM is built once, outside the measured loads)
-  --write FILE   write the workload to FILE instead (NDJSON if FILE ends in .ndjson or .jsonl,
-                 else a {"refs": [...]} document; 'dedup load' reads both) and exit
-  --compact      with --write: write the compact form, each shared object once (dedup/compact.hpp):
-                 a compact stream, one ref a line after its header, for .ndjson or .jsonl, else
-                 a compact document of the {"refs": [...]} value; 'dedup load' reads both
-  --json         print the figures as JSON
-)";
+/// The demo's command line.
+struct demo_options {
+  butler::workload w;
+  std::string write_to, backend = "simdjson";
+  bool json = false, compact = false;
+};
 
 /// Objects reachable from a load, counted once per instance (a shared instance counts once),
 /// and how many of them are distinct by content, so that the figure is counted, not predicted.
@@ -132,21 +129,27 @@ std::string compact_text(const butler::workload& w, bool stream) {
   return std::move(out).str();
 }
 
-void write_workload(const butler::workload& w, std::string_view file, bool compact) {
+void write_workload(const demo_options& o) {
+  std::string_view file = o.write_to;
   bool ndjson = file.ends_with(".ndjson") || file.ends_with(".jsonl");
-  std::string text = compact  ? compact_text(w, ndjson)
-                     : ndjson ? butler::make_ndjson(w)
-                              : butler::make_document(w);
-  std::ofstream out{std::string(file), std::ios::binary};
+  std::string text = o.compact ? compact_text(o.w, ndjson)
+                     : ndjson  ? butler::make_ndjson(o.w)
+                               : butler::make_document(o.w);
+  std::ofstream out{o.write_to, std::ios::binary};
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   out.close();
-  if (!out) throw std::runtime_error("cannot write " + std::string(file));
-  const char* form = compact  ? (ndjson ? "a compact stream" : "a compact document")
-                     : ndjson ? "NDJSON"
-                              : "a {\"refs\": [...]} document";
+  if (!out) throw std::runtime_error("cannot write " + o.write_to);
+  const char* form = o.compact ? (ndjson ? "a compact stream" : "a compact document")
+                     : ndjson  ? "NDJSON"
+                               : "a {\"refs\": [...]} document";
+  if (o.json) {
+    print_json(
+        {{"file", o.write_to}, {"refs", o.w.refs}, {"bytes", text.size()}, {"format", form}});
+    return;
+  }
   char b[32];
-  std::printf("wrote %s (%s, %s) to %.*s\n", plural(w.refs, "ref").c_str(),
-              memory::human(text.size(), b), form, static_cast<int>(file.size()), file.data());
+  std::printf("wrote %s (%s, %s) to %s\n", plural(o.w.refs, "ref").c_str(),
+              memory::human(text.size(), b), form, o.write_to.c_str());
 }
 
 /// `a / b` as "2.5x", or "n/a" when there is nothing to divide by (as with `--refs 0`).
@@ -157,15 +160,20 @@ std::string ratio(double a, double b) {
   return out;
 }
 
-void print_json(std::string_view backend, const butler::workload& w, std::size_t bytes,
-                const figures& plain, const figures& shared) {
-  std::printf(R"({"backend":"%.*s","refs":%zu,"json_bytes":%zu,"distinct_objects":%zu,)"
-              R"("without_scope":{"objects_built":%zu,"retained_bytes":%zu,"seconds":%.3f},)"
-              R"("in_scope":{"objects_built":%zu,"retained_bytes":%zu,"seconds":%.3f}})"
-              "\n",
-              static_cast<int>(backend.size()), backend.data(), w.refs, bytes, shared.distinct,
-              plain.built, plain.retained, plain.seconds, shared.built, shared.retained,
-              shared.seconds);
+nlohmann::ordered_json figures_json(const figures& f) {
+  return {{"objects_built", f.built},
+          {"retained_bytes", f.retained},
+          {"seconds", json_seconds(f.seconds)}};
+}
+
+void print_figures_json(std::string_view backend, const butler::workload& w, std::size_t bytes,
+                        const figures& plain, const figures& shared) {
+  print_json({{"backend", backend},
+              {"refs", w.refs},
+              {"json_bytes", bytes},
+              {"distinct_objects", shared.distinct},
+              {"without_scope", figures_json(plain)},
+              {"in_scope", figures_json(shared)}});
 }
 
 void print_table(std::string_view backend, const butler::workload& w, std::size_t bytes,
@@ -195,45 +203,12 @@ void print_table(std::string_view backend, const butler::workload& w, std::size_
               ratio(plain.seconds, shared.seconds).c_str());
 }
 
-}  // namespace
-
-int demo(const args& a) {
-  butler::workload w;
-  std::string_view write_to;
-  bool json = false, compact = false;
-  std::string_view backend = "simdjson";
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i] == "--help" || a[i] == "-h") {
-      std::fputs(demo_usage, stdout);
-      return 0;
-    } else if (a[i] == "--refs") {
-      w.refs = count_option(a, i);
-    } else if (a[i] == "--types") {
-      w.dataset_types = count_option(a, i);
-      if (w.dataset_types < 1 || w.dataset_types > 40) throw usage_error{"--types must be 1 to 40"};
-    } else if (a[i] == "--write") {
-      write_to = text_option(a, i);
-    } else if (a[i] == "--backend") {
-      backend = text_option(a, i);
-      if (backend != "simdjson" && backend != "nlohmann")
-        throw usage_error{"--backend must be simdjson or nlohmann"};
-    } else if (a[i] == "--json") {
-      json = true;
-    } else if (a[i] == "--compact") {
-      compact = true;
-    } else {
-      throw usage_error{"demo: unknown option '" + std::string(a[i]) + "'"};
-    }
-  }
-  if (compact && write_to.empty()) throw usage_error{"demo: --compact goes with --write FILE"};
-  if (!write_to.empty()) {
-    write_workload(w, write_to, compact);
-    return 0;
-  }
-
-  std::string text = butler::make_document(w);
+/// Loads the workload without and with a scope, with the backend asked for, and prints both.
+void run_demo(const demo_options& o) {
+  if (!o.write_to.empty()) return write_workload(o);
+  std::string text = butler::make_document(o.w);
   figures plain, shared;
-  if (backend == "simdjson") {
+  if (o.backend == "simdjson") {
     simdjson::padded_string padded(text);
     simdjson::ondemand::parser parser;
     if (parser.allocate(padded.size())) throw std::runtime_error("cannot allocate the parser");
@@ -246,13 +221,45 @@ int demo(const args& a) {
     plain = measure(load);
     shared = measure([&] { return run(load); });
   }
+  if (o.json)
+    print_figures_json(o.backend, o.w, text.size(), plain, shared);
+  else
+    print_table(o.backend, o.w, text.size(), plain, shared);
+}
 
-  if (json) {
-    print_json(backend, w, text.size(), plain, shared);
-  } else {
-    print_table(backend, w, text.size(), plain, shared);
-  }
-  return 0;
+}  // namespace
+
+action add_demo(CLI::App& app) {
+  auto o = std::make_shared<demo_options>();
+  CLI::App* sub = add_command(app, "demo",
+                              "generate the built-in reference workload, load it twice and compare",
+                              demo_footer);
+  sub->add_option("--refs", o->w.refs, "number of dataset refs to generate (default 200000)")
+      ->type_name("N")
+      ->check(whole_number());
+  sub->add_option("--types", o->w.dataset_types, "number of dataset types, 1 to 40 (default 40)")
+      ->type_name("N")
+      ->check(whole_number(1, 40));
+  sub->add_option("--backend", o->backend,
+                  "simdjson (default: On-Demand, straight from the text) or nlohmann\n"
+                  "(parse to a DOM first; the DOM is built once, outside the measured loads)")
+      ->type_name("B")
+      ->check(CLI::IsMember({"simdjson", "nlohmann"}).description(""));
+  CLI::Option* write = sub->add_option(
+      "--write", o->write_to,
+      "write the workload to FILE instead (NDJSON if FILE ends in .ndjson or .jsonl,\n"
+      "else a {\"refs\": [...]} document; 'dedup load' reads both) and exit");
+  write->type_name("FILE");
+  sub->add_flag("--compact", o->compact,
+                "with --write: write the compact form, each shared object once\n"
+                "(dedup/compact.hpp): a compact stream, one ref a line after its header,\n"
+                "for .ndjson or .jsonl, else a compact document of the {\"refs\": [...]}\n"
+                "value; 'dedup load' reads both")
+      ->needs(write);
+  sub->add_flag("--json", o->json, "print the figures as JSON");
+  auto run = [o] { run_demo(*o); };
+  sub->callback(run);
+  return run;
 }
 
 }  // namespace dedup::cli

@@ -18,45 +18,52 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analyze/progress.hpp"
 #include "butler/model.hpp"
 #include "cli.hpp"
 #include "dedup/dedup.hpp"
 #include "dedup/stream.hpp"
 #include "memory.hpp"
-#include "analyze/progress.hpp"
 
 namespace dedup::cli {
 namespace {
 
-constexpr const char* load_usage =
-    R"(usage: dedup load FILE|DIR... [--threads N] [--skip-bad] [--json]
+constexpr const char* load_footer =
+    R"(Reads reference-model files with dedup's parallel reader: worker threads parse the refs
+inside one dedup::scope and the refs are kept in input order. Several files are read in the order
+given, a directory standing for its *.json, *.ndjson and *.jsonl files in name order, all in the
+same scope: an object that an earlier file built is found by the later ones, not built again.
 
-Reads reference-model files with dedup's parallel reader: worker threads parse the refs inside
-one dedup::scope and the refs are kept in input order. Several files are read in the order given,
-a directory standing for its *.json, *.ndjson and *.jsonl files in name order, all in the same
-scope: an object that an earlier file built is found by the later ones, not built again. The
-format of each file is found from its content, whatever its name: a document whose top-level
-object has a "refs" member (as 'dedup demo --write F.json' makes it, {"refs": [...]}, or
+The format of each file is found from its content, whatever its name: a document whose top-level
+object has a "refs" member ({"refs": [...]} as 'dedup demo --write F.json' makes it, or
 {"version": 1, "refs": [...]}) is read as the array at /refs, a top-level array as the refs
 themselves, a compact stream (its first line {"dedup":"compact","version":1}, as 'dedup demo
---write F.ndjson --compact' makes it) by the parallel reader, record by record, a compact document
-('dedup demo --write F.json --compact') whole, in memory, on one thread, and anything else as
-NDJSON, one ref a line (as 'dedup demo --write F.ndjson' makes it); errors name the file, the format read, the record and the JSON pointer. An empty NDJSON file
-holds no refs; an empty document is an error. Prints, for each interned type, how often its table
-was looked up and how many distinct instances were built and shared (an object nested in one that
-was already shared is never even read, so it is looked up only under new parents), with several
-files also each file's refs and, per type, the instances it added and its lookups (the rest were
-found in the tables), then the heap memory the refs and tables retain once the readers are gone,
-the peak resident set and the time. Shows a progress bar on stderr when stderr is a terminal and
-the files are larger than 16 MB in all.
+--write F.ndjson --compact' makes it) by the parallel reader, record by record, a compact
+document ('dedup demo --write F.json --compact') whole, in memory, on one thread, and anything
+else as NDJSON, one ref a line ('dedup demo --write F.ndjson'). Errors name the file, the format
+read, the record and the JSON pointer. An empty NDJSON file holds no refs; an empty document is
+an error.
 
-  --threads N   worker threads, 1 to 1024 (default: one per hardware thread)
-  --skip-bad    skip refs that fail to parse and count them, instead of stopping at the first;
-                the tables cannot tell whose a lookup was, so the lookups a skipped ref made
-                before it failed are counted with the others, and the output says so
-  --json        print the figures as JSON: the totals as for one file, and "files", a list of
-                each file's refs, bytes, seconds and, per type, lookups, hits and new instances
-)";
+Prints, for each interned type, how often its table was looked up and how many distinct
+instances were built and shared (an object nested in one that was already shared is never even
+read, so it is looked up only under new parents), with several files also each file's refs and,
+per type, the instances it added and its lookups (the rest were found in the tables), then the
+heap memory the refs and tables retain once the readers are gone, the peak resident set and the
+time. Shows a progress bar on stderr when stderr is a terminal and the files are larger than
+16 MB in all.
+
+--json prints {"file" (one file only), "refs", "skipped", "bytes", "threads", "seconds",
+"retained_bytes", "peak_rss_bytes", "lookups_include_skipped", "types": {TYPE: {"lookups",
+"distinct"}}, "files": [{"file", "format", "refs", "skipped", "bytes", "seconds", "types":
+{TYPE: {"lookups", "hits", "new"}}}]}, TYPE being DatasetRef, DatasetType, DataCoordinate,
+DimensionRecord and istring.)";
+
+/// The command line of `dedup load`.
+struct load_options {
+  std::vector<std::string> files;
+  std::size_t threads = 0;
+  bool json = false, skip_bad = false;
+};
 
 /// How `load` reads a file, and the name of that format for messages.
 struct layout {
@@ -120,10 +127,10 @@ struct input {
 
 /// The files named on the command line, a directory standing for its `*.json`, `*.ndjson` and
 /// `*.jsonl` files in name order.
-std::vector<input> inputs_of(const std::vector<std::string_view>& names) {
+std::vector<input> inputs_of(const std::vector<std::string>& names) {
   std::vector<std::filesystem::path> paths;
-  for (std::string_view name : names) {
-    std::filesystem::path p{std::string(name)};
+  for (const std::string& name : names) {
+    std::filesystem::path p{name};
     if (!std::filesystem::is_directory(p)) {
       paths.push_back(input_file(name, "file of refs"));
       continue;
@@ -216,44 +223,41 @@ struct figures {
   std::size_t retained = 0, peak = 0;
 };
 
-void print_types_json(const std::vector<type_row>& rows, bool per_file) {
-  std::printf(R"("types":{)");
-  bool first = true;
+nlohmann::ordered_json types_json(const std::vector<type_row>& rows, bool per_file) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
   for (const type_row& row : rows) {
-    std::printf(R"(%s"%s":{"lookups":%llu,)", first ? "" : ",", row.name,
-                static_cast<unsigned long long>(row.stats.lookups));
     if (per_file)
-      std::printf(R"("hits":%llu,"new":%zu})", static_cast<unsigned long long>(row.stats.hits),
-                  row.stats.entries);
+      out[row.name] = {
+          {"lookups", row.stats.lookups}, {"hits", row.stats.hits}, {"new", row.stats.entries}};
     else
-      std::printf(R"("distinct":%zu})", row.stats.entries);
-    first = false;
+      out[row.name] = {{"lookups", row.stats.lookups}, {"distinct", row.stats.entries}};
   }
-  std::printf("}");
+  return out;
 }
 
-void print_json(const std::vector<file_outcome>& files, const outcome& got, const figures& f,
-                const std::vector<type_row>& rows) {
-  std::printf("{");
-  if (files.size() == 1)
-    std::printf(R"("file":%s,)", nlohmann::json(files[0].file->path.string()).dump().c_str());
-  std::printf(R"("refs":%zu,"skipped":%zu,"bytes":%ju,"threads":%zu,"seconds":%.3f,)"
-              R"("retained_bytes":%zu,"peak_rss_bytes":%zu,"lookups_include_skipped":%s,)",
-              got.refs.size(), got.skipped, f.size, got.threads, got.seconds, f.retained, f.peak,
-              got.skipped ? "true" : "false");
-  print_types_json(rows, false);
-  std::printf(R"(,"files":[)");
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    const file_outcome& fo = files[i];
-    std::printf(R"(%s{"file":%s,"format":%s,"refs":%zu,"skipped":%zu,"bytes":%ju,)"
-                R"("seconds":%.3f,)",
-                i ? "," : "", nlohmann::json(fo.file->path.string()).dump().c_str(),
-                nlohmann::json(fo.file->how.name).dump().c_str(), fo.refs, fo.skipped,
-                fo.file->size, fo.seconds);
-    print_types_json(fo.added, true);
-    std::printf("}");
-  }
-  std::printf("]}\n");
+void print_figures_json(const std::vector<file_outcome>& files, const outcome& got,
+                        const figures& f, const std::vector<type_row>& rows) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  if (files.size() == 1) out["file"] = files[0].file->path.string();
+  out.update({{"refs", got.refs.size()},
+              {"skipped", got.skipped},
+              {"bytes", f.size},
+              {"threads", got.threads},
+              {"seconds", json_seconds(got.seconds)},
+              {"retained_bytes", f.retained},
+              {"peak_rss_bytes", f.peak},
+              {"lookups_include_skipped", got.skipped != 0},
+              {"types", types_json(rows, false)}});
+  nlohmann::ordered_json& list = out["files"] = nlohmann::ordered_json::array();
+  for (const file_outcome& fo : files)
+    list.push_back({{"file", fo.file->path.string()},
+                    {"format", fo.file->how.name},
+                    {"refs", fo.refs},
+                    {"skipped", fo.skipped},
+                    {"bytes", fo.file->size},
+                    {"seconds", json_seconds(fo.seconds)},
+                    {"types", types_json(fo.added, true)}});
+  print_json(out);
 }
 
 /// One line per file: its refs, and per type the new instances and the lookups that found one.
@@ -304,37 +308,8 @@ void print_table(const std::vector<file_outcome>& files, const outcome& got, con
               memory::human(f.retained, b1), memory::human(f.peak, b2));
 }
 
-struct command_line {
-  std::vector<std::string_view> files;
-  std::size_t threads = 0;
-  bool json = false, skip_bad = false, help = false;
-};
-
-command_line parse_load_args(const args& a) {
-  command_line c;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i] == "--help" || a[i] == "-h") {
-      c.help = true;
-    } else if (a[i] == "--threads") {
-      c.threads = count_option(a, i);
-      if (c.threads == 0 || c.threads > max_reader_threads)
-        throw usage_error{"load: --threads must be 1 to " + std::to_string(max_reader_threads)};
-    } else if (a[i] == "--json") {
-      c.json = true;
-    } else if (a[i] == "--skip-bad") {
-      c.skip_bad = true;
-    } else if (a[i].starts_with("-")) {
-      throw usage_error{"load: unknown option '" + std::string(a[i]) + "'"};
-    } else {
-      c.files.push_back(a[i]);
-    }
-  }
-  if (!c.help && c.files.empty()) throw usage_error{"load: which FILE?"};
-  return c;
-}
-
 /// Reads every file in order into one outcome, with one progress bar over all of them.
-std::vector<file_outcome> read_all(const std::vector<input>& inputs, const command_line& c,
+std::vector<file_outcome> read_all(const std::vector<input>& inputs, const load_options& c,
                                    std::uintmax_t total, context& ctx, outcome& got) {
   std::vector<file_outcome> files;
   std::uintmax_t done = 0;
@@ -356,14 +331,7 @@ std::vector<file_outcome> read_all(const std::vector<input>& inputs, const comma
   return files;
 }
 
-}  // namespace
-
-int load(const args& a) {
-  command_line c = parse_load_args(a);
-  if (c.help) {
-    std::fputs(load_usage, stdout);
-    return 0;
-  }
+void run_load(const load_options& c) {
   std::vector<input> inputs = inputs_of(c.files);
   std::uintmax_t size = 0;
   for (const input& in : inputs) size += in.size;
@@ -377,10 +345,33 @@ int load(const args& a) {
   figures f{size, memory::live_bytes() - before, memory::peak_rss()};
   std::vector<type_row> rows = rows_of(s.get(), got.refs.size());
   if (c.json)
-    print_json(files, got, f, rows);
+    print_figures_json(files, got, f, rows);
   else
     print_table(files, got, f, rows);
-  return 0;
+}
+
+}  // namespace
+
+void add_load(CLI::App& app) {
+  auto o = std::make_shared<load_options>();
+  CLI::App* sub = add_command(
+      app, "load", "read files of dataset refs in parallel, in one scope, and show what was shared",
+      load_footer);
+  sub->add_option("FILE|DIR", o->files, "files of refs, or directories of them, read in order")
+      ->required()
+      ->type_name("");
+  sub->add_option("--threads", o->threads,
+                  "worker threads, 1 to " + std::to_string(max_reader_threads) +
+                      " (default: one per hardware thread)")
+      ->type_name("N")
+      ->check(whole_number(1, max_reader_threads));
+  sub->add_flag("--skip-bad", o->skip_bad,
+                "skip refs that fail to parse and count them, instead of stopping at\n"
+                "the first; the tables cannot tell whose a lookup was, so the lookups a\n"
+                "skipped ref made before it failed are counted with the others, and the\n"
+                "output says so");
+  sub->add_flag("--json", o->json, "print the figures as JSON (keys below)");
+  sub->callback([o] { run_load(*o); });
 }
 
 }  // namespace dedup::cli
