@@ -311,6 +311,16 @@ class record_policy : public engine_hooks {
 /// for (auto& ref : dedup::reader<butler::DatasetRef>("refs.json", {.pointer = "/refs"}))
 ///   use(ref);  // std::shared_ptr<const butler::DatasetRef>
 /// ```
+///
+/// A file that cannot be opened is a `storage_error` carrying the system's errno:
+///
+/// ```
+/// try {
+///   dedup::reader<butler::DatasetRef> r(std::filesystem::temp_directory_path());
+/// } catch (const dedup::storage_error& e) {
+///   assert(e.code() == std::errc::is_a_directory);
+/// }
+/// ```
 template <class T>
 class reader {
  public:
@@ -341,14 +351,6 @@ class reader {
 
   /// Reads the file at `file`, named in its errors (`error::source()`). One that cannot be opened
   /// or read (missing, a directory, not readable) is a `storage_error` with the system's errno.
-  ///
-  /// ```
-  /// try {
-  ///   dedup::reader<butler::DatasetRef> r(std::filesystem::temp_directory_path());
-  /// } catch (const dedup::storage_error& e) {
-  ///   assert(e.code() == std::errc::is_a_directory);
-  /// }
-  /// ```
   explicit reader(const std::filesystem::path& file, reader_options options = {})
       : reader(open(file), std::move(options), file.string(), file.extension().string(),
                file_size(file)) {}
