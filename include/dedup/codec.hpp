@@ -49,7 +49,8 @@ concept string_coded = requires(std::string_view s, const T& v) {
 ///
 /// Specialize it for a type of yours that is not a Hana struct. The easy way is a representation
 /// dedup already knows: derive from `codec_via<T, R>` and give `to` (T to R) and `from` (R to T,
-/// throwing any `std::exception` on a bad value, which becomes a `dedup::error` at its pointer).
+/// throwing any `std::exception` on a bad value, which becomes a `dedup::error` at its pointer; a
+/// `dedup::exception` of its own passes as it is).
 /// Keys, reading on both backends, writing and verify mode then all follow R.
 ///
 /// ```namespace
