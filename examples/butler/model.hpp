@@ -36,7 +36,7 @@ struct Timespan {
 using Scalar = std::variant<std::monostate, bool, std::int64_t, double, std::string>;
 /// One value of a dimension record: a scalar, a timespan or an array of scalars. Timespan comes
 /// before the vector so that a two-integer array, the reference system's timespan, is one; any
-/// other array is a vector (see the README on variant selection).
+/// other array is a vector (docs/scopes-and-keys.md, variants).
 using RecordValue = std::variant<std::monostate, bool, std::int64_t, double, std::string, Timespan,
                                  std::vector<Scalar>>;
 

@@ -105,7 +105,7 @@ class untagged_cache_error : public usage_error {
   using usage_error::usage_error;
 };
 
-/// A versioned, tagged persistent cache of computed values (see the README's cache section).
+/// A versioned, tagged persistent cache of computed values (guide: docs/cache.md).
 /// `get_or_compute<T>("name@minor", fn, args...)` returns the value from memory, else from disk,
 /// else computes `fn(args...)` and stores its simple form. Minor >= 1: valid for the same cache
 /// version and minor; <= -1: only the minor counts; 0: only this session. `args` are hashed

@@ -330,9 +330,10 @@ simple_result_t<T> read_simdjson_document(od::document& doc, std::string_view in
 /// hash the object's raw text and skip it entirely on a hit. The value is consumed; its document
 /// (and the padded input) must outlive the call. Use this form on values you reach yourself, such
 /// as the records of an array you iterate; JSON pointers in errors are relative to the value.
-/// What a hit skips is checked only by simdjson's first stage (structure, strings, UTF-8): an
-/// exact-bytes hit repeats bytes already read in full, but the members outside a member key (the
-/// records of a data coordinate keyed by its data id) are not parsed on a hit.
+/// What a hit leaves unread is still checked: an exact-bytes hit repeats bytes already read in
+/// full, and the members outside a member key (the records of a data coordinate keyed by its data
+/// id) are checked as well-formed JSON unless their bytes equal those the entry was built from;
+/// `trusted_input` in the type's policy turns that check off.
 ///
 /// ```
 /// simdjson::ondemand::parser parser;

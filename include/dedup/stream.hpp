@@ -395,14 +395,7 @@ class reader {
             total) {}
 
   static std::unique_ptr<std::istream> open(const std::filesystem::path& file) {
-    errno = 0;
-    auto in = std::make_unique<std::ifstream>(file, std::ios::binary);
-    if (!*in) throw detail::system_failure(file.string(), "cannot open", errno ? errno : ENOENT);
-    // A directory opens as a file would, and fails only at the first read: say so now.
-    std::error_code ignored;
-    if (std::filesystem::is_directory(file, ignored))
-      throw detail::system_failure(file.string(), "cannot open", EISDIR);
-    return in;
+    return detail::open_file(file);
   }
 
   static std::size_t file_size(const std::filesystem::path& file) {

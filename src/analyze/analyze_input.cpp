@@ -1,6 +1,7 @@
 // analyze_input.cpp: how `dedup analyze` reads a file (by the records of one array, by lines, or
 // as one document) and feeds it to the scanner; shared with dedup-bench, which times it.
 #include <unistd.h>
+#include <cerrno>
 
 #include <filesystem>
 #include <fstream>
@@ -41,8 +42,7 @@ std::optional<std::string> single_array_member(const std::filesystem::path& file
 plan plan_for(const std::filesystem::path& file, bool ndjson) {
   std::string ext = file.extension().string();
   if (ndjson || ext == ".ndjson" || ext == ".jsonl") return {{}, "", false, "NDJSON"};
-  detail::splitter in(std::make_unique<std::ifstream>(file, std::ios::binary),
-                      detail::splitter::mode::lines, "");
+  detail::splitter in(detail::open_file(file), detail::splitter::mode::lines, "");
   if (in.first_byte() == '[')
     return {detail::splitter::mode::array, "", false, "a JSON document, top-level array"};
   if (auto member = single_array_member(file)) {
@@ -83,8 +83,7 @@ void feed(scanner& scan, simdjson::ondemand::parser& parser, const char* data, s
 
 /// Feeds the records one by one; a record that does not parse is a `dedup::error` at its place.
 outcome scan_records(const std::filesystem::path& file, const plan& how, analysis::scanner& scan) {
-  detail::splitter in(std::make_unique<std::ifstream>(file, std::ios::binary), how.mode,
-                      how.pointer);
+  detail::splitter in(detail::open_file(file), how.mode, how.pointer);
   std::uintmax_t total = std::filesystem::file_size(file);
   std::optional<progress_bar> bar;
   if (isatty(STDERR_FILENO) && total > (std::uintmax_t{16} << 20)) bar.emplace();
@@ -115,8 +114,9 @@ outcome scan_records(const std::filesystem::path& file, const plan& how, analysi
 outcome scan_file(const std::filesystem::path& file, const plan& how, analysis::scanner& scan) {
   if (!how.whole) return scan_records(file, how, scan);
   simdjson::padded_string text;
-  if (auto failed = simdjson::padded_string::load(file.string()).get(text))
-    throw error("", simdjson::error_message(failed));
+  errno = 0;
+  if (simdjson::padded_string::load(file.string()).get(text))
+    throw detail::system_failure(file.string(), "cannot read", errno ? errno : EIO);
   simdjson::ondemand::parser parser;
   feed(scan, parser, text.data(), text.size(), text.size() + simdjson::SIMDJSON_PADDING, 0, "");
   return {1, 0};

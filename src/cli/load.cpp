@@ -4,6 +4,7 @@
 // one ordered_map: records are the unit of parallel work, so one large file keeps every thread
 // busy, and the reader's queue bounds memory, where a file as an item would hold all its refs.
 #include <unistd.h>
+#include <cerrno>
 
 #include <algorithm>
 #include <chrono>
@@ -86,8 +87,7 @@ bool starts_compact_document(const std::filesystem::path& file) {
 /// writer agree whatever the name. An NDJSON line is an object without "refs", so looking at the
 /// first object's members is enough, and costs at most its first line.
 layout layout_of(const std::filesystem::path& file) {
-  detail::splitter in(std::make_unique<std::ifstream>(file, std::ios::binary),
-                      detail::splitter::mode::lines, "");
+  detail::splitter in(detail::open_file(file), detail::splitter::mode::lines, "");
   layout out;
   if (in.starts_object_with("dedup")) {  // what 'dedup demo --write F --compact' writes
     if (starts_compact_document(file)) {
@@ -198,8 +198,10 @@ file_outcome read_refs(const input& in, reader_options options, outcome& out) {
   auto start = std::chrono::steady_clock::now();
   try {
     if (in.how.compact_document) {  // one value: read whole, on this thread
+      errno = 0;
       auto text = simdjson::padded_string::load(in.path.string());
-      if (text.error()) throw storage_error(in.path.string(), "cannot read the file");
+      if (text.error())
+        throw detail::system_failure(in.path.string(), "cannot read", errno ? errno : EIO);
       auto list = parse_compact_fast<butler::RefList>(text.value_unsafe());
       for (auto& ref : list.refs) out.refs.push_back(std::move(ref));
     } else {

@@ -56,7 +56,7 @@ constexpr std::size_t stamp_slots = std::size_t{1} << 16;
 
 // The mapped control file: the writer lock, the capacity fixed at creation, the counters, and the
 // access stamps. Stamps are indexed by key hash, so keys that share a slot share a stamp: the
-// access order rotate follows is approximate for them (documented in store.hpp's README section).
+// access order rotate follows is approximate for them (documented in docs/budgets-and-store.md).
 struct control {
   std::atomic<std::uint64_t> magic;
   std::uint64_t capacity;

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <istream>
 #include <memory>
 #include <optional>
@@ -19,6 +21,26 @@
 #include "dedup/error.hpp"
 
 namespace dedup::detail {
+
+/// `file` opened for reading in binary mode; one that cannot be opened, or a directory (which
+/// opens as a file would and fails only at the first read), is a `storage_error` carrying the
+/// system's errno, so that a permission problem is not reported as a missing file.
+///
+/// ```
+/// std::string why;
+/// try { dedup::detail::open_file("no/such/file.ndjson"); }
+/// catch (const dedup::storage_error& e) { why = e.code().message(); }
+/// assert(!why.empty());
+/// ```
+inline std::unique_ptr<std::istream> open_file(const std::filesystem::path& file) {
+  errno = 0;
+  auto in = std::make_unique<std::ifstream>(file, std::ios::binary);
+  if (!*in) throw system_failure(file.string(), "cannot open", errno ? errno : ENOENT);
+  std::error_code ignored;
+  if (std::filesystem::is_directory(file, ignored))
+    throw system_failure(file.string(), "cannot open", EISDIR);
+  return in;
+}
 
 /// One record cut from the input: its bytes (with spare capacity for parsers that read past the
 /// end, such as simdjson), its index in the stream, its byte offset and where it ends.
