@@ -19,7 +19,7 @@
 #include "butler/workload.hpp"
 #include "dedup/dedup.hpp"
 #include "dedup/detail/hash.hpp"
-#include "dedup/detail/text_sink.hpp"
+#include "dedup/detail/writer/text_sink.hpp"
 #include "dedup/simdjson.hpp"
 
 namespace {

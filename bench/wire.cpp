@@ -17,7 +17,7 @@
 #include "butler/model.hpp"
 #include "dedup/compact.hpp"
 #include "dedup/dedup.hpp"
-#include "dedup/detail/text_sink.hpp"
+#include "dedup/detail/writer/text_sink.hpp"
 #include "dedup/simdjson.hpp"
 
 namespace bench {

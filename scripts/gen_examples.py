@@ -2,7 +2,7 @@
 """Generates a Catch2 test from the examples in dedup's public headers and its markdown pages.
 
 Usage: gen_examples.py --out FILE --prelude HEADER [--root DIR] FILE...
-(the build runs it on include/dedup/*.hpp, include/dedup/detail/*.hpp, README.md and docs/*.md;
+(the build runs it on include/dedup/*.hpp, include/dedup/detail/**/*.hpp, README.md and docs/*.md;
 see tests/CMakeLists.txt)
 
 In a header, every ``` block inside `///` comments becomes one TEST_CASE named for its header and

@@ -15,7 +15,7 @@
 #include "butler/workload.hpp"
 #include "dedup/dedup.hpp"
 #include "dedup/detail/memory_pressure.hpp"
-#include "dedup/detail/text_sink.hpp"
+#include "dedup/detail/writer/text_sink.hpp"
 #include "dedup/simdjson.hpp"
 
 namespace {

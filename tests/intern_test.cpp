@@ -1,4 +1,4 @@
-// Interning while reading (detail/intern.hpp): canonical keys behind exact-bytes aliases, keys that
+// Interning while reading (detail/codec/intern.hpp): canonical keys behind exact-bytes aliases, keys that
 // meet themselves, and what verify mode reports.
 #include <catch2/catch.hpp>
 

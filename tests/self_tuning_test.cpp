@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "dedup/dedup.hpp"
-#include "dedup/detail/tuning_memory.hpp"
+#include "dedup/detail/table/tuning_memory.hpp"
 #include "dedup/simdjson.hpp"
 
 namespace tuning {

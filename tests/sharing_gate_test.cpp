@@ -12,7 +12,7 @@
 
 #include "butler/model.hpp"
 #include "dedup/dedup.hpp"
-#include "dedup/detail/sharing_gate.hpp"
+#include "dedup/detail/table/sharing_gate.hpp"
 #include "dedup/simdjson.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "dedup/detail/splitter.hpp"
+#include "dedup/detail/stream/splitter.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// detail/text_sink.hpp: the compact JSON text writer the cache and the store keep values with.
+// detail/writer/text_sink.hpp: the compact JSON text writer the cache and the store keep values with.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "butler/model.hpp"
 #include "butler/workload.hpp"
 #include "dedup/dedup.hpp"
-#include "dedup/detail/text_sink.hpp"
+#include "dedup/detail/writer/text_sink.hpp"
 #include "dedup/simdjson.hpp"
 
 namespace {

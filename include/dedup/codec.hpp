@@ -10,7 +10,7 @@
 
 #include "dedup/context.hpp"
 #include "dedup/detail/path.hpp"
-#include "dedup/detail/source.hpp"
+#include "dedup/detail/codec/source.hpp"
 #include "dedup/error.hpp"
 #include "dedup/reflect.hpp"
 

@@ -18,8 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include "dedup/detail/compact_read.hpp"
-#include "dedup/detail/text_sink.hpp"
+#include "dedup/detail/wire/compact_read.hpp"
+#include "dedup/detail/writer/text_sink.hpp"
 #include "dedup/error.hpp"
 
 namespace dedup {

@@ -20,9 +20,9 @@
 #include <utility>
 #include <vector>
 
-#include "dedup/detail/journal.hpp"
-#include "dedup/detail/sharing_gate.hpp"
-#include "dedup/detail/tuning_memory.hpp"
+#include "dedup/detail/table/journal.hpp"
+#include "dedup/detail/table/sharing_gate.hpp"
+#include "dedup/detail/table/tuning_memory.hpp"
 #include "dedup/error.hpp"
 #include "dedup/intern_table.hpp"
 #include "dedup/policy.hpp"

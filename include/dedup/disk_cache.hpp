@@ -16,11 +16,11 @@
 #include <vector>
 
 #include "dedup/context.hpp"
-#include "dedup/detail/disk_cache_index.hpp"
-#include "dedup/detail/disk_cache_memory.hpp"
-#include "dedup/detail/disk_cache_params.hpp"
-#include "dedup/detail/fingerprint.hpp"
-#include "dedup/detail/text_sink.hpp"
+#include "dedup/detail/cache/disk_cache_index.hpp"
+#include "dedup/detail/cache/disk_cache_memory.hpp"
+#include "dedup/detail/cache/disk_cache_params.hpp"
+#include "dedup/detail/codec/fingerprint.hpp"
+#include "dedup/detail/writer/text_sink.hpp"
 #include "dedup/error.hpp"
 #include "dedup/simdjson.hpp"
 

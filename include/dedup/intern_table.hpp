@@ -17,14 +17,14 @@
 #include <utility>
 #include <vector>
 
-#include "dedup/detail/bytes_memo.hpp"
+#include "dedup/detail/table/bytes_memo.hpp"
 #include "dedup/detail/hash.hpp"
-#include "dedup/detail/pending_build.hpp"
-#include "dedup/detail/sharing_gate.hpp"
-#include "dedup/detail/stripe_lock.hpp"
-#include "dedup/detail/table_budget.hpp"
-#include "dedup/detail/table_stripe.hpp"
-#include "dedup/detail/tuning_memory.hpp"
+#include "dedup/detail/table/pending_build.hpp"
+#include "dedup/detail/table/sharing_gate.hpp"
+#include "dedup/detail/table/stripe_lock.hpp"
+#include "dedup/detail/table/table_budget.hpp"
+#include "dedup/detail/table/table_stripe.hpp"
+#include "dedup/detail/table/tuning_memory.hpp"
 #include "dedup/policy.hpp"
 #include "dedup/table_stats.hpp"
 
@@ -447,4 +447,4 @@ class intern_table final : public table_base {
 
 }  // namespace dedup
 
-#include "dedup/detail/table_access.hpp"  // the deserializers' door, defined after the table
+#include "dedup/detail/table/table_access.hpp"  // the deserializers' door, defined after the table

@@ -14,7 +14,7 @@
 #include <utility>
 
 #include "dedup/context.hpp"
-#include "dedup/detail/ordered_engine.hpp"
+#include "dedup/detail/stream/ordered_engine.hpp"
 #include "dedup/error.hpp"
 
 namespace dedup {

@@ -14,13 +14,13 @@
 #include <simdjson.h>
 
 #include "dedup/context.hpp"
-#include "dedup/detail/compact_read.hpp"
-#include "dedup/detail/intern.hpp"
-#include "dedup/detail/json_locate.hpp"
+#include "dedup/detail/wire/compact_read.hpp"
+#include "dedup/detail/codec/intern.hpp"
+#include "dedup/detail/codec/json_locate.hpp"
 #include "dedup/detail/json_text.hpp"
 #include "dedup/detail/path.hpp"
-#include "dedup/detail/read.hpp"
-#include "dedup/detail/thread_buffers.hpp"
+#include "dedup/detail/codec/read.hpp"
+#include "dedup/detail/codec/thread_buffers.hpp"
 #include "dedup/reflect.hpp"
 
 namespace dedup {
@@ -300,7 +300,7 @@ static_assert(json_source<simdjson_source>);
 template <class T>
 simple_result_t<T> read_simdjson_document(od::document& doc, std::string_view input = {}) {
   // The input's end lets a hit compare bytes in place (simdjson_source::has_bytes), and the
-  // document's serial number lets the tables' memos of bytes know it (detail/bytes_memo.hpp).
+  // document's serial number lets the tables' memos of bytes know it (detail/table/bytes_memo.hpp).
   struct known_end {
     explicit known_end(const char* end)
         : end_before(std::exchange(simdjson_source::input_end, end)),

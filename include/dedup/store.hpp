@@ -12,8 +12,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "dedup/detail/store_backend.hpp"
-#include "dedup/detail/text_sink.hpp"
+#include "dedup/detail/store/store_backend.hpp"
+#include "dedup/detail/writer/text_sink.hpp"
 #include "dedup/error.hpp"
 #include "dedup/policy.hpp"
 #include "dedup/simdjson.hpp"

@@ -13,7 +13,7 @@
 #include "analyze_scan.hpp"
 #include "dedup/detail/json_pointer.hpp"
 #include "dedup/detail/json_text.hpp"
-#include "dedup/detail/splitter.hpp"
+#include "dedup/detail/stream/splitter.hpp"
 #include "dedup/error.hpp"
 #include "progress.hpp"
 

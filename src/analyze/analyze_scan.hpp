@@ -15,7 +15,7 @@
 
 #include <simdjson.h>
 
-#include "dedup/detail/splitter.hpp"
+#include "dedup/detail/stream/splitter.hpp"
 
 namespace dedup::cli::analysis {
 

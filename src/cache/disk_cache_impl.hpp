@@ -13,7 +13,7 @@
 
 #include <simdjson.h>
 
-#include "dedup/detail/disk_cache_index.hpp"
+#include "dedup/detail/cache/disk_cache_index.hpp"
 #include "disk_cache_files.hpp"
 #include "disk_cache_sqlite.hpp"
 

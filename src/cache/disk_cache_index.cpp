@@ -1,5 +1,5 @@
 // Loads, stores, removals and listings of a cache directory's index and value files (see
-// detail/disk_cache_index.hpp; opening it is disk_cache_open.cpp).
+// detail/cache/disk_cache_index.hpp; opening it is disk_cache_open.cpp).
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>

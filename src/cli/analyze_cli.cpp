@@ -16,7 +16,7 @@
 #include "analyze/analyze_scan.hpp"
 #include "analyze/progress.hpp"
 #include "cli.hpp"
-#include "dedup/detail/splitter.hpp"
+#include "dedup/detail/stream/splitter.hpp"
 #include "dedup/error.hpp"
 #include "memory.hpp"
 

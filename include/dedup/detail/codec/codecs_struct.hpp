@@ -8,8 +8,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "dedup/detail/codecs_containers.hpp"
-#include "dedup/detail/compact_table.hpp"
+#include "dedup/detail/codec/codecs_containers.hpp"
+#include "dedup/detail/wire/compact_table.hpp"
 
 namespace dedup {
 

@@ -1,6 +1,6 @@
 // Finding where a JSON container ends without parsing it: brackets counted outside strings, a
 // block of bytes at a time where the processor allows, for the record splitter
-// (detail/splitter.hpp).
+// (detail/stream/splitter.hpp).
 #pragma once
 
 #include <array>

@@ -17,7 +17,7 @@
 
 #include "dedup/detail/json_pointer.hpp"
 #include "dedup/detail/json_text.hpp"
-#include "dedup/detail/scan_buffer.hpp"
+#include "dedup/detail/stream/scan_buffer.hpp"
 #include "dedup/error.hpp"
 
 namespace dedup::detail {

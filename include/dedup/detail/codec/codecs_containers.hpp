@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "dedup/detail/codecs.hpp"
+#include "dedup/detail/codec/codecs.hpp"
 
 namespace dedup {
 

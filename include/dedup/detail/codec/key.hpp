@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "dedup/detail/read.hpp"
+#include "dedup/detail/codec/read.hpp"
 
 namespace dedup::detail {
 
@@ -194,7 +194,7 @@ void encode_map(S& src, const path& p, std::string& out) {
 
 /// The canonical key of an object of type T: its declared key fields, or all of its members for a
 /// whole-value or exact-bytes key (the exact bytes are only an alias in front of this key, see
-/// detail/intern.hpp), so equal values give equal keys whatever their spelling and backend.
+/// detail/codec/intern.hpp), so equal values give equal keys whatever their spelling and backend.
 template <class T, json_source S>
 void encode_key(S& src, const path& p, std::string& out) {
   out += 'o';

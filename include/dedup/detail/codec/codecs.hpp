@@ -11,9 +11,9 @@
 #include <variant>
 
 #include "dedup/codec.hpp"
-#include "dedup/detail/key.hpp"
-#include "dedup/detail/read.hpp"
-#include "dedup/detail/traits.hpp"
+#include "dedup/detail/codec/key.hpp"
+#include "dedup/detail/codec/read.hpp"
+#include "dedup/detail/codec/traits.hpp"
 
 namespace dedup {
 

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <utility>
 
-#include "dedup/detail/compact_table.hpp"
-#include "dedup/detail/intern.hpp"
+#include "dedup/detail/wire/compact_table.hpp"
+#include "dedup/detail/codec/intern.hpp"
 #include "dedup/detail/json_text.hpp"
 
 namespace dedup::detail {

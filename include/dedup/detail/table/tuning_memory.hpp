@@ -11,7 +11,7 @@
 
 #include "dedup/detail/api.hpp"
 #include "dedup/detail/hash.hpp"
-#include "dedup/detail/sharing_gate.hpp"
+#include "dedup/detail/table/sharing_gate.hpp"
 #include "dedup/policy.hpp"
 
 namespace dedup::detail {

@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "dedup/detail/memory_pressure.hpp"
-#include "dedup/detail/sharing_gate.hpp"
+#include "dedup/detail/table/sharing_gate.hpp"
 #include "dedup/policy.hpp"
 
 namespace dedup::detail {

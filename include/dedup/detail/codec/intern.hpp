@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "dedup/context.hpp"
-#include "dedup/detail/codecs_struct.hpp"
-#include "dedup/detail/key.hpp"
+#include "dedup/detail/codec/codecs_struct.hpp"
+#include "dedup/detail/codec/key.hpp"
 #include "dedup/detail/path.hpp"
-#include "dedup/detail/read.hpp"
+#include "dedup/detail/codec/read.hpp"
 #include "dedup/reflect.hpp"
 
 namespace dedup::detail {
@@ -31,7 +31,7 @@ concept has_raw_bytes = requires(S& src, const path& p, std::size_t n, std::uint
 };
 
 /// Whether a source reads a document whose input it can point into, so that a table's memo of
-/// exact bytes (detail/bytes_memo.hpp) can find an object's repeat before computing its key.
+/// exact bytes (detail/table/bytes_memo.hpp) can find an object's repeat before computing its key.
 template <class S>
 concept points_into_input = has_raw_bytes<S> && requires(S& src, const path& p) {
   { src.value_start(p) } -> std::same_as<const char*>;

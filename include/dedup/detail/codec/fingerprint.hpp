@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "dedup/detail/hash.hpp"
-#include "dedup/detail/traits.hpp"
+#include "dedup/detail/codec/traits.hpp"
 #include "dedup/istring.hpp"
 #include "dedup/nullable.hpp"
 #include "dedup/reflect.hpp"

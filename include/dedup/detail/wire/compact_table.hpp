@@ -27,7 +27,7 @@ class context;
 namespace dedup::detail {
 
 /// The type a `$id` was defined as, by address: what a `$ref` checks its member's type against.
-/// Its name is known at compile time (`compact_type_of<U>`, in detail/compact_read.hpp), so that a
+/// Its name is known at compile time (`compact_type_of<U>`, in detail/wire/compact_read.hpp), so that a
 /// check costs a pointer comparison and only an error spells it.
 struct compact_type {
   std::string_view name;
@@ -234,7 +234,7 @@ class compact_guard {
   compact_reading* outer_;
 };
 
-/// The shared-pointer codec's compact paths (defined in detail/compact_read.hpp, which both
+/// The shared-pointer codec's compact paths (defined in detail/wire/compact_read.hpp, which both
 /// backends include).
 template <class U, class S>
 std::shared_ptr<const U> read_compact_shared(S& src, const path& p, context* ctx);

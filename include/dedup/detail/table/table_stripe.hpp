@@ -15,9 +15,9 @@
 #include <utility>
 #include <vector>
 
-#include "dedup/detail/pending_build.hpp"
-#include "dedup/detail/stripe_lock.hpp"
-#include "dedup/detail/table_budget.hpp"
+#include "dedup/detail/table/pending_build.hpp"
+#include "dedup/detail/table/stripe_lock.hpp"
+#include "dedup/detail/table/table_budget.hpp"
 
 namespace dedup::detail {
 

@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
-#include "dedup/detail/codecs_struct.hpp"
+#include "dedup/detail/codec/codecs_struct.hpp"
 #include "dedup/detail/hash.hpp"
-#include "dedup/detail/text_sink.hpp"
-#include "dedup/detail/traits.hpp"
+#include "dedup/detail/writer/text_sink.hpp"
+#include "dedup/detail/codec/traits.hpp"
 
 namespace dedup::detail {
 

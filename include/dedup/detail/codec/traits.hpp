@@ -17,7 +17,7 @@
 
 #include "dedup/codec.hpp"
 #include "dedup/detail/path.hpp"
-#include "dedup/detail/source.hpp"
+#include "dedup/detail/codec/source.hpp"
 #include "dedup/istring.hpp"
 #include "dedup/nullable.hpp"
 #include "dedup/reflect.hpp"
@@ -124,7 +124,7 @@ bool equal_values(const T& a, const T& b) {
 }
 
 // ---- shapes: which alternative of a variant a value is ------------------------------------------
-// Written over a source (detail/source.hpp) and used by the reader and the key encoder alike.
+// Written over a source (detail/codec/source.hpp) and used by the reader and the key encoder alike.
 
 /// Calls f(member index, element source, element path) for each element of the array form of an
 /// `as_array` struct, and rejects an array whose length is not the member count.

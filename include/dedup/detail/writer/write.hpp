@@ -1,4 +1,4 @@
-// The nlohmann backend's sink: the codecs write a value event by event (detail/source.hpp) and this
+// The nlohmann backend's sink: the codecs write a value event by event (detail/codec/source.hpp) and this
 // builds the nlohmann::json DOM that `to_simple` returns. Only dedup/nlohmann.hpp includes it.
 #pragma once
 
@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dedup/detail/codecs_struct.hpp"
-#include "dedup/detail/traits.hpp"
+#include "dedup/detail/codec/codecs_struct.hpp"
+#include "dedup/detail/codec/traits.hpp"
 
 namespace dedup::detail {
 

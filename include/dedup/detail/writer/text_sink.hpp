@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "dedup/detail/codecs_struct.hpp"
-#include "dedup/detail/traits.hpp"
+#include "dedup/detail/codec/codecs_struct.hpp"
+#include "dedup/detail/codec/traits.hpp"
 
 namespace dedup::detail {
 

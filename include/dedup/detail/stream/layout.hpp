@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "dedup/detail/json_pointer.hpp"
-#include "dedup/detail/splitter.hpp"
+#include "dedup/detail/stream/splitter.hpp"
 
 namespace dedup::detail {
 

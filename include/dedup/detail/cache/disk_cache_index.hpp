@@ -13,7 +13,7 @@
 
 #include <simdjson.h>
 
-#include "dedup/detail/disk_cache_memory.hpp"
+#include "dedup/detail/cache/disk_cache_memory.hpp"
 
 namespace dedup {
 struct disk_cache_entry;
