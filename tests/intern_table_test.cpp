@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "dedup/detail/table/journal.hpp"
+#include "dedup/detail/table/table_access.hpp"
 #include "dedup/intern_table.hpp"
 
 TEST_CASE("threads interning overlapping keys get one instance per key and exact counters") {
@@ -42,8 +44,8 @@ TEST_CASE("an entry no one holds can be erased, one still held cannot") {
   dedup::intern_table<std::string> table;
   auto held = table.intern("a", [] { return std::string("a"); });
   (void)table.intern("b", [] { return std::string("b"); });
-  dedup::detail::table_access::erase_if_unused(table, "a");
-  dedup::detail::table_access::erase_if_unused(table, "b");
+  dedup::detail::table_base_access::erase_if_unused(table, "a");
+  dedup::detail::table_base_access::erase_if_unused(table, "b");
   CHECK(table.find("a") == held);
   CHECK(table.find("b") == nullptr);
   CHECK(table.size() == 1);

@@ -447,4 +447,3 @@ class intern_table final : public table_base {
 
 }  // namespace dedup
 
-#include "dedup/detail/table/table_access.hpp"  // the deserializers' door, defined after the table

@@ -36,6 +36,7 @@ struct table_stats {
 
 namespace detail {
 struct table_access;
+struct table_base_access;
 
 }  // namespace detail
 
@@ -55,6 +56,7 @@ class table_base {
  private:
   std::atomic<bool> vanishing_{false};
   friend struct detail::table_access;
+  friend struct detail::table_base_access;
   /// Removes the entry for `key` if nothing outside the table holds it (an alias always goes); used
   /// to undo the entries of a failed `from_simple`.
   virtual void erase_if_unused(std::string_view key) = 0;

@@ -11,9 +11,21 @@
 #include <vector>
 
 #include "dedup/detail/api.hpp"
-#include "dedup/intern_table.hpp"
+#include "dedup/table_stats.hpp"
 
 namespace dedup::detail {
+
+/// The journal's door to a table of any type: undoing an entry needs only the table's
+/// type-independent face, so the journal does not depend on the intern table itself.
+///
+/// ```
+/// dedup::intern_table<std::string> table;
+/// dedup::detail::table_base_access::erase_if_unused(table, "absent");  // nothing to remove
+/// assert(table.size() == 0);
+/// ```
+struct table_base_access {
+  static void erase_if_unused(table_base& t, std::string_view key) { t.erase_if_unused(key); }
+};
 
 // ---- undoing the entries of a failed read ------------------------------------------------------
 
@@ -60,7 +72,7 @@ class transaction {
     journal& j = current_journal;
     if (!committed_) {  // newest first, so an entry's parts are no longer held when they are tried
       for (std::size_t i = j.added.size(); i > mark_; --i)
-        table_access::erase_if_unused(*j.added[i - 1].first, j.added[i - 1].second);
+        table_base_access::erase_if_unused(*j.added[i - 1].first, j.added[i - 1].second);
       j.added.resize(mark_);
     }
     if (--j.depth == 0) {
@@ -111,7 +123,7 @@ inline kept_entries entries_since(std::size_t mark) {
 /// parts are no longer held by it when they are tried.
 inline void take_back(const kept_entries& entries) {
   for (auto it = entries.rbegin(); it != entries.rend(); ++it)
-    table_access::erase_if_unused(*it->first, it->second);
+    table_base_access::erase_if_unused(*it->first, it->second);
 }
 
 }  // namespace dedup::detail

@@ -43,7 +43,6 @@ struct table_access {
                                     const lookup<T>& target) {
     return t.add_alias(bytes, h, target);
   }
-  static void erase_if_unused(table_base& t, std::string_view key) { t.erase_if_unused(key); }
   /// Whether the self-tuning policy judges T's table under `p` (see `intern_table::judged`).
   template <class T>
   static bool judged(const intern_table<T>& t, const policy& p) {
