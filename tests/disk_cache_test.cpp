@@ -277,7 +277,9 @@ TEST_CASE("disk_cache: a value that no longer parses is invalid, named and recom
     FAIL("no error");
   } catch (const dedup::error& e) {
     CHECK(e.pointer() == "/y");
-    CHECK_THAT(e.detail(), Catch::Contains("'p'"));
+    CHECK_THAT(e.source(),
+               Catch::StartsWith("cache entry 'p' (") && Catch::Contains(d.path.string()));
+    CHECK_THAT(e.detail(), !Catch::Contains("'p'"));
   }
   CHECK(reader.stats().invalid == 1);
   CHECK(reader.find<point>("p") == nullptr);  // dropped

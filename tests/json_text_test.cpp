@@ -5,6 +5,7 @@
 
 #include "dedup/detail/json_pointer.hpp"
 #include "dedup/detail/json_text.hpp"
+#include "dedup/detail/path.hpp"
 #include "dedup/error.hpp"
 
 namespace {

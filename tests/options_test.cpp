@@ -15,16 +15,16 @@ struct dedup::options<point> : dedup::default_options {
 
 TEST_CASE("options<T> is declared from dedup/options.hpp alone", "[options]") {
   constexpr auto key = dedup::options<point>::key;
-  STATIC_REQUIRE(key.kind == dedup::detail::key_kind::members);
+  STATIC_REQUIRE(key.kind == dedup::key_kind::members);
   STATIC_REQUIRE(key.fields.size() == 2);
   CHECK(key.fields[0].member == "x");
   CHECK_FALSE(key.fields[0].presence_only);
   CHECK(key.fields[1].member == "label");
   CHECK(key.fields[1].presence_only);
   CHECK(dedup::options<point>::wire_name("storage_class") == "storageClass");
-  STATIC_REQUIRE(dedup::options<int>::key.kind == dedup::detail::key_kind::none);
-  STATIC_REQUIRE(dedup::whole_value.kind == dedup::detail::key_kind::whole_value);
-  STATIC_REQUIRE(dedup::raw_bytes.kind == dedup::detail::key_kind::raw_bytes);
+  STATIC_REQUIRE(dedup::options<int>::key.kind == dedup::key_kind::none);
+  STATIC_REQUIRE(dedup::whole_value.kind == dedup::key_kind::whole_value);
+  STATIC_REQUIRE(dedup::raw_bytes.kind == dedup::key_kind::raw_bytes);
 }
 
 TEST_CASE("camel_case keeps a leading underscore and digits", "[options]") {

@@ -211,6 +211,30 @@ TEST_CASE("a failure is rethrown at its index after every earlier result", "[ord
     CHECK(range.index() == 33);
     CHECK(seen.size() == 33);
   }
+  SECTION("a storage or timeout failure is rethrown as it was, never skipped as bad input") {
+    for (int kind = 0; kind < 2; ++kind) {
+      std::vector<int> seen, skipped;
+      dedup::ordered_options o{.threads = 3, .max_queue = 6, .skip_bad = true};
+      o.on_skip = [&](const dedup::error& e) { skipped.push_back(static_cast<int>(*e.record())); };
+      auto range = dedup::ordered_map(
+          std::views::iota(0, 100),
+          [kind](int i) {
+            if (i == 33 && kind == 0) throw dedup::storage_error("cache", "disk full");
+            if (i == 33) throw dedup::timeout_error("cache", "index locked");
+            return i;
+          },
+          std::move(o));
+      try {
+        for (int v : range) seen.push_back(v);
+        FAIL("the failure was skipped");
+      } catch (const dedup::exception& e) {
+        CHECK(e.kind() == (kind == 0 ? dedup::error_kind::storage : dedup::error_kind::timeout));
+      }
+      CHECK(skipped.empty());
+      CHECK(range.index() == 33);
+      CHECK(seen.size() == 33);
+    }
+  }
 }
 
 TEST_CASE("skip_bad skips the items whose fn threw a dedup::error", "[ordered_map]") {

@@ -1,24 +1,28 @@
 // The parallel record reader: order, backpressure, cancellation, errors and skipping.
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <streambuf>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <tuple>
 #include <vector>
 
 #include "butler/model.hpp"
 #include "butler/workload.hpp"
-#include "dedup/simdjson.hpp"
 #include "dedup/nlohmann.hpp"
+#include "dedup/simdjson.hpp"
 #include "dedup/stream.hpp"
 
 namespace {
@@ -117,8 +121,130 @@ TEST_CASE("the reader reads a stream it is handed, blank lines being no records"
   CHECK(seen == iota(2));
 }
 
-TEST_CASE("a missing file is reported when the reader is made") {
-  CHECK_THROWS_AS(dedup::reader<item>("/nonexistent/dedup/input.ndjson"), std::system_error);
+/// The storage_error a reader of `file` is made with; fails the test if it is made or throws
+/// another.
+dedup::storage_error open_failure(const std::filesystem::path& file) {
+  try {
+    dedup::reader<item> r(file);
+  } catch (const dedup::storage_error& e) {
+    return e;
+  }
+  FAIL("the reader opened " << file);
+  throw;  // not reached: FAIL throws
+}
+
+TEST_CASE("a file that cannot be opened is a storage_error with its errno", "[stream]") {
+  SECTION("missing") {
+    auto e = open_failure("/nonexistent/dedup/input.ndjson");
+    CHECK(e.code() == std::errc::no_such_file_or_directory);
+    CHECK(e.resource() == "/nonexistent/dedup/input.ndjson");
+  }
+  SECTION("under a path that is a file (ENOTDIR, also for root)") {
+    temp_file f("plain.ndjson", items_ndjson(1));
+    auto e = open_failure(f.path() / "input.ndjson");
+    CHECK(e.code() == std::errc::not_a_directory);
+    CHECK_THAT(e.what(), Catch::Contains(std::system_category().message(ENOTDIR)));
+  }
+  SECTION("a directory") {
+    auto e = open_failure(std::filesystem::temp_directory_path());
+    CHECK(e.code() == std::errc::is_a_directory);
+    CHECK_THAT(e.what(), Catch::Contains(std::system_category().message(EISDIR)));
+  }
+  SECTION("not readable") {
+    temp_file f("locked.ndjson", items_ndjson(1));
+    std::filesystem::permissions(f.path(), std::filesystem::perms::none);
+    if (::geteuid() != 0) {
+      auto e = open_failure(f.path());
+      CHECK(e.code() == std::errc::permission_denied);
+      CHECK_THAT(e.what(), Catch::Contains(std::system_category().message(EACCES)));
+      return;
+    }
+    // Root reads any file: a child that drops to nobody opens it, and exits with the errno read.
+    // The reader throws when it opens the file, before it starts a thread.
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(254);
+      try {
+        dedup::reader<item> r(f.path());
+      } catch (const dedup::storage_error& e) {
+        ::_exit(e.code().value());
+      } catch (...) {
+      }
+      ::_exit(255);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 254) {
+      WARN("cannot drop to uid 65534 here: EACCES is not checked");
+      return;
+    }
+    CHECK(WEXITSTATUS(status) == EACCES);
+  }
+}
+
+/// A stream whose reads fail as a file's would with EIO.
+class failing_buffer : public std::streambuf {
+ protected:
+  int_type underflow() override {
+    errno = EIO;
+    throw std::ios_base::failure("read");
+  }
+};
+
+TEST_CASE("an input that fails to read is a storage_error, not bad input", "[stream]") {
+  struct failing_stream : std::istream {
+    failing_buffer buffer;
+    failing_stream() : std::istream(nullptr) { rdbuf(&buffer); }
+  };
+  try {
+    for (auto& rec : dedup::reader<item>(std::make_unique<failing_stream>())) (void)rec;
+    FAIL("no error");
+  } catch (const dedup::error& e) {
+    FAIL("read as bad input: " << e.what());
+  } catch (const dedup::storage_error& e) {
+    CHECK(e.code() == std::errc::io_error);
+    CHECK(e.resource() == "the input");
+  }
+}
+
+TEST_CASE("a record's error names its record, offset and file as members", "[stream]") {
+  std::string good = item_json(0) + "\n";
+  temp_file f("located.ndjson", good + R"({"n":"one","pad":""})" + "\n");
+  for (std::size_t threads : {1, 3}) {
+    try {
+      for (auto& rec : dedup::reader<item>(f.path(), {.threads = threads})) (void)rec;
+      FAIL("no error");
+    } catch (const dedup::error& e) {
+      CHECK(e.record() == 1u);
+      CHECK(e.offset() == good.size());
+      CHECK(e.source() == f.path().string());
+      CHECK(e.pointer() == "/n");
+      CHECK(std::string(e.what()) == "dedup: " + f.path().string() + ": record 1 (byte " +
+                                         std::to_string(good.size()) + "), at /n: " + e.detail());
+    }
+  }
+  SECTION("a structural error names the file too") {
+    temp_file g("cut.json", "[" + item_json(0) + ", " + item_json(1));
+    try {
+      for (auto& rec : dedup::reader<item>(g.path())) (void)rec;
+      FAIL("no error");
+    } catch (const dedup::error& e) {
+      CHECK(e.source() == g.path().string());
+      CHECK(e.record().has_value());
+    }
+  }
+  SECTION("a stream without a name has no source") {
+    auto in = std::make_unique<std::istringstream>(R"({"n":"one","pad":""})");
+    try {
+      for (auto& rec : dedup::reader<item>(std::move(in))) (void)rec;
+      FAIL("no error");
+    } catch (const dedup::error& e) {
+      CHECK(e.source().empty());
+      CHECK_THAT(e.what(), Catch::StartsWith("dedup: record 0 (byte 0), at /n: "));
+    }
+  }
 }
 
 TEST_CASE("workers never take more than max_queue records ahead of the consumer") {
@@ -420,8 +546,7 @@ TEST_CASE("an empty document is an error, empty NDJSON is no records", "[stream]
   }
 }
 
-TEST_CASE("a byte-order mark before the input is an error on every reader path",
-          "[stream]") {
+TEST_CASE("a byte-order mark before the input is an error on every reader path", "[stream]") {
   const std::string bom = "\xEF\xBB\xBF";
   for (const auto& [name, text, options] :
        {std::tuple{"bom.ndjson", bom + items_ndjson(3), dedup::reader_options{}},
@@ -470,8 +595,7 @@ TEST_CASE("a value followed by ':' in a record is an error at that value", "[str
   }
 }
 
-TEST_CASE("a missing or doubled comma is structural, thrown even with skip_bad",
-          "[stream]") {
+TEST_CASE("a missing or doubled comma is structural, thrown even with skip_bad", "[stream]") {
   const std::string a = item_json(0), b = item_json(1);
   for (const std::string& text : std::vector<std::string>{
            "[," + a + "]", "[" + a + ",," + b + "]", "[" + a + " " + b + "]", "[" + a + b + "]",
@@ -503,8 +627,7 @@ TEST_CASE("a structural error names the start of the record it is in", "[stream]
   CHECK(e->offset() == item_json(0).size() + 2);
 }
 
-TEST_CASE("a failed read takes back what the records it never delivered added",
-          "[stream]") {
+TEST_CASE("a failed read takes back what the records it never delivered added", "[stream]") {
   std::string text;
   for (int i = 0; i < 20; ++i) text += type_line(i, i == 10) + "\n";
   temp_file f("takeback.ndjson", text);
@@ -568,8 +691,7 @@ TEST_CASE("a member name on the way to the array is decoded, \\u escapes too", "
                     Catch::Contains("invalid escape in string"));
 }
 
-TEST_CASE("a pointer on the way to the array escapes '/' and '~' in member names",
-          "[stream]") {
+TEST_CASE("a pointer on the way to the array escapes '/' and '~' in member names", "[stream]") {
   temp_file f("slash.json", R"({"a/b~": [1, 2)");
   try {
     read_all(f.path(), {.pointer = "/refs"});

@@ -5,14 +5,38 @@
 #include <concepts>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "dedup/context.hpp"
+#include "dedup/detail/path.hpp"
 #include "dedup/detail/source.hpp"
 #include "dedup/error.hpp"
 #include "dedup/reflect.hpp"
 
 namespace dedup {
+
+/// Specialize for a type that travels as a JSON string (a UUID, a date): `static T parse(std::
+/// string_view)` throwing `std::invalid_argument` on bad text, and `static std::string format(const
+/// T&)`. dedup builds the type's `dedup::codec` from it, parsing the string in place without a
+/// copy; `codec_via<T, R>` is the general form for other representations.
+///
+/// ```namespace
+/// struct celsius { double degrees = 0; };
+/// template <> struct dedup::string_codec<celsius> {  // std::stod throws std::invalid_argument
+///   static celsius parse(std::string_view s) { return {std::stod(std::string(s))}; }
+///   static std::string format(const celsius& c) { return std::to_string(c.degrees); }
+/// };
+/// ```
+template <class T>
+struct string_codec;
+
+/// A type with a `string_codec`.
+template <class T>
+concept string_coded = requires(std::string_view s, const T& v) {
+  { string_codec<T>::parse(s) } -> std::same_as<T>;
+  { string_codec<T>::format(v) } -> std::convertible_to<std::string>;
+};
 
 /// Everything dedup knows about one kind of value, in one place: which JSON kinds it takes, its
 /// name in messages, how to read it from a source, how to encode it into a key, how to write it to
@@ -25,7 +49,8 @@ namespace dedup {
 ///
 /// Specialize it for a type of yours that is not a Hana struct. The easy way is a representation
 /// dedup already knows: derive from `codec_via<T, R>` and give `to` (T to R) and `from` (R to T,
-/// throwing any `std::exception` on a bad value, which becomes a `dedup::error` at its pointer).
+/// throwing any `std::exception` on a bad value, which becomes a `dedup::error` at its pointer; a
+/// `dedup::exception` of its own passes as it is).
 /// Keys, reading on both backends, writing and verify mode then all follow R.
 ///
 /// ```namespace
@@ -52,6 +77,25 @@ template <class T, class S>
 bool fits(S& src, const path& p, json_kind k);
 }  // namespace detail
 
+/// The JSON kinds a codec tells apart (integers apart from other numbers), as its `accepts` and
+/// `fits` take them.
+///
+/// ```
+/// static_assert(dedup::codec<int>::accepts(dedup::json_kind::integer));
+/// static_assert(!dedup::codec<int>::accepts(dedup::json_kind::string));
+/// ```
+using json_kind = detail::json_kind;
+
+/// Where in its document the value a codec reads is: a chain of frames on the stack, rendered as
+/// a JSON pointer only when a `dedup::error` at that place is thrown. A codec passes it on to the
+/// source and to the codecs of its parts (`p.member(name)`, `p.element(i)`).
+///
+/// ```
+/// dedup::json_path root;
+/// assert(root.member("refs").element(12).render() == "/refs/12");
+/// ```
+using json_path = detail::path;
+
 /// A codec for T through a representation R that has a codec: T travels, is keyed and compares
 /// as `codec<T>::to(value)`. `Conv` gives `to` and `from`; it is T's codec itself by default.
 ///
@@ -64,20 +108,20 @@ bool fits(S& src, const path& p, json_kind k);
 /// ```
 template <class T, class R, class Conv = codec<T>>
 struct codec_via {
-  static constexpr bool accepts(detail::json_kind k) { return codec<R>::accepts(k); }
+  static constexpr bool accepts(json_kind k) { return codec<R>::accepts(k); }
   template <class S>
-  static bool fits(S& src, const detail::path& p, detail::json_kind k) {
+  static bool fits(S& src, const json_path& p, json_kind k) {
     return detail::fits<R>(src, p, k);
   }
   static std::string expected_name() { return codec<R>::expected_name(); }
 
   template <class S>
-  static void read(S& src, const detail::path& p, context* ctx, T& out) {
+  static void read(S& src, const json_path& p, context* ctx, T& out) {
     R repr{};
     codec<R>::read(src, p, ctx, repr);
     try {
       out = Conv::from(std::move(repr));
-    } catch (const error&) {
+    } catch (const dedup::exception&) {  // dedup's own failures pass as they are
       throw;
     } catch (const std::exception& e) {
       detail::fail(p, "invalid " + std::string(detail::type_name<T>()) + ": " + e.what());

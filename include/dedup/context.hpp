@@ -336,8 +336,6 @@ class scope {
         unsigned column = __builtin_COLUMN())
       : scope(detail::scope_site{detail::site_of(file, line, column)}) {}
 #endif
-  /// Makes a fresh context made at `site` (what `dedup::run` uses: its function's type).
-  explicit scope(detail::scope_site site);
   explicit scope(std::shared_ptr<context> joined) {
     detail::check_scope_order();
     if (!joined) throw usage_error("dedup::scope: cannot join a null context");
@@ -372,6 +370,11 @@ class scope {
   }
 
  private:
+  // A fresh context made at `site`: `dedup::run` makes one at its function's type.
+  template <class F, class... Args>
+  friend decltype(auto) run(F&& fn, Args&&... args);
+  explicit scope(detail::scope_site site);
+
   void push() noexcept {
     detail::scope_stack& stack = detail::open_scopes;
     below_ = stack.top;

@@ -161,7 +161,8 @@ class disk_cache {
                                           const Args&... args);
 
   /// The stored value, or null. A stored value that no longer parses as T is dropped and its
-  /// `dedup::error` (the JSON pointer, the entry's name in the detail) thrown.
+  /// `dedup::error` thrown: the JSON pointer in the value, `source()` naming the entry and the
+  /// cache (`cache entry 'p' (/tmp/cache/dedup-run42)`).
   template <class T, class... Args>
   std::shared_ptr<const T> find(std::string_view name, const Args&... args);
   /// Stores `value` under the entry; throws storage_error if it cannot.
@@ -246,8 +247,7 @@ std::shared_ptr<const T> disk_cache::load(const detail::entry_id& id, bool rethr
     index_->drop(id);
     state_->counters.invalid.fetch_add(1, std::memory_order_relaxed);
     if (rethrow_invalid)
-      throw error(e.pointer(), "cache entry '" + std::string(id.name) + "' (" +
-                                   location().string() + "): " + e.detail());
+      throw e.in_source("cache entry '" + std::string(id.name) + "' (" + location().string() + ")");
     return nullptr;
   }
   state_->counters.disk_hits.fetch_add(1, std::memory_order_relaxed);
@@ -280,6 +280,8 @@ std::shared_ptr<const T> disk_cache::get_or_compute(std::string_view name, int m
   try {
     store_bytes(id, text);
   } catch (const storage_error&) {
+    state_->counters.store_failures.fetch_add(1, std::memory_order_relaxed);
+  } catch (const timeout_error&) {  // an index locked by others for the whole wait
     state_->counters.store_failures.fetch_add(1, std::memory_order_relaxed);
   }
   return remember<T>(id, std::move(value));

@@ -12,13 +12,12 @@
 
 namespace dedup {
 
-namespace detail {
-
 /// One element of a key: a member by its C++ name, or only whether an optional member is present
-/// (`dedup::has("records")`). Built implicitly from a string literal, so users never name it.
+/// (`dedup::has("records")`), the element type of a `key_spec`. Built implicitly from a string
+/// literal, so users seldom name it.
 ///
 /// ```
-/// constexpr dedup::detail::key_field f = "name";
+/// constexpr dedup::key_field f = "name";
 /// static_assert(f.member == "name" && !f.presence_only);
 /// ```
 struct key_field {
@@ -36,8 +35,7 @@ struct key_field {
 /// becomes another alias of its one entry.
 ///
 /// ```
-/// using dedup::detail::key_kind;
-/// static_assert(dedup::options<butler::DatasetType>::key.kind == key_kind::raw_bytes);
+/// static_assert(dedup::options<butler::DatasetType>::key.kind == dedup::key_kind::raw_bytes);
 /// ```
 enum class key_kind { none, members, whole_value, raw_bytes };
 
@@ -45,7 +43,7 @@ enum class key_kind { none, members, whole_value, raw_bytes };
 /// `dedup::key_members` or named by `dedup::whole_value` and its siblings.
 ///
 /// ```
-/// constexpr dedup::detail::key_spec<1> k = dedup::key_members("id");
+/// constexpr dedup::key_spec<1> k = dedup::key_members("id");
 /// static_assert(k.fields[0].member == "id");
 /// ```
 template <std::size_t N>
@@ -53,8 +51,6 @@ struct key_spec {
   key_kind kind = key_kind::none;
   std::array<key_field, N> fields{};
 };
-
-}  // namespace detail
 
 /// A key element that is only the presence of an optional member, as in the reference system's
 /// data coordinate key `(dataId, has_records)`. For a `dedup::nullable` member, which writes back
@@ -64,7 +60,7 @@ struct key_spec {
 /// static constexpr auto key = dedup::key_members("data_id", dedup::has("records"));
 /// static_assert(key.fields[1].presence_only);
 /// ```
-constexpr detail::key_field has(const char* member) {
+constexpr key_field has(const char* member) {
   return {member, true};
 }
 
@@ -76,34 +72,34 @@ constexpr detail::key_field has(const char* member) {
 /// static_assert(key.fields.size() == 2);
 /// ```
 template <class... F>
-constexpr detail::key_spec<sizeof...(F)> key_members(F... fields) {
-  return {detail::key_kind::members, {detail::key_field(fields)...}};
+constexpr key_spec<sizeof...(F)> key_members(F... fields) {
+  return {key_kind::members, {key_field(fields)...}};
 }
 
 /// Declares a structural key: two instances are the same when all their members are equal.
 ///
 /// ```
 /// static constexpr auto key = dedup::whole_value;
-/// static_assert(key.kind == dedup::detail::key_kind::whole_value);
+/// static_assert(key.kind == dedup::key_kind::whole_value);
 /// ```
-inline constexpr detail::key_spec<0> whole_value{detail::key_kind::whole_value, {}};
+inline constexpr key_spec<0> whole_value{key_kind::whole_value, {}};
 
 /// Declares an exact-bytes key: every member, with the exact bytes of the object's JSON text as a
 /// fast alias in front of that key on the simdjson backend (a hit on the bytes skips the object).
 ///
 /// ```
 /// static constexpr auto key = dedup::raw_bytes;
-/// static_assert(key.kind == dedup::detail::key_kind::raw_bytes);
+/// static_assert(key.kind == dedup::key_kind::raw_bytes);
 /// ```
-inline constexpr detail::key_spec<0> raw_bytes{detail::key_kind::raw_bytes, {}};
+inline constexpr key_spec<0> raw_bytes{key_kind::raw_bytes, {}};
 
 /// The default key: not interned, built by value.
 ///
 /// ```
 /// static constexpr auto key = dedup::not_interned;
-/// static_assert(key.kind == dedup::detail::key_kind::none);
+/// static_assert(key.kind == dedup::key_kind::none);
 /// ```
-inline constexpr detail::key_spec<0> not_interned{};
+inline constexpr key_spec<0> not_interned{};
 
 /// Converts a snake_case C++ member name to the camelCase used on the wire by many JSON producers
 /// (`storage_class` -> `storageClass`). Use it in `options<T>::wire_name`.

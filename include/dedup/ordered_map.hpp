@@ -74,13 +74,8 @@ using map_item_t = std::conditional_t<items_in_place<V>,
 template <class V>
 using map_arg_t = decltype(*std::declval<map_item_t<V>&>());
 
-/// What ordered_map takes: a function callable as const on the items of the range R.
 template <class F>
 using const_fn_t = const std::decay_t<F>&;
-
-template <class F, class R>
-concept ordered_work = std::ranges::viewable_range<R> &&
-    std::invocable<const_fn_t<F>, map_arg_t<std::views::all_t<R>>>;
 
 /// ordered_map's policy of the engine: the items of a view, fn applied to each.
 template <class V, class F>
@@ -116,8 +111,9 @@ struct map_policy : engine_hooks {
     }
   }
 
-  /// A plain `dedup::error` not yet located in a stream gains the item's index; anything else
-  /// (a `storage_error`, or an error fn located itself) is rethrown as it was thrown.
+  /// A plain `dedup::error` not yet located in a stream gains the item's index; one of a class
+  /// derived from it, or one that fn located itself, is rethrown as it was thrown. The engine
+  /// passes no other exception here: those are rethrown as thrown, never skipped.
   std::exception_ptr locate(const error& e, const item_type&, std::size_t index) {
     if (typeid(e) != typeid(error) || e.record()) return std::current_exception();
     return std::make_exception_ptr(e.in_record(index, 0));
@@ -136,6 +132,22 @@ struct map_policy : engine_hooks {
   ordered_options options_;
 };
 
+}  // namespace detail
+
+/// What `ordered_map` takes as its work on the items of a range R: a function callable as const
+/// (workers call it at once) on each item, an lvalue of the range's elements when they are passed
+/// in place, else a copy.
+///
+/// ```
+/// static_assert(dedup::ordered_work<int (*)(int), std::vector<int>>);
+/// static_assert(!dedup::ordered_work<int (*)(std::string), std::vector<int>>);
+/// ```
+template <class F, class R>
+concept ordered_work = std::ranges::viewable_range<R> &&
+    std::invocable<detail::const_fn_t<F>, detail::map_arg_t<std::views::all_t<R>>>;
+
+namespace detail {
+struct queue_access;
 }  // namespace detail
 
 /// The lower-level handle of ordered parallel work (what `ordered_map` iterates): results are
@@ -157,8 +169,6 @@ class ordered_queue {
   using value_type = Value;
 
   ordered_queue() = default;
-  explicit ordered_queue(std::unique_ptr<detail::ordered_source<Value>> engine) noexcept
-      : engine_(std::move(engine)) {}
 
   /// The next result in input order, moved out; nothing at the end. A failure is rethrown when
   /// it is reached, after every earlier result (see `ordered_map`).
@@ -188,8 +198,22 @@ class ordered_queue {
   }
 
  private:
+  friend struct detail::queue_access;
+  explicit ordered_queue(std::unique_ptr<detail::ordered_source<Value>> engine) noexcept
+      : engine_(std::move(engine)) {}
+
   std::unique_ptr<detail::ordered_source<Value>> engine_;
 };
+
+namespace detail {
+/// Makes an `ordered_queue` over an engine; only `make_ordered_queue` does.
+struct queue_access {
+  template <class Value>
+  static ordered_queue<Value> make(std::unique_ptr<ordered_source<Value>> engine) noexcept {
+    return ordered_queue<Value>(std::move(engine));
+  }
+};
+}  // namespace detail
 
 /// The input range over an `ordered_queue`'s results, as `ordered_map` returns it. Iterate once;
 /// `*it` is the current result, which the consumer may move from.
@@ -262,7 +286,7 @@ class ordered_range {
 /// auto q = dedup::make_ordered_queue(std::vector{3, 1, 2}, [](int i) { return i + 1; });
 /// assert(*q.next() == 4 && *q.next() == 2 && *q.next() == 3 && !q.next());
 /// ```
-template <std::ranges::input_range R, detail::ordered_work<R> F>
+template <std::ranges::input_range R, ordered_work<R> F>
 auto make_ordered_queue(R&& items, F&& fn, ordered_options options) {
   using policy = detail::map_policy<std::views::all_t<R>, std::decay_t<F>>;
   using value = typename policy::value_type;
@@ -273,11 +297,11 @@ auto make_ordered_queue(R&& items, F&& fn, ordered_options options) {
   auto engine = std::make_unique<detail::ordered_engine<policy>>(
       settings, dedup::current(), std::views::all(std::forward<R>(items)), std::forward<F>(fn),
       std::move(options));
-  return ordered_queue<value>(std::move(engine));
+  return detail::queue_access::make<value>(std::move(engine));
 }
 
 /// `make_ordered_queue` with the default options.
-template <std::ranges::input_range R, detail::ordered_work<R> F>
+template <std::ranges::input_range R, ordered_work<R> F>
 auto make_ordered_queue(R&& items, F&& fn) {
   return make_ordered_queue(std::forward<R>(items), std::forward<F>(fn), ordered_options{});
 }
@@ -295,8 +319,9 @@ auto make_ordered_queue(R&& items, F&& fn) {
 /// never started. A failure is rethrown when the consumer reaches its item, after every earlier
 /// result was delivered: a `dedup::error` from fn (a bad item: skipped instead with `skip_bad`) is
 /// located at the item (`record()` is its index, `offset()` 0) unless it already names a record
-/// or is a derived error such as `storage_error`, which is rethrown as thrown; any other exception
-/// is rethrown as the original object, never skipped. In every case `index()` on the range (or
+/// or is of a class derived from `dedup::error`, which is rethrown as thrown; any other exception
+/// (a `storage_error`, `timeout_error` or `usage_error` among them) is rethrown as the original
+/// object, never skipped. In every case `index()` on the range (or
 /// handle) is the failed item's index. An lvalue `items` must outlive the range.
 ///
 /// ```
@@ -310,14 +335,14 @@ auto make_ordered_queue(R&& items, F&& fn) {
 /// assert(types.size() == 100 && types.front() == types.back());  // one instance, built once
 /// assert(dedup::stats<butler::DatasetType>().entries == 1);
 /// ```
-template <std::ranges::input_range R, detail::ordered_work<R> F>
+template <std::ranges::input_range R, ordered_work<R> F>
 auto ordered_map(R&& items, F&& fn, ordered_options options) {
   auto queue = make_ordered_queue(std::forward<R>(items), std::forward<F>(fn), std::move(options));
   return ordered_range<typename decltype(queue)::value_type>(std::move(queue));
 }
 
 /// `ordered_map` with the default options.
-template <std::ranges::input_range R, detail::ordered_work<R> F>
+template <std::ranges::input_range R, ordered_work<R> F>
 auto ordered_map(R&& items, F&& fn) {
   return ordered_map(std::forward<R>(items), std::forward<F>(fn), ordered_options{});
 }

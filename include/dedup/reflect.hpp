@@ -1,9 +1,11 @@
 // dedup/reflect.hpp: what dedup knows about a user type: its members (through Boost.Hana), their
-// names on the wire, and which of them identify an instance (declared in dedup/options.hpp).
+// names on the wire, which of them identify an instance (declared in dedup/options.hpp), and so
+// what reading one gives back.
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -22,35 +24,40 @@
 
 namespace dedup {
 
-/// Specialize for a type that travels as a JSON string (a UUID, a date): `static T parse(std::
-/// string_view)` throwing `std::invalid_argument` on bad text, and `static std::string format(const
-/// T&)`. dedup builds the type's `dedup::codec` from it (dedup/codec.hpp), parsing the string in
-/// place without a copy; `codec_via<T, R>` is the general form for other representations.
-///
-/// ```namespace
-/// struct celsius { double degrees = 0; };
-/// template <> struct dedup::string_codec<celsius> {  // std::stod throws std::invalid_argument
-///   static celsius parse(std::string_view s) { return {std::stod(std::string(s))}; }
-///   static std::string format(const celsius& c) { return std::to_string(c.degrees); }
-/// };
-/// ```
-template <class T>
-struct string_codec;
-
 /// A Boost.Hana struct: something dedup can walk member by member.
 template <class T>
 concept described = boost::hana::Struct<T>::value;
 
 /// A type that declares a key and is therefore interned inside a scope.
 template <class T>
-concept interned = described<T> && options<T>::key.kind != detail::key_kind::none;
+concept interned = described<T> && options<T>::key.kind != key_kind::none;
 
-/// A type with a `string_codec`.
+/// What reading a T gives back on either backend (`from_simple<T>`, `parse<T>`, `parse_fast<T>`,
+/// a reader's records): `std::shared_ptr<const T>` for a type that declares a key (one shared
+/// instance per key in a scope), T itself otherwise (and `std::shared_ptr<const U>` when T is
+/// that). `simple_result_t<T>` names its `type`.
+///
+/// ```
+/// static_assert(std::is_same_v<dedup::simple_result<int>::type, int>);
+/// static_assert(std::is_same_v<dedup::simple_result<butler::DatasetType>::type,
+///                              std::shared_ptr<const butler::DatasetType>>);
+/// ```
 template <class T>
-concept string_coded = requires(std::string_view s, const T& v) {
-  { string_codec<T>::parse(s) } -> std::same_as<T>;
-  { string_codec<T>::format(v) } -> std::convertible_to<std::string>;
+struct simple_result {
+  using type = T;
 };
+template <interned T>
+struct simple_result<T> {
+  using type = std::shared_ptr<const T>;
+};
+
+/// What reading a T gives back (see `simple_result`).
+///
+/// ```
+/// dedup::simple_result_t<butler::DatasetType> t = dedup::from_simple<butler::DatasetType>(j);
+/// ```
+template <class T>
+using simple_result_t = typename simple_result<T>::type;
 
 namespace detail {
 

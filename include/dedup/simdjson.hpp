@@ -18,10 +18,9 @@
 #include "dedup/detail/intern.hpp"
 #include "dedup/detail/json_locate.hpp"
 #include "dedup/detail/json_text.hpp"
+#include "dedup/detail/path.hpp"
 #include "dedup/detail/read.hpp"
-#include "dedup/detail/result.hpp"
 #include "dedup/detail/thread_buffers.hpp"
-#include "dedup/error.hpp"
 #include "dedup/reflect.hpp"
 
 namespace dedup {

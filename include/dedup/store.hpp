@@ -122,8 +122,8 @@ class shared_store {
   bool has(std::string_view key) { return live().has(key); }
 
   /// The value under `key` read as T in the current scope, or null if absent. A stored value that
-  /// does not parse as T throws `dedup::error` whose pointer starts with the key, escaped
-  /// (`/calexp/name`).
+  /// does not parse as T throws `dedup::error` at its pointer in the value (`/name`), its
+  /// `source()` naming the key (`store key 'calexp'`).
   template <class T>
   std::shared_ptr<const T> get(std::string_view key) {
     std::shared_ptr<const T> out;
@@ -166,10 +166,7 @@ class shared_store {
         return std::make_shared<const T>(std::move(v));
       }
     } catch (const dedup::error& e) {
-      std::string at;
-      detail::append_token(at, key);
-      throw dedup::error(at + e.pointer(),
-                         "value of store key '" + std::string(key) + "': " + e.detail());
+      throw e.in_source("store key '" + std::string(key) + "'");
     }
   }
 

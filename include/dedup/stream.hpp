@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <exception>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include "dedup/detail/compact_read.hpp"
 #include "dedup/detail/layout.hpp"
 #include "dedup/detail/ordered_engine.hpp"
+#include "dedup/detail/path.hpp"
 #include "dedup/detail/splitter.hpp"
 #include "dedup/error.hpp"
 #include "dedup/ordered_map.hpp"
@@ -116,45 +118,6 @@ inline void check_around_array(std::string_view text) {
   if (!doc.current_location().error()) fail(root, "malformed JSON: content after the document");
 }
 
-/// The name of the member whose opening quote is at `line[i]`, decoded, with `i` moved past its
-/// closing quote; nothing if it is not a well-formed name.
-inline std::optional<std::string> line_member_name(std::string_view line, std::size_t& i) {
-  while (i < line.size() && is_blank(line[i])) ++i;
-  if (i >= line.size() || line[i] != '"') return std::nullopt;
-  std::size_t start = ++i;
-  while (i < line.size() && line[i] != '"') i += line[i] == '\\' ? 2 : 1;
-  if (i >= line.size()) return std::nullopt;
-  std::string name(line.substr(start, i++ - start));
-  std::size_t n = unescape_to(name, name.data());
-  if (n == std::string::npos) return std::nullopt;
-  name.resize(n);
-  return name;
-}
-
-/// Whether an NDJSON line is a compact stream's header: an object whose first member is `dedup`,
-/// or whose members start `version`, then `dedup` (a header holds these two, in either order).
-/// Only the first members are looked at, since every line is checked under the reader's lock.
-///
-/// ```
-/// assert(dedup::detail::compact_header_line(R"({"dedup":"compact","version":7})"));
-/// assert(!dedup::detail::compact_header_line(R"({"run":"dedup"})"));
-/// ```
-inline bool compact_header_line(std::string_view line) {
-  if (!line.starts_with('{')) return false;
-  std::size_t i = 1;
-  while (i < line.size() && is_blank(line[i])) ++i;
-  if (line.substr(i).starts_with(R"("dedup")")) return true;  // what the writer writes
-  if (!line.substr(i).starts_with(R"("version")") &&
-      line.substr(i, line.find('"', i + 1) - i).find('\\') == std::string_view::npos)
-    return false;
-  auto first = line_member_name(line, i);
-  if (first == "dedup") return true;
-  if (first != "version") return false;
-  while (i < line.size() && line[i] != ',' && line[i] != '"' && line[i] != '{' && line[i] != '[')
-    ++i;  // past `:` and the version's scalar
-  return i < line.size() && line[i] == ',' && line_member_name(line, ++i) == "dedup";
-}
-
 /// A record as the reader hands it to a worker: with the identity table of the compact stream it
 /// belongs to, if any (each header line of a concatenation of streams starts a table of its own).
 struct stream_record : raw_record {
@@ -196,26 +159,37 @@ class record_policy : public engine_hooks {
   using value_type = simple_result_t<T>;
   using extra_type = extra;
 
-  record_policy(std::unique_ptr<std::istream> in, reader_options options,
+  /// Reads `in`, named `source` in errors ("" for an input without a name).
+  record_policy(std::unique_ptr<std::istream> in, reader_options options, std::string source,
                 const std::string& extension, std::size_t total)
       : options_(std::move(options)),
         total_bytes_(total),
+        source_(std::move(source)),
         splitter_(std::move(in), splitter::mode::lines, options_.pointer) {
-    splitter_.set_mode(pick_mode(extension));
-    lines_ = splitter_.get_mode() == splitter::mode::lines;
-    if (!lines_) splitter_.check_around(check_around_array);
-    headers_ = lines_ && options_.format != stream_format::ndjson;
-    if (lines_ &&
-        (options_.format == stream_format::compact ||
-         (options_.format == stream_format::automatic && splitter_.starts_object_with("dedup"))))
-      open_compact();
+    if (!source_.empty()) splitter_.name_input(source_);
+    try {
+      splitter_.set_mode(pick_mode(extension));
+      lines_ = splitter_.get_mode() == splitter::mode::lines;
+      if (!lines_) splitter_.check_around(check_around_array);
+      headers_ = lines_ && options_.format != stream_format::ndjson;
+      if (lines_ &&
+          (options_.format == stream_format::compact ||
+           (options_.format == stream_format::automatic && splitter_.starts_object_with("dedup"))))
+        open_compact();
+    } catch (const error& e) {
+      throw e.in_source(source_);
+    }
   }
 
   bool pull(stream_record& r) {
-    for (;;) {
-      if (!splitter_.next(r)) return false;
-      if (!headers_ || !compact_header_line(r.bytes)) break;
-      start_stream(r);
+    try {
+      for (;;) {
+        if (!splitter_.next(r)) return false;
+        if (!headers_ || !compact_header_line(r.bytes)) break;
+        start_stream(r);
+      }
+    } catch (const error& e) {
+      throw e.in_source(source_);  // a structural error, or a header that cannot be read
     }
     r.table = compact_;
     return true;
@@ -237,13 +211,15 @@ class record_policy : public engine_hooks {
     return v;
   }
 
-  /// The error of a record, located in the stream: the pointer gains the record's own pointer when
-  /// the records are the elements of an array.
+  /// The error of a record, located in the stream and its input: the pointer gains the record's
+  /// own pointer when the records are the elements of an array.
   std::exception_ptr locate(const error& e, const raw_record& rec, std::size_t) const {
-    if (lines_) return std::make_exception_ptr(e.in_record(rec.index, rec.offset));
+    if (lines_)
+      return std::make_exception_ptr(e.in_record(rec.index, rec.offset).in_source(source_));
     std::string prefix = pointer_to(options_.pointer, std::to_string(rec.index));
-    return std::make_exception_ptr(
-        error(prefix + e.pointer(), e.detail()).in_record(rec.index, rec.offset));
+    return std::make_exception_ptr(error(prefix + e.pointer(), e.detail())
+                                       .in_record(rec.index, rec.offset)
+                                       .in_source(source_));
   }
 
   void progressed(std::size_t records, const extra* x) {
@@ -300,6 +276,7 @@ class record_policy : public engine_hooks {
 
   reader_options options_;
   std::size_t total_bytes_ = 0;
+  std::string source_;    // the input's name in errors
   splitter splitter_;     // used under the engine's lock once the workers run
   bool lines_ = true;     // records are lines, not array elements
   bool headers_ = false;  // a line may be a compact header
@@ -318,7 +295,8 @@ class record_policy : public engine_hooks {
 /// are one instance. They never take more than `max_queue` records ahead of the consumer.
 /// Destroying the reader, or leaving the loop, stops and joins them. A record that fails to parse
 /// is thrown when the consumer reaches it, as a `dedup::error` naming its index, byte offset and
-/// JSON pointer (`/refs/12/datasetType/name`), after every earlier record was delivered; a broken
+/// JSON pointer (`/refs/12/datasetType/name`), and the file read (`source()`), after every earlier
+/// record was delivered; an input that cannot be read is a `storage_error` instead; a broken
 /// structure (an array cut short, a missing or doubled comma, content after the document, a
 /// byte-order mark, a malformed or repeated member around the array at `pointer`, a compact header
 /// that cannot be read) is thrown the same way even with `skip_bad`, located at the start of the
@@ -332,6 +310,16 @@ class record_policy : public engine_hooks {
 /// dedup::scope s;
 /// for (auto& ref : dedup::reader<butler::DatasetRef>("refs.json", {.pointer = "/refs"}))
 ///   use(ref);  // std::shared_ptr<const butler::DatasetRef>
+/// ```
+///
+/// A file that cannot be opened is a `storage_error` carrying the system's errno:
+///
+/// ```
+/// try {
+///   dedup::reader<butler::DatasetRef> r(std::filesystem::temp_directory_path());
+/// } catch (const dedup::storage_error& e) {
+///   assert(e.code() == std::errc::is_a_directory);
+/// }
 /// ```
 template <class T>
 class reader {
@@ -361,13 +349,15 @@ class reader {
     reader* owner_ = nullptr;
   };
 
-  /// Reads the file at `file`; throws `std::system_error` if it cannot be opened.
+  /// Reads the file at `file`, named in its errors (`error::source()`). One that cannot be opened
+  /// or read (missing, a directory, not readable) is a `storage_error` with the system's errno.
   explicit reader(const std::filesystem::path& file, reader_options options = {})
-      : reader(open(file), std::move(options), file.extension().string(), file_size(file)) {}
+      : reader(open(file), std::move(options), file.string(), file.extension().string(),
+               file_size(file)) {}
 
   /// Reads an already open stream (a string stream, standard input), which the reader owns.
   explicit reader(std::unique_ptr<std::istream> in, reader_options options = {})
-      : reader(std::move(in), std::move(options), std::string(), 0) {}
+      : reader(std::move(in), std::move(options), std::string(), std::string(), 0) {}
 
   reader(const reader&) = delete;
   reader& operator=(const reader&) = delete;
@@ -397,18 +387,21 @@ class reader {
   std::size_t most_ahead() const { return engine_.most_ahead(); }
 
  private:
-  reader(std::unique_ptr<std::istream> in, reader_options options, const std::string& extension,
-         std::size_t total)
+  reader(std::unique_ptr<std::istream> in, reader_options options, std::string source,
+         const std::string& extension, std::size_t total)
       : engine_(
             detail::settle("dedup::reader", options.threads, options.max_queue, options.skip_bad),
-            dedup::current(), std::move(in), std::move(options), extension, total) {}
+            dedup::current(), std::move(in), std::move(options), std::move(source), extension,
+            total) {}
 
   static std::unique_ptr<std::istream> open(const std::filesystem::path& file) {
+    errno = 0;
     auto in = std::make_unique<std::ifstream>(file, std::ios::binary);
-    if (!*in) {
-      throw std::system_error(std::make_error_code(std::errc::no_such_file_or_directory),
-                              "dedup::reader: cannot open " + file.string());
-    }
+    if (!*in) throw detail::system_failure(file.string(), "cannot open", errno ? errno : ENOENT);
+    // A directory opens as a file would, and fails only at the first read: say so now.
+    std::error_code ignored;
+    if (std::filesystem::is_directory(file, ignored))
+      throw detail::system_failure(file.string(), "cannot open", EISDIR);
     return in;
   }
 

@@ -102,8 +102,7 @@ inline void write_file_synced(const std::filesystem::path& path, std::string_vie
                                       " bytes: the file-size limit (RLIMIT_FSIZE) is " +
                                       std::to_string(r.rlim_cur) + " bytes");
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw storage_error(resource, "cannot create " + path.string() + ": " + std::strerror(errno));
+  if (fd < 0) throw system_failure(resource, "cannot create " + path.string(), errno);
   std::size_t done = 0;
   int failure = 0;
   while (done < bytes.size() && !failure) {
@@ -115,7 +114,7 @@ inline void write_file_synced(const std::filesystem::path& path, std::string_vie
   if (::close(fd) != 0 && !failure) failure = errno;
   if (failure) {
     remove_file(path);
-    throw storage_error(resource, "cannot write " + path.string() + ": " + std::strerror(failure));
+    throw system_failure(resource, "cannot write " + path.string(), failure);
   }
 }
 

@@ -60,7 +60,9 @@ void disk_index::impl::remove_row(const entry_id& id, std::string_view checksum)
     del.bind(1, id.name).bind(2, row_key(id)).bind(3, checksum).step();
     tx.commit();
   } catch (const storage_error&) {
-    return;  // a busy or failing cache: the entry is judged again next time
+    return;  // a failing cache: the entry is judged again next time
+  } catch (const timeout_error&) {
+    return;  // a busy one: likewise
   }
   if (!file.empty()) remove_file(values / file);
 }
@@ -76,7 +78,9 @@ void disk_index::impl::touch(const entry_id& id) {
         "0) + 1 FROM entries) WHERE name=? AND parameters_hash=?");
     st.bind(1, now_ms()).bind(2, id.name).bind(3, row_key(id)).step();
   } catch (const storage_error&) {
-    // A busy or failing cache: the hit stands, the eviction order is a little older.
+    // A failing cache: the hit stands, the eviction order is a little older.
+  } catch (const timeout_error&) {
+    // A busy one: likewise.
   }
 }
 
@@ -137,7 +141,7 @@ void disk_index::store(const entry_id& id, std::string_view bytes) {
     if (!tmp.empty()) {
       std::error_code ec;
       fs::rename(tmp, m.values / final_name, ec);
-      if (ec) throw storage_error(m.resource, "cannot rename a value file: " + ec.message());
+      if (ec) throw storage_error(m.resource, "cannot rename a value file: " + ec.message(), ec);
     }
     insert_row(id, bytes, final_name);
     evicted = evict(id, unlink_after);
@@ -278,14 +282,13 @@ std::unique_ptr<flight_lock> disk_index::lock(const entry_id& id) {
     fs::create_directories(m.locks, ignored);
     fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   }
-  if (fd < 0)
-    throw storage_error(m.resource, "cannot open " + path.string() + ": " + std::strerror(errno));
+  if (fd < 0) throw system_failure(m.resource, "cannot open " + path.string(), errno);
   auto lock = std::make_unique<flight_lock>(fd);
   auto deadline = std::chrono::steady_clock::now() + m.s.wait_timeout;
   auto pause = std::chrono::milliseconds(1);
   while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR)
-      throw storage_error(m.resource, "cannot lock " + path.string() + ": " + std::strerror(errno));
+      throw system_failure(m.resource, "cannot lock " + path.string(), errno);
     if (std::chrono::steady_clock::now() >= deadline)
       throw timeout_error(std::string(id.name),
                           "single flight: the entry's computation by another caller did not end "

@@ -77,7 +77,7 @@ void disk_index::impl::check_directory() {
   if (!fs::exists(s.location, ec)) {
     if (!s.create) throw storage_error(resource, "not a cache: the directory does not exist");
     fs::create_directories(s.location, ec);
-    if (ec) throw storage_error(resource, "cannot create the cache directory: " + ec.message());
+    if (ec) throw storage_error(resource, "cannot create the cache directory: " + ec.message(), ec);
     return;
   }
   if (!fs::is_directory(s.location, ec))
@@ -90,7 +90,7 @@ void disk_index::impl::check_directory() {
       throw storage_error(resource, "not a cache: it holds other files (" + name +
                                         ") and no index.sqlite; refusing to write into it");
   }
-  if (ec) throw storage_error(resource, "cannot read the directory: " + ec.message());
+  if (ec) throw storage_error(resource, "cannot read the directory: " + ec.message(), ec);
 }
 
 void disk_index::impl::open(const std::string& name, int flags) {
@@ -122,9 +122,7 @@ void disk_index::impl::open_database() {
   try {
     open(file_uri(file, "mode=ro"), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
     check_ours();
-  } catch (const timeout_error&) {
-    throw;
-  } catch (const storage_error&) {
+  } catch (const storage_error&) {  // a timeout_error is not one: it passes
     open(file_uri(file, "mode=ro&immutable=1"), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
     check_ours();
   }
@@ -134,11 +132,9 @@ void disk_index::impl::check_ours() {
   std::int64_t id = 0;
   try {
     id = pragma(db, resource, "PRAGMA application_id");
-  } catch (const timeout_error&) {
-    throw;
-  } catch (const storage_error& e) {
-    throw storage_error(resource,
-                        std::string("not a cache: index.sqlite is not ours (") + e.what() + ")");
+  } catch (const storage_error& e) {  // a timeout_error is not one: it passes
+    throw storage_error(resource, "not a cache: index.sqlite is not ours (" + e.detail() + ")",
+                        e.code());
   }
   if (id == 0 && !read_only && s.create) {  // opening an existing cache writes nothing
     initialize();
@@ -253,6 +249,8 @@ bool made_with_other_prefix(const fs::path& location, std::string_view prefix) {
     std::string recorded = disk_index(std::move(settings), ignored).recorded_prefix();
     return !recorded.empty() && recorded != prefix;
   } catch (const storage_error&) {
+    return false;
+  } catch (const timeout_error&) {
     return false;
   }
 }

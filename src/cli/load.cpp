@@ -209,10 +209,7 @@ file_outcome read_refs(const input& in, reader_options options, outcome& out) {
       out.threads = std::max(out.threads, r.threads());
     }
   } catch (const error& e) {
-    std::string_view what = e.what();
-    if (what.starts_with("dedup: ")) what.remove_prefix(7);  // main adds it again
-    throw std::runtime_error("reading " + in.path.string() + " as " + in.how.name + ": " +
-                             std::string(what));
+    throw e.in_source("reading " + in.path.string() + " as " + in.how.name);
   }
   got.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   got.refs = out.refs.size() - before;

@@ -178,14 +178,17 @@ class redis_backend final : public store_backend {
 
 // A broken connection is dropped, so that the next call reconnects (to a restarted server).
 void redis_backend::lost(const std::string& what) {
-  bool timed_out = ctx_ && ctx_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+  int failure = errno;  // hiredis leaves the system's error there for REDIS_ERR_IO
+  bool system = ctx_ && ctx_->err == REDIS_ERR_IO && failure != 0;
+  bool timed_out = system && (failure == EAGAIN || failure == EWOULDBLOCK);
   std::string detail = what + (ctx_ && ctx_->errstr[0] ? std::string(": ") + ctx_->errstr : "");
   if (ctx_) redisFree(ctx_);
   ctx_ = nullptr;
   if (timed_out)
     throw timeout_error(
         uri_, detail + " (no reply within " + std::to_string(o_.lock_timeout.count()) + " ms)");
-  throw storage_error(uri_, detail);
+  throw storage_error(
+      uri_, detail, system ? std::error_code(failure, std::system_category()) : std::error_code());
 }
 
 redisContext* redis_backend::connection() {

@@ -103,8 +103,10 @@ int allocate_range(int fd, std::size_t from, std::size_t to) {
 
 [[noreturn]] void fail_allocation(const std::string& uri, const std::string& path,
                                   const std::string& dir, std::size_t needed, int rc) {
-  if (rc == ENOSPC) throw storage_error(uri, path + ": no space left: " + space_note(dir, needed));
-  throw storage_error(uri, path + ": " + std::strerror(rc));
+  if (rc == ENOSPC)
+    throw storage_error(uri, path + ": no space left: " + space_note(dir, needed),
+                        {rc, std::system_category()});
+  throw system_failure(uri, path, rc);
 }
 
 void allocate_file(const std::string& uri, int fd, const std::string& path, std::size_t size) {
@@ -125,7 +127,9 @@ bool damage(int rc) {
   if (damage(rc))
     detail += "; the store is damaged: remove it with shared_store::destroy (dedup store destroy " +
               uri + ")";
-  throw storage_error(uri, detail);
+  // LMDB's own codes are negative; a positive one is the errno of the system call that failed.
+  throw storage_error(uri, detail,
+                      rc > 0 ? std::error_code(rc, std::system_category()) : std::error_code());
 }
 
 MDB_val val_of(std::string_view s) {
@@ -195,7 +199,7 @@ void map_control(shm_env& e, const store_options& o, bool create) {
   std::string path = e.dir + "/control";
   int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0664);
   if (fd < 0 && !create && errno == ENOENT) throw storage_error(e.uri, "no such store");
-  if (fd < 0) throw storage_error(e.uri, path + ": " + std::strerror(errno));
+  if (fd < 0) throw system_failure(e.uri, path, errno);
   // flock only around the one-time set-up: the kernel drops it if this process dies there.
   flock(fd, LOCK_EX);
   try {
@@ -206,8 +210,9 @@ void map_control(shm_env& e, const store_options& o, bool create) {
   }
   void* p = mmap(nullptr, sizeof(control), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) {
+    int failure = errno;
     ::close(fd);
-    throw storage_error(e.uri, path + ": " + std::strerror(errno));
+    throw system_failure(e.uri, path, failure);
   }
   e.ctl = static_cast<control*>(p);
   if (e.ctl->magic.load(std::memory_order_acquire) != control_magic) {
@@ -248,7 +253,7 @@ class writer_lock {
       throw timeout_error(
           e.uri, "writer lock not taken within " + std::to_string(timeout.count()) + " ms");
     } else if (rc != 0) {
-      throw storage_error(e.uri, std::string("writer lock: ") + std::strerror(rc));
+      throw system_failure(e.uri, "writer lock", rc);
     }
   }
   ~writer_lock() {
@@ -306,7 +311,7 @@ void allocate_lock_file(shm_env& e) {
   constexpr std::size_t lock_bytes = std::size_t{64} << 10;
   std::string path = e.dir + "/lock.mdb";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
-  if (fd < 0) throw storage_error(e.uri, path + ": " + std::strerror(errno));
+  if (fd < 0) throw system_failure(e.uri, path, errno);
   struct stat st {};
   fstat(fd, &st);
   try {
@@ -361,7 +366,7 @@ std::shared_ptr<shm_env> shared_env(const std::string& uri, const std::string& n
     throw storage_error(uri, "no such store");
   std::error_code ec;
   std::filesystem::create_directories(e->dir, ec);
-  if (ec) throw storage_error(uri, e->dir + ": " + ec.message());
+  if (ec) throw storage_error(uri, e->dir + ": " + ec.message(), ec);
   map_control(*e, o, create);
   open_env(*e, o.lock_timeout);
   slot = e;
@@ -665,7 +670,7 @@ bool destroy_shm_store(const std::string& uri, const std::string& name,
   }
   std::error_code ec;
   std::filesystem::remove_all(e.dir, ec);
-  if (ec) throw storage_error(uri, e.dir + ": " + ec.message());
+  if (ec) throw storage_error(uri, e.dir + ": " + ec.message(), ec);
   return true;
 }
 

@@ -1,7 +1,8 @@
 // Reading the compact form (dedup/compact.hpp): a shared member is `{"$id":N,"$value":V}` (V read
 // as its type, interned in a scope as any value is, and recorded as N) or `{"$ref":N}` (the
 // instance recorded as N). Both backends include this, so the shared-pointer codec's compact path
-// is defined wherever it can be instantiated.
+// is defined wherever it can be instantiated. A reader of lines also finds a stream's header
+// lines here.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include "dedup/detail/compact_table.hpp"
 #include "dedup/detail/intern.hpp"
+#include "dedup/detail/json_text.hpp"
 
 namespace dedup::detail {
 
@@ -232,6 +234,45 @@ simple_result_t<T> read_compact_value(S& src, const path& p, context* ctx) {
   } else {
     return read_value<T>(src, p, ctx);
   }
+}
+
+/// The name of the member whose opening quote is at `line[i]`, decoded, with `i` moved past its
+/// closing quote; nothing if it is not a well-formed name.
+inline std::optional<std::string> line_member_name(std::string_view line, std::size_t& i) {
+  while (i < line.size() && is_blank(line[i])) ++i;
+  if (i >= line.size() || line[i] != '"') return std::nullopt;
+  std::size_t start = ++i;
+  while (i < line.size() && line[i] != '"') i += line[i] == '\\' ? 2 : 1;
+  if (i >= line.size()) return std::nullopt;
+  std::string name(line.substr(start, i++ - start));
+  std::size_t n = unescape_to(name, name.data());
+  if (n == std::string::npos) return std::nullopt;
+  name.resize(n);
+  return name;
+}
+
+/// Whether an NDJSON line is a compact stream's header: an object whose first member is `dedup`,
+/// or whose members start `version`, then `dedup` (a header holds these two, in either order).
+/// Only the first members are looked at, since every line is checked under the reader's lock.
+///
+/// ```
+/// assert(dedup::detail::compact_header_line(R"({"dedup":"compact","version":7})"));
+/// assert(!dedup::detail::compact_header_line(R"({"run":"dedup"})"));
+/// ```
+inline bool compact_header_line(std::string_view line) {
+  if (!line.starts_with('{')) return false;
+  std::size_t i = 1;
+  while (i < line.size() && is_blank(line[i])) ++i;
+  if (line.substr(i).starts_with(R"("dedup")")) return true;  // what the writer writes
+  if (!line.substr(i).starts_with(R"("version")") &&
+      line.substr(i, line.find('"', i + 1) - i).find('\\') == std::string_view::npos)
+    return false;
+  auto first = line_member_name(line, i);
+  if (first == "dedup") return true;
+  if (first != "version") return false;
+  while (i < line.size() && line[i] != ',' && line[i] != '"' && line[i] != '{' && line[i] != '[')
+    ++i;  // past `:` and the version's scalar
+  return i < line.size() && line[i] == ',' && line_member_name(line, ++i) == "dedup";
 }
 
 }  // namespace dedup::detail

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "dedup/error.hpp"
+#include "dedup/detail/path.hpp"
 
 namespace dedup {
 class context;

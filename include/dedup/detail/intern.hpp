@@ -16,9 +16,9 @@
 #include "dedup/context.hpp"
 #include "dedup/detail/codecs_struct.hpp"
 #include "dedup/detail/key.hpp"
+#include "dedup/detail/path.hpp"
 #include "dedup/detail/read.hpp"
-#include "dedup/detail/result.hpp"
-#include "dedup/error.hpp"
+#include "dedup/reflect.hpp"
 
 namespace dedup::detail {
 
@@ -244,11 +244,11 @@ std::shared_ptr<const T> read_shared(S& src, const path& p, context* ctx) {
 
 /// Reads a whole document as T in the current context; on failure the tables are left as they were.
 template <class T, class S>
-typename simple_result<T>::type read_document(S& src, const path& root) {
+simple_result_t<T> read_document(S& src, const path& root) {
   check_scope_order();
   transaction tx;
   context* ctx = current_context;
-  typename simple_result<T>::type out;
+  simple_result_t<T> out;
   if constexpr (interned<T>)
     out = read_shared<T>(src, root, ctx);
   else

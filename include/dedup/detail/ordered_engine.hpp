@@ -68,7 +68,9 @@ inline engine_settings settle(const char* who, std::size_t threads, std::size_t 
 /// - `value_type apply(item_type&, std::size_t index, extra_type&)`: the work, on a worker thread,
 ///   without the lock, concurrently with other items;
 /// - `std::exception_ptr locate(const error&, const item_type&, std::size_t index)`: what a
-///   `dedup::error` thrown by apply is rethrown (or skipped) as.
+///   `dedup::error` (bad input) thrown by apply is rethrown (or skipped) as; any other exception
+///   thrown by apply, a `storage_error` or `timeout_error` among them, is fatal, rethrown as it
+///   was thrown.
 ///
 /// Hooks with defaults here (`on_complete` and `on_stop` must not throw: nothing could catch it):
 /// - `on_complete(index, outcome)`: called exactly once for every index taken (pulled, or failed

@@ -16,8 +16,8 @@
 #include "dedup/context.hpp"
 #include "dedup/detail/compact_table.hpp"
 #include "dedup/detail/journal.hpp"
+#include "dedup/detail/path.hpp"
 #include "dedup/detail/traits.hpp"
-#include "dedup/error.hpp"
 
 namespace dedup::detail {
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <istream>
@@ -62,11 +63,13 @@ class scan_buffer {
     }
     std::size_t old = buf_.size();
     buf_.resize(old + chunk);
+    errno = 0;
     in_->read(buf_.data() + old, static_cast<std::streamsize>(chunk));
+    int failure = errno;  // a file's read sets it; a stream of another kind may not
     std::size_t got = static_cast<std::size_t>(in_->gcount());
     buf_.resize(old + got);
     if (got == 0) eof_ = true;
-    if (in_->bad()) throw error("", "cannot read the input");
+    if (in_->bad()) throw system_failure(source_, "cannot read", failure ? failure : EIO);
     return got > 0;
   }
 
@@ -249,6 +252,7 @@ class scan_buffer {
   }
 
   std::unique_ptr<std::istream> in_;
+  std::string source_ = "the input";  // what a read failure names
   std::string buf_;
   std::size_t pos_ = 0;    // scan position in buf_
   std::size_t keep_ = 0;   // while capturing_, buf_ bytes from here on are kept

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "dedup/error.hpp"
+#include "dedup/detail/path.hpp"
 
 namespace dedup::detail {
 

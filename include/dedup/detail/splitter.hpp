@@ -26,7 +26,8 @@ namespace dedup::detail {
 /// structural error (the pointer names nothing, the array is cut short, a missing or doubled
 /// comma, anything but blanks after the document, an empty document, a byte-order mark) throws
 /// `dedup::error` located at the record it is in, or at the byte where that record would start;
-/// the splitter cannot resume.
+/// an input that cannot be read throws `dedup::storage_error` with the system's errno. The
+/// splitter cannot resume.
 class splitter : scan_buffer {
  public:
   enum class mode : std::uint8_t { lines, array };
@@ -36,6 +37,9 @@ class splitter : scan_buffer {
 
   splitter(std::unique_ptr<std::istream> in, mode m, std::string pointer)
       : scan_buffer(std::move(in)), mode_(m), pointer_(std::move(pointer)) {}
+
+  /// Names the input in the `storage_error` of a failed read ("the input" until then).
+  void name_input(std::string name) { source_ = std::move(name); }
 
   /// Cuts the next record into `out`; false at the end of the records.
   bool next(raw_record& out) {

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "dedup/codec.hpp"
+#include "dedup/detail/path.hpp"
 #include "dedup/detail/source.hpp"
-#include "dedup/error.hpp"
 #include "dedup/istring.hpp"
 #include "dedup/nullable.hpp"
 #include "dedup/reflect.hpp"
