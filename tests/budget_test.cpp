@@ -17,6 +17,7 @@
 #include "dedup/detail/memory_pressure.hpp"
 #include "dedup/detail/writer/text_sink.hpp"
 #include "dedup/simdjson.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -30,12 +31,7 @@ std::shared_ptr<const std::string> get(table& t, const std::string& key, int& bu
   });
 }
 
-/// Loop sizes, which the sanitizer presets may shrink (DEDUP_FAULT_SCALE, a divisor).
-int scaled(int n) {
-  const char* v = std::getenv("DEDUP_FAULT_SCALE");
-  int d = v ? std::atoi(v) : 1;
-  return d > 1 ? std::max(1, n / d) : n;
-}
+using dedup_test::scaled;
 
 /// The free-memory probe for one test, put back on every exit.
 std::atomic<int> free_pct{50};

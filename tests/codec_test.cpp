@@ -14,6 +14,7 @@
 #include "dedup/codec.hpp"
 #include "dedup/dedup.hpp"
 #include "dedup/simdjson.hpp"
+#include "support.hpp"
 
 namespace codec_test {
 
@@ -94,13 +95,7 @@ auto read(backend b, const std::string& text) {
 
 template <class T>
 dedup::error error_of(backend b, const std::string& text) {
-  try {
-    (void)read<T>(b, text);
-  } catch (const dedup::error& e) {
-    return e;
-  }
-  FAIL("no dedup::error for " << text);
-  throw;
+  return dedup_test::error_of([&] { (void)read<T>(b, text); }, "no dedup::error for " + text);
 }
 
 const std::string base =

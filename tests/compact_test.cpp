@@ -14,6 +14,7 @@
 #include "dedup/dedup.hpp"
 #include "dedup/simdjson.hpp"
 #include "dedup/stream.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -74,21 +75,15 @@ void check_shelf_shared(const Shelf& s) {
   CHECK(s.made_in == s.books[3]->author->country);
 }
 
+/// "pointer: detail" of the error both backends throw for `text`, at the same pointer.
 std::string error_of(const std::string& text) {
-  try {
-    (void)dedup::parse_compact<Shelf>(text);
-  } catch (const dedup::error& e) {
-    std::string nl = e.what();
-    try {
-      (void)fast<Shelf>(text);
-    } catch (const dedup::error& f) {
-      CHECK(f.pointer() == e.pointer());
-      return e.pointer() + ": " + e.detail();
-    }
-    FAIL("the simdjson backend accepted what nlohmann rejected: " + nl);
-  }
-  FAIL("accepted: " + text);
-  return {};
+  auto e =
+      dedup_test::error_of([&] { (void)dedup::parse_compact<Shelf>(text); }, "accepted: " + text);
+  auto f = dedup_test::error_of(
+      [&] { (void)fast<Shelf>(text); },
+      "the simdjson backend accepted what nlohmann rejected: " + std::string(e.what()));
+  CHECK(f.pointer() == e.pointer());
+  return e.pointer() + ": " + e.detail();
 }
 
 std::string doc(const std::string& value) {
@@ -233,12 +228,6 @@ TEST_CASE("compact: members in any order, value before the marker", "[compact]")
 
 namespace {
 
-std::size_t fault_scale() {
-  const char* v = std::getenv("DEDUP_FAULT_SCALE");
-  std::size_t n = v ? std::strtoul(v, nullptr, 10) : 1;
-  return n ? n : 1;
-}
-
 std::string compact_stream(const butler::RefList& list) {
   std::ostringstream out;
   dedup::compact_writer<butler::DatasetRef> writer(out);
@@ -249,7 +238,7 @@ std::string compact_stream(const butler::RefList& list) {
 }  // namespace
 
 TEST_CASE("compact: an NDJSON stream through reader<T> with threads, in order", "[compact]") {
-  std::size_t n = 4000 / fault_scale();
+  std::size_t n = dedup_test::scaled<std::size_t>(4000);
   std::string plain = workload_text(n);
   auto list = dedup::run(
       [&] { return dedup::parse_fast<butler::RefList>(simdjson::padded_string(plain)); });

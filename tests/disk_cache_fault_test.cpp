@@ -26,6 +26,7 @@
 
 #include "dedup/disk_cache.hpp"
 #include "disk_cache_fixture.hpp"
+#include "support.hpp"
 
 extern char** environ;
 
@@ -35,33 +36,8 @@ namespace fs = std::filesystem;
 using dedup_fault::stamped;
 using clock_type = std::chrono::steady_clock;
 
-/// The full loop sizes, divided by DEDUP_FAULT_SCALE for the sanitizer presets.
-long scaled(long n) {
-  const char* s = std::getenv("DEDUP_FAULT_SCALE");
-  long d = s ? std::atol(s) : 1;
-  return d > 1 ? std::max(1L, n / d) : n;
-}
-
-/// A fresh directory, removed (made writable first) when the test ends however it ends.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "dedup-fault-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-    fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    for (auto& e : fs::recursive_directory_iterator(path, ec))
-      if (e.is_directory(ec))
-        fs::permissions(e.path(), fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
+using dedup_test::scaled;
+using dedup_test::temp_dir;
 
 /// A worker process with its stdout on a pipe; killed and reaped when the guard goes, so that a
 /// failing REQUIRE never leaves one behind.
@@ -226,7 +202,7 @@ TEST_CASE("a writer killed at random points leaves a cache that opens whole",
     std::vector<std::string> now;
     const std::size_t kill_after = rng() % 40;
     {
-      worker w({"write", root.path.string(), tag, std::to_string(round * per_round),
+      worker w({"write", root.path().string(), tag, std::to_string(round * per_round),
                 std::to_string(per_round)});
       w.await_lines(kill_after);
       w.kill_now();
@@ -234,7 +210,7 @@ TEST_CASE("a writer killed at random points leaves a cache that opens whole",
       now = lines(w.output());
     }
     CHECK(now.size() >= kill_after);  // what was read before the kill is in the output
-    dedup::disk_cache cache(options_for(root.path, tag));
+    dedup::disk_cache cache(options_for(root.path(), tag));
     dedup::scope scope;
     for (auto& name : now) require_whole(cache, name, seq_of(name));
     reported.insert(now.begin(), now.end());
@@ -343,14 +319,14 @@ TEST_CASE("four processes mixing get, put and clear lose no update", "[disk_cach
     std::vector<std::unique_ptr<worker>> workers;
     for (long p = 0; p < 4; ++p)
       workers.push_back(std::make_unique<worker>(std::vector<std::string>{
-          "mixed", root.path.string(), tag, std::to_string(p), std::to_string(n),
-          (root.path / ("log" + std::to_string(p))).string()}));
+          "mixed", root.path().string(), tag, std::to_string(p), std::to_string(n),
+          (root.path() / ("log" + std::to_string(p))).string()}));
     for (auto& w : workers) REQUIRE(exited_ok(w->wait(std::chrono::seconds(60))));
   }
   mixed_log log;
-  for (long p = 0; p < 4; ++p) read_log(root.path / ("log" + std::to_string(p)), p, log);
+  for (long p = 0; p < 4; ++p) read_log(root.path() / ("log" + std::to_string(p)), p, log);
   CHECK(log.hits + log.computed == static_cast<unsigned long long>(log.gets));
-  dedup::disk_cache cache(options_for(root.path, tag));
+  dedup::disk_cache cache(options_for(root.path(), tag));
   dedup::scope scope;
   for (int i = 0; i < 8; ++i) {
     std::string name = "m" + std::to_string(i);
@@ -371,11 +347,11 @@ TEST_CASE("a reader racing rewrites of file values never counts them corrupt",
   const std::string tag = "RACE";
   const int n = 4;
   {
-    worker first({"rewrite", root.path.string(), tag, std::to_string(n), "1"});
+    worker first({"rewrite", root.path().string(), tag, std::to_string(n), "1"});
     REQUIRE(exited_ok(first.wait()));
   }
-  dedup::disk_cache cache(options_for(root.path, tag));
-  worker w({"rewrite", root.path.string(), tag, std::to_string(n), std::to_string(scaled(400))});
+  dedup::disk_cache cache(options_for(root.path(), tag));
+  worker w({"rewrite", root.path().string(), tag, std::to_string(n), std::to_string(scaled(400))});
   w.await_lines(1);
   long found = 0;
   do {
@@ -416,9 +392,9 @@ void require_filled(const fs::path& dir, const std::string& tag, int n) {
 // let the signal through would kill it.
 TEST_CASE("a file-size limit fails stores cleanly and loses nothing stored", "[disk_cache_fault]") {
   temp_dir root;
-  fill(root.path, "FULL", 6);
+  fill(root.path(), "FULL", 6);
   {
-    worker w({"fsize", root.path.string(), "FULL", std::to_string(256 * 1024)});
+    worker w({"fsize", root.path().string(), "FULL", std::to_string(256 * 1024)});
     int status = w.wait();
     INFO(w.output());
     REQUIRE(exited_ok(status));
@@ -426,8 +402,8 @@ TEST_CASE("a file-size limit fails stores cleanly and loses nothing stored", "[d
     CHECK(w.output().find("file-size limit") != std::string::npos);  // the value file's check
     CHECK(lines(w.output()).size() == 4);  // both kinds of store: in a file and inline
   }
-  require_filled(root.path, "FULL", 6);
-  dedup::disk_cache cache(options_for(root.path, "FULL"));
+  require_filled(root.path(), "FULL", 6);
+  dedup::disk_cache cache(options_for(root.path(), "FULL"));
   dedup::scope scope;
   CHECK_FALSE(cache.find<stamped>("big_goc"));
   CHECK_FALSE(cache.find<stamped>("big_put"));
@@ -463,7 +439,7 @@ TEST_CASE("a read-only cache serves its entries and stores nothing", "[disk_cach
   temp_dir root;
   auto how = GENERATE(as<std::string>{}, "mount", "uid");
   SECTION("no cache in it yet: a storage_error") {
-    fs::path ro = root.path / "ro";
+    fs::path ro = root.path() / "ro";
     fs::create_directory(ro);
     make_unwritable(ro);
     auto before = listing(ro);
@@ -471,21 +447,21 @@ TEST_CASE("a read-only cache serves its entries and stores nothing", "[disk_cach
     CHECK(listing(ro) == before);
   }
   SECTION("a cache: hits served, a miss computed and not stored") {
-    fill(root.path, "RO", 4);
-    fs::path location = root.path / "cacheRO";
+    fill(root.path(), "RO", 4);
+    fs::path location = root.path() / "cacheRO";
     make_unwritable(location);
     auto before = listing(location);
-    run_read_only(root.path, how, 4, "read-only: dedup: ");
+    run_read_only(root.path(), how, 4, "read-only: dedup: ");
     CHECK(listing(location) == before);
     fs::permissions(location, fs::perms::owner_write, fs::perm_options::add);
-    require_filled(root.path, "RO", 4);
+    require_filled(root.path(), "RO", 4);
   }
 }
 
 TEST_CASE("a directory that is not a cache gives a storage_error and is left as it was",
           "[disk_cache_fault]") {
   temp_dir root;
-  fs::path foreign = root.path / "cacheFOREIGN";
+  fs::path foreign = root.path() / "cacheFOREIGN";
   fs::create_directory(foreign);
   std::ofstream(foreign / "notes.txt") << "someone else's files\n";
   SECTION("foreign files") {}
@@ -494,13 +470,13 @@ TEST_CASE("a directory that is not a cache gives a storage_error and is left as 
     for (auto name : {"index.sqlite", "cache.db", "index.db", "cache.sqlite"})
       std::ofstream(foreign / name) << "not a database, not at all, just bytes\n";
   }
-  auto before = listing(root.path);
-  CHECK_THROWS_AS(dedup::disk_cache(options_for(root.path, "FOREIGN")), dedup::storage_error);
-  CHECK_THROWS_AS(dedup::disk_cache::open_existing(root.path, "cache", "FOREIGN"),
+  auto before = listing(root.path());
+  CHECK_THROWS_AS(dedup::disk_cache(options_for(root.path(), "FOREIGN")), dedup::storage_error);
+  CHECK_THROWS_AS(dedup::disk_cache::open_existing(root.path(), "cache", "FOREIGN"),
                   dedup::storage_error);
-  CHECK_THROWS_AS(dedup::disk_cache::open_existing(root.path, "cache", "ABSENT"),
+  CHECK_THROWS_AS(dedup::disk_cache::open_existing(root.path(), "cache", "ABSENT"),
                   dedup::storage_error);
-  CHECK(listing(root.path) == before);
+  CHECK(listing(root.path()) == before);
 }
 
 namespace {
@@ -587,8 +563,8 @@ std::string replaced(std::string text, const std::string& from, const std::strin
 TEST_CASE("a flipped byte in a value file or an inline row is caught by the checksum",
           "[disk_cache_fault]") {
   temp_dir root;
-  fill(root.path, "FLIP", 2);
-  auto where = paths_of(root.path, "FLIP");
+  fill(root.path(), "FLIP", 2);
+  auto where = paths_of(root.path(), "FLIP");
   std::string file_bytes = read_all(where.file);
   file_bytes[file_bytes.size() / 2] ^= 1;  // inside the payload: still JSON, now the wrong bytes
   write_all(where.file, file_bytes);
@@ -598,7 +574,7 @@ TEST_CASE("a flipped byte in a value file or an inline row is caught by the chec
     row[row.size() / 2] ^= 1;
     index.set_value("e0", row);
   }
-  dedup::disk_cache cache(options_for(root.path, "FLIP"));
+  dedup::disk_cache cache(options_for(root.path(), "FLIP"));
   dedup::scope scope;
   CHECK_FALSE(cache.find<stamped>("e1"));  // dropped, never returned
   CHECK(cache.stats().corrupt == 1);
@@ -613,7 +589,7 @@ TEST_CASE("a flipped byte in a value file or an inline row is caught by the chec
   CHECK(cache.stats().corrupt == 2);
   cache.get_or_compute<stamped>("e1", again);
   CHECK(calls == 2);
-  dedup::disk_cache fresh(options_for(root.path, "FLIP"));  // the recomputed values were stored
+  dedup::disk_cache fresh(options_for(root.path(), "FLIP"));  // the recomputed values were stored
   for (auto name : {"e0", "e1"}) {
     auto w = fresh.find<stamped>(name);
     REQUIRE(w);
@@ -625,8 +601,8 @@ TEST_CASE("a flipped byte in a value file or an inline row is caught by the chec
 TEST_CASE("a hand-edited value that no longer parses names the entry and is recomputed",
           "[disk_cache_fault]") {
   temp_dir root;
-  fill(root.path, "EDIT", 2);
-  auto where = paths_of(root.path, "EDIT");
+  fill(root.path(), "EDIT", 2);
+  auto where = paths_of(root.path(), "EDIT");
   {
     raw_index index(where.index);
     std::string row = replaced(index.value("e0"), R"("seq":0)", R"("seq":"zero")");
@@ -636,7 +612,7 @@ TEST_CASE("a hand-edited value that no longer parses names the entry and is reco
     write_all(where.file, file);
     index.reseal("e1", file);
   }
-  dedup::disk_cache cache(options_for(root.path, "EDIT"));
+  dedup::disk_cache cache(options_for(root.path(), "EDIT"));
   dedup::scope scope;
   try {
     cache.find<stamped>("e0");
@@ -660,7 +636,7 @@ TEST_CASE("a hand-edited value that no longer parses names the entry and is reco
 
 TEST_CASE("a missing cache directory is created with its parents", "[disk_cache_fault]") {
   temp_dir root;
-  fs::path missing = root.path / "not" / "yet";
+  fs::path missing = root.path() / "not" / "yet";
   {
     dedup::disk_cache cache(options_for(missing, "NEW"));
     dedup::scope scope;

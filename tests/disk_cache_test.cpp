@@ -20,31 +20,16 @@
 #include "butler/model.hpp"
 #include "butler/workload.hpp"
 #include "dedup/disk_cache.hpp"
+#include "support.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-/// A directory of its own per test, removed afterwards (also when the test fails).
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path() /
-           ("dedup-disk-cache-test-" + std::to_string(::getpid()) + "-" + std::to_string(++n));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
+using dedup_test::temp_dir;
 
 dedup::disk_cache_options in(const temp_dir& d, std::string tag = "t1") {
-  return {.directory = d.path, .tag = std::move(tag)};
+  return {.directory = d.path(), .tag = std::move(tag)};
 }
 
 /// Runs SQL on a cache's index behind its back, as a hand edit or a bit flip on disk would.
@@ -188,16 +173,16 @@ TEST_CASE("disk_cache: an entry stored with another layout is stale and recomput
 
 TEST_CASE("disk_cache: tags, prefix, location, fullpath and clear", "[disk_cache]") {
   temp_dir d;
-  dedup::disk_cache_options o{.directory = d.path, .prefix = "pfx", .inline_limit = 16};
+  dedup::disk_cache_options o{.directory = d.path(), .prefix = "pfx", .inline_limit = 16};
   dedup::disk_cache cache{o};
   CHECK(cache.tag().empty());
   cache.set_tag("A");
-  CHECK(cache.location() == d.path / "pfxA");
+  CHECK(cache.location() == d.path() / "pfxA");
   cache.put("small", 1);
   cache.put("large", std::string(100, 'x'));
-  CHECK(cache.fullpath("small") == d.path / "pfxA" / "index.sqlite");
+  CHECK(cache.fullpath("small") == d.path() / "pfxA" / "index.sqlite");
   fs::path large = cache.fullpath("large");
-  CHECK(large.parent_path() == d.path / "pfxA" / "values");
+  CHECK(large.parent_path() == d.path() / "pfxA" / "values");
   CHECK(fs::file_size(large) == 102);
   CHECK(cache.fullpath("absent").empty());
 
@@ -211,11 +196,11 @@ TEST_CASE("disk_cache: tags, prefix, location, fullpath and clear", "[disk_cache
   cache.put("a", 1);
   cache.set_tag("B");
   cache.put("b", 2);
-  CHECK(dedup::disk_cache::tags(d.path, "pfx") == std::vector<std::string>{"A", "B"});
+  CHECK(dedup::disk_cache::tags(d.path(), "pfx") == std::vector<std::string>{"A", "B"});
   cache.clear_all();
-  CHECK(dedup::disk_cache::open_existing(d.path, "pfx", "A")->entries().empty());
+  CHECK(dedup::disk_cache::open_existing(d.path(), "pfx", "A")->entries().empty());
   CHECK(cache.find<int>("b") == nullptr);
-  CHECK_THROWS_AS(dedup::disk_cache::open_existing(d.path, "pfx", "C"), dedup::storage_error);
+  CHECK_THROWS_AS(dedup::disk_cache::open_existing(d.path(), "pfx", "C"), dedup::storage_error);
 }
 
 TEST_CASE("disk_cache: a value read once is served from memory", "[disk_cache]") {
@@ -278,7 +263,7 @@ TEST_CASE("disk_cache: a value that no longer parses is invalid, named and recom
   } catch (const dedup::error& e) {
     CHECK(e.pointer() == "/y");
     CHECK_THAT(e.source(),
-               Catch::StartsWith("cache entry 'p' (") && Catch::Contains(d.path.string()));
+               Catch::StartsWith("cache entry 'p' (") && Catch::Contains(d.path().string()));
     CHECK_THAT(e.detail(), !Catch::Contains("'p'"));
   }
   CHECK(reader.stats().invalid == 1);
@@ -356,18 +341,18 @@ TEST_CASE("disk_cache: storage with no tag is an untagged_cache_error", "[disk_c
 
 TEST_CASE("disk_cache: a directory that is not a cache is never written into", "[disk_cache]") {
   temp_dir d;
-  fs::create_directories(d.path / "cachedata");
-  std::ofstream(d.path / "cachedata" / "notes.txt") << "mine";
+  fs::create_directories(d.path() / "cachedata");
+  std::ofstream(d.path() / "cachedata" / "notes.txt") << "mine";
   CHECK_THROWS_AS(dedup::disk_cache(in(d, "data")), dedup::storage_error);
-  CHECK(!fs::exists(d.path / "cachedata" / "index.sqlite"));
-  fs::create_directories(d.path / "cachefake");
-  std::ofstream(d.path / "cachefake" / "index.sqlite") << "not a database, but someone's file";
+  CHECK(!fs::exists(d.path() / "cachedata" / "index.sqlite"));
+  fs::create_directories(d.path() / "cachefake");
+  std::ofstream(d.path() / "cachefake" / "index.sqlite") << "not a database, but someone's file";
   CHECK_THROWS_AS(dedup::disk_cache(in(d, "fake")), dedup::storage_error);
-  std::ifstream kept(d.path / "cachefake" / "index.sqlite");
+  std::ifstream kept(d.path() / "cachefake" / "index.sqlite");
   std::string first;
   kept >> first;
   CHECK(first == "not");
-  CHECK(dedup::disk_cache::tags(d.path, "cache") == std::vector<std::string>{"fake"});
+  CHECK(dedup::disk_cache::tags(d.path(), "cache") == std::vector<std::string>{"fake"});
 }
 
 TEST_CASE("disk_cache: single flight computes a missing entry once", "[disk_cache]") {
@@ -471,7 +456,7 @@ TEST_CASE("disk_cache: opening and reading remove no file and the first store sw
   dedup::disk_cache cache{in(d)};
   CHECK(*cache.find<std::string>("kept") == std::string(100000, 'k'));
   CHECK(cache.entries().size() == 1);
-  CHECK(dedup::disk_cache::tags(d.path) == std::vector<std::string>{"t1"});
+  CHECK(dedup::disk_cache::tags(d.path()) == std::vector<std::string>{"t1"});
   CHECK(fs::exists(planted.dead));
   CHECK(fs::exists(planted.unreferenced));
   cache.put("another", 1);
@@ -502,17 +487,18 @@ TEST_CASE("disk_cache: sweep removes orphans on demand and counts them", "[disk_
 
 TEST_CASE("disk_cache: clear_all and tags keep to their own prefix", "[disk_cache]") {
   temp_dir d;
-  dedup::disk_cache short_prefix{{.directory = d.path, .prefix = "cache", .tag = "a"}};
-  dedup::disk_cache long_prefix{{.directory = d.path, .prefix = "cache2", .tag = "b"}};
+  dedup::disk_cache short_prefix{{.directory = d.path(), .prefix = "cache", .tag = "a"}};
+  dedup::disk_cache long_prefix{{.directory = d.path(), .prefix = "cache2", .tag = "b"}};
   short_prefix.put("x", 1);
   long_prefix.put("y", 2);
-  CHECK(dedup::disk_cache::tags(d.path, "cache") == std::vector<std::string>{"a"});
-  CHECK(dedup::disk_cache::tags(d.path, "cache2") == std::vector<std::string>{"b"});
+  CHECK(dedup::disk_cache::tags(d.path(), "cache") == std::vector<std::string>{"a"});
+  CHECK(dedup::disk_cache::tags(d.path(), "cache2") == std::vector<std::string>{"b"});
   short_prefix.clear_all();
   CHECK(short_prefix.entries().empty());
   REQUIRE(long_prefix.entries().size() == 1);
-  CHECK(*dedup::disk_cache({.directory = d.path, .prefix = "cache2", .tag = "b"}).find<int>("y") ==
-        2);
+  CHECK(
+      *dedup::disk_cache({.directory = d.path(), .prefix = "cache2", .tag = "b"}).find<int>("y") ==
+      2);
 }
 
 TEST_CASE("disk_cache: a value that cannot be stored is returned uncached", "[disk_cache]") {

@@ -15,22 +15,16 @@
 #include "dedup/codec.hpp"
 #include "dedup/disk_cache.hpp"
 #include "dedup/store.hpp"
+#include "support.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-/// A plain file in the temporary directory, removed when the test ends.
-struct temp_file {
-  fs::path path = fs::temp_directory_path() / ("dedup_error_test_" + std::to_string(::getpid()));
-  temp_file() { std::ofstream(path) << "a file, not a directory\n"; }
-  ~temp_file() { fs::remove(path); }
-};
-
 /// Opens a disk cache under a path that is a file: a storage failure of the library's own.
 void open_cache_under_a_file() {
-  temp_file f;
-  dedup::disk_cache cache({.directory = f.path, .tag = "t"});
+  dedup_test::temp_file f("not_a_directory", "a file, not a directory\n");
+  dedup::disk_cache cache({.directory = f.path(), .tag = "t"});
 }
 
 /// A type whose codec rejects a value by misusing the library, as a buggy `from` might.

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "butler/model.hpp"
+#include "support.hpp"
 
 namespace dedup_examples {
 
@@ -43,19 +44,10 @@ class example_dir {
  public:
   example_dir() : previous_(std::filesystem::current_path()) {
     // One directory per test process, removed when the process exits.
-    static const struct temp_dir {
-      std::filesystem::path path =
-          std::filesystem::temp_directory_path() / ("dedup_examples_" + std::to_string(::getpid()));
-      temp_dir() {
-        std::filesystem::create_directories(path);
-        std::ofstream(path / "refs.json") << refs_text();
-      }
-      ~temp_dir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path, ignored);
-      }
+    static const struct refs_dir : dedup_test::temp_dir {
+      refs_dir() { std::ofstream(path() / "refs.json") << refs_text(); }
     } dir;
-    std::filesystem::current_path(dir.path);
+    std::filesystem::current_path(dir.path());
   }
   ~example_dir() { std::filesystem::current_path(previous_); }
   example_dir(const example_dir&) = delete;

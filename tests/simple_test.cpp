@@ -7,6 +7,7 @@
 #include "butler/model.hpp"
 #include "butler/workload.hpp"
 #include "dedup/dedup.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -234,13 +235,8 @@ struct lenient {
 /// The error `parse<T>(text)` throws; fails the test if it throws none or another type.
 template <class T>
 dedup::error parse_error_of(std::string_view text) {
-  try {
-    (void)dedup::parse<T>(text);
-  } catch (const dedup::error& e) {
-    return e;
-  }
-  FAIL("no dedup::error for " << text);
-  return dedup::error("", "");
+  return dedup_test::error_of([&] { (void)dedup::parse<T>(text); },
+                              "no dedup::error for " + std::string(text));
 }
 
 }  // namespace

@@ -14,17 +14,12 @@
 #include "butler/model.hpp"
 #include "dedup/store.hpp"
 #include "redis_server.hpp"
+#include "support.hpp"
 
 namespace {
 
 using namespace dedup_test;
 using butler::DatasetType;
-
-long fault_scale() {
-  const char* s = std::getenv("DEDUP_FAULT_SCALE");
-  long n = s ? std::atol(s) : 1;
-  return n > 0 ? n : 1;
-}
 
 std::string shm_uri(std::string_view test) {
   return "shm://test-" + std::to_string(getpid()) + "-" + std::string(test);

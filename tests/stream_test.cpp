@@ -24,6 +24,7 @@
 #include "dedup/nlohmann.hpp"
 #include "dedup/simdjson.hpp"
 #include "dedup/stream.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -32,21 +33,7 @@ struct item {
   BOOST_HANA_DEFINE_STRUCT(item, (int, n), (std::string, pad));
 };
 
-/// A file in the temporary directory, removed when the test ends.
-class temp_file {
- public:
-  temp_file(const std::string& name, const std::string& text)
-      : path_(std::filesystem::temp_directory_path() /
-              ("dedup_stream_test_" + std::to_string(::getpid()) + "_" + name)) {
-    std::ofstream out(path_, std::ios::binary);
-    out << text;
-  }
-  ~temp_file() { std::filesystem::remove(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using dedup_test::temp_file;
 
 /// Record i as JSON, with a padding length that jumps around so that workers finish out of order.
 std::string item_json(int i) {
@@ -124,13 +111,8 @@ TEST_CASE("the reader reads a stream it is handed, blank lines being no records"
 /// The storage_error a reader of `file` is made with; fails the test if it is made or throws
 /// another.
 dedup::storage_error open_failure(const std::filesystem::path& file) {
-  try {
-    dedup::reader<item> r(file);
-  } catch (const dedup::storage_error& e) {
-    return e;
-  }
-  FAIL("the reader opened " << file);
-  throw;  // not reached: FAIL throws
+  return dedup_test::error_of<dedup::storage_error>([&] { dedup::reader<item> r(file); },
+                                                    "the reader opened " + file.string());
 }
 
 TEST_CASE("a file that cannot be opened is a storage_error with its errno", "[stream]") {
