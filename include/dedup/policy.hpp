@@ -50,8 +50,10 @@ enum class tracking : std::uint8_t { strong, weak };
 /// (small documents, one scope each) are judged together with the others made at the same place
 /// in the code (the same `dedup::scope` declaration, or the same function given to `dedup::run`):
 /// when a context ends, its tables add their lookups and hits to a per-process memory of that
-/// place, and once it holds 256 lookups of a type, fewer than half of them hits, new contexts made
-/// there start with the type tuned off, except every 16th, which interns it and judges again. A
+/// place, and once it holds 256 lookups of a type (`detail::tuning_memory::enough`), fewer than
+/// half of them hits, new contexts made there start with the type tuned off, except every 16th
+/// (`rejudge`), which interns it and judges again. This comment is the one description of the
+/// self-tuning rules; the guide and the code's comments point here. A
 /// scope declared anywhere else starts with nothing learned. A table with a budget or weak tracking
 /// is never tuned off; `verify` is judged like any run (a type built by value has no hits to
 /// verify). Pin a type on with `adaptive = false`, off with `enabled = false`.

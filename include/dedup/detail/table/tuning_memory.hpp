@@ -32,11 +32,10 @@ inline std::uint64_t site_of(const char* file, std::uint32_t line, std::uint32_t
 
 /// Per type and site (see `site_of`): the lookups and hits of the tables that interned the type
 /// in contexts made there, summed as those contexts end (halved past 2^16 lookups, so recent
-/// contexts weigh most). A new table of that type, in a context made at that site, starts tuned
-/// off when the memory holds at least `enough` lookups, fewer than half of them hits, except
-/// every `rejudge`-th one, which interns and judges again: the verdict follows the data if it
-/// changes. Keyed by site so that one loop's documents teach that loop only, never an unrelated
-/// scope elsewhere in the program.
+/// contexts weigh most), and the verdict new tables made there start with. The rule (`enough`,
+/// `rejudge`) is described once, with the rest of self-tuning, in `dedup::policy`'s doc comment
+/// (dedup/policy.hpp). Keyed by site so that one loop's documents teach that loop only, never an
+/// unrelated scope elsewhere in the program.
 ///
 /// ```
 /// auto& memory = dedup::detail::tuning_memory::of_process();
@@ -89,13 +88,10 @@ class tuning_memory {
   std::map<std::pair<std::size_t, std::uint64_t>, tally> tallies_;
 };
 
-/// The self-tuning verdict of one context's table of an adaptive type, judged over windows of
-/// lookups, the first `judged_lookups` long and each next one twice the last: a window with at
-/// least half hits keeps the type; one with fewer, whose hit rate is no more than a quarter above
-/// the window before it, tunes it off. A type whose hits are still growing (a large working set
-/// read in random order, whose repeats come once its table has filled) is judged again on the
-/// next window. Or tuned off from the start where the tuning memory says so. Threads sharing the
-/// table count together, so the verdict is the same whoever reaches it.
+/// The self-tuning verdict of one context's table of an adaptive type, by the window rule that
+/// `dedup::policy`'s doc comment describes (dedup/policy.hpp), or tuned off from the start where
+/// the tuning memory says so. Threads sharing the table count together, so the verdict is the
+/// same whoever reaches it.
 ///
 /// ```
 /// dedup::detail::type_judge judge;
