@@ -1,6 +1,6 @@
-// The tables' memo of exact bytes (detail/table/bytes_memo.hpp): a repeat of an object's bytes within a
-// document resolves to its entry before any key is computed, and nothing it remembers outlives
-// the document, the table or a failed read.
+// The tables' memo of exact bytes (detail/table/bytes_memo.hpp): a repeat of an object's bytes
+// within a document resolves to its entry before any key is computed, and nothing it remembers
+// outlives the document, the table or a failed read.
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <memory>

@@ -1,5 +1,5 @@
-// Interning while reading (detail/codec/intern.hpp): canonical keys behind exact-bytes aliases, keys that
-// meet themselves, and what verify mode reports.
+// Interning while reading (detail/codec/intern.hpp): canonical keys behind exact-bytes aliases,
+// keys that meet themselves, and what verify mode reports.
 #include <catch2/catch.hpp>
 
 #include <latch>

@@ -1,4 +1,5 @@
-// detail/writer/text_sink.hpp: the compact JSON text writer the cache and the store keep values with.
+// detail/writer/text_sink.hpp: the compact JSON text writer the cache and the store keep values
+// with.
 #include <catch2/catch.hpp>
 
 #include <cmath>

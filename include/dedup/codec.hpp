@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "dedup/context.hpp"
-#include "dedup/detail/path.hpp"
 #include "dedup/detail/codec/source.hpp"
+#include "dedup/detail/path.hpp"
 #include "dedup/error.hpp"
 #include "dedup/reflect.hpp"
 

@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "dedup/detail/table/journal.hpp"
-#include "dedup/detail/table/table_access.hpp"
 #include "dedup/detail/table/sharing_gate.hpp"
+#include "dedup/detail/table/table_access.hpp"
 #include "dedup/detail/table/tuning_memory.hpp"
 #include "dedup/error.hpp"
 #include "dedup/intern_table.hpp"

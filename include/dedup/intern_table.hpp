@@ -17,8 +17,8 @@
 #include <utility>
 #include <vector>
 
-#include "dedup/detail/table/bytes_memo.hpp"
 #include "dedup/detail/hash.hpp"
+#include "dedup/detail/table/bytes_memo.hpp"
 #include "dedup/detail/table/pending_build.hpp"
 #include "dedup/detail/table/sharing_gate.hpp"
 #include "dedup/detail/table/stripe_lock.hpp"
@@ -446,4 +446,3 @@ class intern_table final : public table_base {
 };
 
 }  // namespace dedup
-

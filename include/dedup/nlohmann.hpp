@@ -13,12 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include "dedup/context.hpp"
-#include "dedup/detail/wire/compact_read.hpp"
 #include "dedup/detail/codec/intern.hpp"
 #include "dedup/detail/codec/json_locate.hpp"
+#include "dedup/detail/codec/read.hpp"
 #include "dedup/detail/json_text.hpp"
 #include "dedup/detail/path.hpp"
-#include "dedup/detail/codec/read.hpp"
+#include "dedup/detail/wire/compact_read.hpp"
 #include "dedup/detail/writer/write.hpp"
 #include "dedup/reflect.hpp"
 

@@ -14,13 +14,13 @@
 #include <simdjson.h>
 
 #include "dedup/context.hpp"
-#include "dedup/detail/wire/compact_read.hpp"
 #include "dedup/detail/codec/intern.hpp"
 #include "dedup/detail/codec/json_locate.hpp"
-#include "dedup/detail/json_text.hpp"
-#include "dedup/detail/path.hpp"
 #include "dedup/detail/codec/read.hpp"
 #include "dedup/detail/codec/thread_buffers.hpp"
+#include "dedup/detail/json_text.hpp"
+#include "dedup/detail/path.hpp"
+#include "dedup/detail/wire/compact_read.hpp"
 #include "dedup/reflect.hpp"
 
 namespace dedup {

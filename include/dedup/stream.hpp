@@ -20,11 +20,11 @@
 #include <vector>
 
 #include "dedup/context.hpp"
-#include "dedup/detail/wire/compact_read.hpp"
+#include "dedup/detail/path.hpp"
 #include "dedup/detail/stream/layout.hpp"
 #include "dedup/detail/stream/ordered_engine.hpp"
-#include "dedup/detail/path.hpp"
 #include "dedup/detail/stream/splitter.hpp"
+#include "dedup/detail/wire/compact_read.hpp"
 #include "dedup/error.hpp"
 #include "dedup/ordered_map.hpp"
 #include "dedup/simdjson.hpp"

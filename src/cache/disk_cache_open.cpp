@@ -1,5 +1,5 @@
-// Opening a cache directory's index (see detail/cache/disk_cache_index.hpp): the directory checks, the
-// schema, the read-only fallback, what a first write prepares, and the listing of caches.
+// Opening a cache directory's index (see detail/cache/disk_cache_index.hpp): the directory checks,
+// the schema, the read-only fallback, what a first write prepares, and the listing of caches.
 #include <unistd.h>
 
 #include <algorithm>

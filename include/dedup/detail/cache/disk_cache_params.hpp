@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "dedup/detail/codec/codecs_struct.hpp"
+#include "dedup/detail/codec/traits.hpp"
 #include "dedup/detail/hash.hpp"
 #include "dedup/detail/writer/text_sink.hpp"
-#include "dedup/detail/codec/traits.hpp"
 
 namespace dedup::detail {
 

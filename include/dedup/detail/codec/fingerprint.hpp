@@ -14,8 +14,8 @@
 #include <variant>
 #include <vector>
 
-#include "dedup/detail/hash.hpp"
 #include "dedup/detail/codec/traits.hpp"
+#include "dedup/detail/hash.hpp"
 #include "dedup/istring.hpp"
 #include "dedup/nullable.hpp"
 #include "dedup/reflect.hpp"

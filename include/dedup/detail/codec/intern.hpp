@@ -16,8 +16,8 @@
 #include "dedup/context.hpp"
 #include "dedup/detail/codec/codecs_struct.hpp"
 #include "dedup/detail/codec/key.hpp"
-#include "dedup/detail/path.hpp"
 #include "dedup/detail/codec/read.hpp"
+#include "dedup/detail/path.hpp"
 #include "dedup/reflect.hpp"
 
 namespace dedup::detail {

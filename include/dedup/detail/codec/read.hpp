@@ -1,6 +1,7 @@
 // The reader: a simple form to C++ values, interning inside a scope. It is written once over a
-// source (detail/codec/source.hpp): each kind's codec reads its values (dedup/codec.hpp, detail/codecs*),
-// and this header holds the pieces they share: scalars, member walks and well-formedness checks.
+// source (detail/codec/source.hpp): each kind's codec reads its values (dedup/codec.hpp,
+// detail/codecs*), and this header holds the pieces they share: scalars, member walks and
+// well-formedness checks.
 #pragma once
 
 #include <algorithm>
@@ -14,10 +15,10 @@
 #include <vector>
 
 #include "dedup/context.hpp"
-#include "dedup/detail/wire/compact_table.hpp"
-#include "dedup/detail/table/journal.hpp"
-#include "dedup/detail/path.hpp"
 #include "dedup/detail/codec/traits.hpp"
+#include "dedup/detail/path.hpp"
+#include "dedup/detail/table/journal.hpp"
+#include "dedup/detail/wire/compact_table.hpp"
 
 namespace dedup::detail {
 
@@ -178,8 +179,9 @@ class seen_names {
 
 /// Checks that a value is well-formed JSON throughout without building anything (no object in it
 /// repeats a member name, its scalars parse, it nests at most `max_depth` deep): for a value the
-/// model ignores, and for the members a hit's key leaves unread (detail/codec/intern.hpp). Sources built
-/// from a DOM, which was checked as it was parsed, declare `unique_member_names` and skip the walk.
+/// model ignores, and for the members a hit's key leaves unread (detail/codec/intern.hpp). Sources
+/// built from a DOM, which was checked as it was parsed, declare `unique_member_names` and skip the
+/// walk.
 template <class S>
 void check_well_formed(S& src, const path& p, std::size_t depth) {
   if constexpr (!requires { S::unique_member_names; }) {

@@ -50,7 +50,8 @@ struct member_visitor {
 /// names stay valid until the read ends; `for_each_member` may be called twice on one object (once
 /// for the key, once to build), and `for_each_element` may peek at an array before it is read.
 /// A source may also give an object's exact bytes (`raw_view`, `has_bytes`: see has_raw_bytes in
-/// detail/codec/intern.hpp) and declare `unique_member_names` when its DOM has already rejected repeats.
+/// detail/codec/intern.hpp) and declare `unique_member_names` when its DOM has already rejected
+/// repeats.
 ///
 /// ```
 /// static_assert(dedup::detail::json_source<dedup::detail::nlohmann_source>);
@@ -67,8 +68,8 @@ concept json_source = requires(S& s, const path& p) {
   s.for_each_member(p, member_visitor<S>{});
 };
 
-/// Where a value is written, event by event: a DOM builder (detail/writer/write.hpp) or, later, a text
-/// writer. Inside an object every value follows its `key`.
+/// Where a value is written, event by event: a DOM builder (detail/writer/write.hpp) or, later, a
+/// text writer. Inside an object every value follows its `key`.
 ///
 /// ```
 /// std::string out;

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "dedup/codec.hpp"
-#include "dedup/detail/path.hpp"
 #include "dedup/detail/codec/source.hpp"
+#include "dedup/detail/path.hpp"
 #include "dedup/istring.hpp"
 #include "dedup/nullable.hpp"
 #include "dedup/reflect.hpp"

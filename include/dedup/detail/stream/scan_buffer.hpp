@@ -1,5 +1,5 @@
-// The buffered scanner under the record splitter (detail/stream/splitter.hpp): a window over an input
-// read in bounded chunks, and the passes that find where a string, scalar or container ends
+// The buffered scanner under the record splitter (detail/stream/splitter.hpp): a window over an
+// input read in bounded chunks, and the passes that find where a string, scalar or container ends
 // without parsing it.
 #pragma once
 
@@ -16,8 +16,8 @@
 #include <string_view>
 #include <utility>
 
-#include "dedup/detail/stream/container_walk.hpp"
 #include "dedup/detail/json_text.hpp"
+#include "dedup/detail/stream/container_walk.hpp"
 #include "dedup/error.hpp"
 
 namespace dedup::detail {

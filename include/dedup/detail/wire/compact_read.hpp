@@ -12,9 +12,9 @@
 #include <string_view>
 #include <utility>
 
-#include "dedup/detail/wire/compact_table.hpp"
 #include "dedup/detail/codec/intern.hpp"
 #include "dedup/detail/json_text.hpp"
+#include "dedup/detail/wire/compact_table.hpp"
 
 namespace dedup::detail {
 

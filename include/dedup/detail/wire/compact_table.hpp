@@ -27,8 +27,8 @@ class context;
 namespace dedup::detail {
 
 /// The type a `$id` was defined as, by address: what a `$ref` checks its member's type against.
-/// Its name is known at compile time (`compact_type_of<U>`, in detail/wire/compact_read.hpp), so that a
-/// check costs a pointer comparison and only an error spells it.
+/// Its name is known at compile time (`compact_type_of<U>`, in detail/wire/compact_read.hpp), so
+/// that a check costs a pointer comparison and only an error spells it.
 struct compact_type {
   std::string_view name;
 };

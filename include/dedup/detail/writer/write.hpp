@@ -1,5 +1,6 @@
-// The nlohmann backend's sink: the codecs write a value event by event (detail/codec/source.hpp) and this
-// builds the nlohmann::json DOM that `to_simple` returns. Only dedup/nlohmann.hpp includes it.
+// The nlohmann backend's sink: the codecs write a value event by event (detail/codec/source.hpp)
+// and this builds the nlohmann::json DOM that `to_simple` returns. Only dedup/nlohmann.hpp includes
+// it.
 #pragma once
 
 #include <cstdint>
