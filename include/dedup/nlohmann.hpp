@@ -18,7 +18,6 @@
 #include "dedup/detail/codec/read.hpp"
 #include "dedup/detail/json_text.hpp"
 #include "dedup/detail/path.hpp"
-#include "dedup/detail/wire/compact_read.hpp"
 #include "dedup/detail/writer/write.hpp"
 #include "dedup/reflect.hpp"
 
@@ -254,6 +253,8 @@ simple_result_t<T> parse(std::string_view text) {
 /// ```
 template <class T>
 simple_result_t<T> parse_compact(std::string_view text) {
+  static_assert(detail::has_codec<detail::compact_document<T>>,
+                "dedup: reading the compact form needs #include \"dedup/compact.hpp\"");
   return std::move(parse<detail::compact_document<T>>(text).value);
 }
 

@@ -14,13 +14,13 @@
 #include <simdjson.h>
 
 #include "dedup/context.hpp"
+#include "dedup/detail/api.hpp"
 #include "dedup/detail/codec/intern.hpp"
 #include "dedup/detail/codec/json_locate.hpp"
 #include "dedup/detail/codec/read.hpp"
 #include "dedup/detail/codec/thread_buffers.hpp"
 #include "dedup/detail/json_text.hpp"
 #include "dedup/detail/path.hpp"
-#include "dedup/detail/wire/compact_read.hpp"
 #include "dedup/reflect.hpp"
 
 namespace dedup {
@@ -184,8 +184,9 @@ class simdjson_source {
     return raw.size() == size && hash_key(raw) == hash;
   }
 
-  /// The end of the input of the document being read on this thread, where the reader knows it.
-  static inline thread_local const char* input_end = nullptr;
+  /// The end of the input of the document being read on this thread, where the reader knows it;
+  /// one per process (detail/api.hpp), like the document's serial number beside it.
+  DEDUP_API static inline thread_local const char* input_end = nullptr;
   static const char* document_end() noexcept { return input_end; }
 
   /// Where the value's bytes begin in the input.
@@ -296,9 +297,11 @@ class simdjson_source {
 };
 static_assert(json_source<simdjson_source>);
 
-/// Reads the whole of `doc` as T and rejects anything after its root value.
-template <class T>
-simple_result_t<T> read_simdjson_document(od::document& doc, std::string_view input = {}) {
+/// Reads the whole of `doc` as T with `read(root source, root path)`, which reads it as
+/// `read_document<T>` does (a compact stream's record wraps the source first), and rejects
+/// anything after its root value.
+template <class T, class Read>
+simple_result_t<T> read_simdjson_document(od::document& doc, std::string_view input, Read&& read) {
   // The input's end lets a hit compare bytes in place (simdjson_source::has_bytes), and the
   // document's serial number lets the tables' memos of bytes know it (detail/table/bytes_memo.hpp).
   struct known_end {
@@ -316,10 +319,18 @@ simple_result_t<T> read_simdjson_document(od::document& doc, std::string_view in
   transaction tx;  // also undoes the entries of a document rejected for what follows it
   simdjson_source src(doc);
   path root;
-  auto out = read_document<T>(src, root);
+  auto out = read(src, root);
   if (!doc.current_location().error()) fail(root, "malformed JSON: content after the document");
   tx.commit();
   return out;
+}
+
+/// Reads the whole of `doc` as T and rejects anything after its root value.
+template <class T>
+simple_result_t<T> read_simdjson_document(od::document& doc, std::string_view input = {}) {
+  return read_simdjson_document<T>(doc, input, [](simdjson_source& src, const path& root) {
+    return read_document<T>(src, root);
+  });
 }
 
 }  // namespace detail
@@ -415,6 +426,8 @@ simple_result_t<T> parse_fast(const simdjson::padded_string& json) {
 template <class T>
 simple_result_t<T> parse_compact_fast(simdjson::ondemand::parser& parser,
                                       const simdjson::padded_string& json) {
+  static_assert(detail::has_codec<detail::compact_document<T>>,
+                "dedup: reading the compact form needs #include \"dedup/compact.hpp\"");
   return std::move(parse_fast<detail::compact_document<T>>(parser, json).value);
 }
 
@@ -428,6 +441,8 @@ simple_result_t<T> parse_compact_fast(simdjson::ondemand::parser& parser,
 /// ```
 template <class T>
 simple_result_t<T> parse_compact_fast(const simdjson::padded_string& json) {
+  static_assert(detail::has_codec<detail::compact_document<T>>,
+                "dedup: reading the compact form needs #include \"dedup/compact.hpp\"");
   return std::move(parse_fast<detail::compact_document<T>>(json).value);
 }
 

@@ -84,7 +84,8 @@ static_assert(splitter::padding >= simdjson::SIMDJSON_PADDING,
 
 /// Parses one record; the one place that knows which backend the reader uses: simdjson On-Demand,
 /// straight from the record's buffer (its spare capacity is the padding simdjson reads past the
-/// end), with one parser per worker thread so that its buffers are reused.
+/// end), with one parser per worker thread so that its buffers are reused. A record of a compact
+/// stream is read through a compact source over its stream's table.
 template <class T>
 simple_result_t<T> parse_record(const raw_record& r, compact_table* compact = nullptr) {
   thread_local simdjson::ondemand::parser parser;
@@ -96,8 +97,11 @@ simple_result_t<T> parse_record(const raw_record& r, compact_table* compact = nu
     ~record_label() { current_record.reset(); }
   } label(r.index);
   if (!compact) return read_simdjson_document<T>(doc, r.bytes);
-  compact_guard reading(*compact, r.index);
-  return read_simdjson_document<T>(doc, r.bytes);
+  compact_reading reading{compact, r.index};
+  return read_simdjson_document<T>(doc, r.bytes, [&](simdjson_source& src, const path& root) {
+    compact_source in(src, reading);
+    return read_document<T>(in, root);
+  });
 }
 
 /// Checks the text around the records' array (the splitter's `check_around`) as `parse_fast` checks

@@ -18,3 +18,9 @@ std::uint64_t a_common_entries() {
 const void* a_current() {
   return dedup::detail::current_context;
 }
+std::optional<std::size_t> a_record() {
+  return dedup::detail::current_record;
+}
+const char* a_input_end() {
+  return dedup::detail::simdjson_source::input_end;
+}

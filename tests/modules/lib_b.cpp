@@ -18,3 +18,9 @@ std::uint64_t b_common_entries() {
 const void* b_current() {
   return dedup::detail::current_context;
 }
+std::optional<std::size_t> b_record() {
+  return dedup::detail::current_record;
+}
+const char* b_input_end() {
+  return dedup::detail::simdjson_source::input_end;
+}

@@ -1,6 +1,7 @@
 // Two shared libraries built with -fvisibility=hidden, used in one scope of the program: the scope
-// is current in both, the common type is one instance across them, and their own types each keep
-// a table of their own. Exits non-zero, saying why, on the first failed check.
+// is current in both, the common type is one instance across them, their own types each keep a
+// table of their own, and the reader's labels of what it reads (record, input) are one per thread.
+// Exits non-zero, saying why, on the first failed check.
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -39,6 +40,14 @@ int main() {
     }).join();
   }
   check(a_current() == nullptr && b_current() == nullptr, "no scope is current after it closes");
+  dedup::detail::current_record = 7;  // as the reader labels the record a worker reads
+  check(a_record() == 7 && b_record() == 7, "the record being read is the same in both");
+  dedup::detail::current_record.reset();
+  check(!a_record() && !b_record(), "no record is labelled after the read");
+  dedup::detail::simdjson_source::input_end = common.data() + common.size();
+  check(a_input_end() == common.data() + common.size() && b_input_end() == a_input_end(),
+        "the end of the input being read is the same in both");
+  dedup::detail::simdjson_source::input_end = nullptr;
   if (failures == 0) std::puts("modules: all checks passed");
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -1,12 +1,15 @@
 // The types the module test reads: one known to every module, and one of each library's own.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "dedup/nlohmann.hpp"
+#include "dedup/simdjson.hpp"
 
 #define MODULE_API __attribute__((visibility("default")))
 
@@ -41,10 +44,13 @@ struct dedup::options<modules::only_in_b> : dedup::default_options {
   static constexpr auto key = dedup::whole_value;
 };
 
-/// What each library exports: reads in the caller's scope, and its own view of the current one.
+/// What each library exports: reads in the caller's scope, and its own view of the current one and
+/// of the stream record and the input being read (as verify mode names it, as a hit checks bytes).
 #define MODULE_FUNCTIONS(lib)                                                                   \
   MODULE_API std::shared_ptr<const modules::common> lib##_read_common(const std::string& text); \
   MODULE_API std::string lib##_read_own(const std::string& text);                               \
   MODULE_API std::uint64_t lib##_own_entries();                                                 \
   MODULE_API std::uint64_t lib##_common_entries();                                              \
-  MODULE_API const void* lib##_current();
+  MODULE_API const void* lib##_current();                                                       \
+  MODULE_API std::optional<std::size_t> lib##_record();                                         \
+  MODULE_API const char* lib##_input_end();

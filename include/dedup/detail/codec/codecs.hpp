@@ -169,12 +169,17 @@ struct codec<std::string> : detail::text_codec, detail::equal_by_operator {
   }
 };
 
-/// An istring is shared through the context's string table inside a scope.
+/// An istring is shared through the context's string table inside a scope, and outside one in a
+/// compact read, through the read's own pool (its strings were shared when it was written).
 template <>
 struct codec<istring> : detail::text_codec, detail::equal_by_operator {
   template <class S>
   static void read(S& src, const detail::path& p, context* ctx, istring& out) {
-    out = detail::make_istring(detail::read_text(src, p), ctx);
+    std::string_view text = detail::read_text(src, p);
+    if constexpr (detail::compact_form_source<S>) {
+      if (!ctx) return void(out = src.unscoped_string(text));
+    }
+    out = detail::make_istring(text, ctx);
   }
   template <class K>
   static void write(K& sink, const istring& v) {

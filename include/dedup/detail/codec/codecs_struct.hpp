@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "dedup/detail/codec/codecs_containers.hpp"
-#include "dedup/detail/wire/compact_table.hpp"
 
 namespace dedup {
 
@@ -59,9 +58,10 @@ bool equal_members(const T& a, const T& b) {
 
 }  // namespace detail
 
-/// A shared member: interned inside a scope when U declares a key; keyed by U's key. In a compact
-/// read or write (dedup/compact.hpp) a member whose U declares a key travels as `{"$id":N,
-/// "$value":...}` the first time and `{"$ref":N}` after.
+/// A shared member: interned inside a scope when U declares a key; keyed by U's key. In the compact
+/// form (dedup/compact.hpp) a member whose U declares a key travels as `{"$id":N,"$value":...}` the
+/// first time and `{"$ref":N}` after: a compact sink names the instances when writing, and a
+/// compact source (detail/wire/compact_source.hpp) resolves them when reading.
 template <class U>
 struct codec<std::shared_ptr<const U>> {
   using pointer = std::shared_ptr<const U>;
@@ -73,19 +73,17 @@ struct codec<std::shared_ptr<const U>> {
   static std::string expected_name() { return detail::expected_name<U>(); }
   template <class S>
   static void read(S& src, const detail::path& p, context* ctx, pointer& out) {
-    if constexpr (interned<U>) {
-      if (detail::current_compact) [[unlikely]]
-        return void(out = detail::read_compact_shared<U>(src, p, ctx));
-    }
-    out = detail::read_shared<U>(src, p, ctx);
+    if constexpr (interned<U> && detail::compact_form_source<S>)
+      out = src.template read_shared_member<U>(p, ctx);
+    else
+      out = detail::read_shared<U>(src, p, ctx);
   }
   template <class S>
   static void encode(S& src, const detail::path& p, std::string& out) {
-    if constexpr (interned<U>) {
-      if (detail::current_compact) [[unlikely]]
-        return detail::encode_compact_shared<U>(src, p, out);
-    }
-    detail::encode_key<U>(src, p, out);
+    if constexpr (interned<U> && detail::compact_form_source<S>)
+      src.template encode_shared_member<U>(p, out);
+    else
+      detail::encode_key<U>(src, p, out);
   }
   template <class K>
   static void write(K& sink, const pointer& v) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dedup/context.hpp"
+#include "dedup/detail/api.hpp"
 #include "dedup/detail/codec/codecs_struct.hpp"
 #include "dedup/detail/codec/key.hpp"
 #include "dedup/detail/codec/read.hpp"
@@ -56,8 +57,9 @@ constexpr bool key_skips_members() {
 }
 
 /// The index of the record being read by a stream reader on this thread, if any, so that verify
-/// mode can say which document an entry came from.
-inline thread_local std::optional<std::size_t> current_record;
+/// mode can say which document an entry came from. One per process, like the rest of the reader's
+/// state (detail/api.hpp): a record read in one module names itself in another's messages.
+DEDUP_API inline thread_local std::optional<std::size_t> current_record;
 
 /// Where a value is first read, as verify mode reports it.
 inline std::string origin_of(const path& p) {
@@ -256,5 +258,11 @@ simple_result_t<T> read_document(S& src, const path& root) {
   tx.commit();
   return out;
 }
+
+/// A compact document, as `parse_compact` and `parse_compact_fast` read it through `read_document`:
+/// defined with its codec in detail/wire/compact_read.hpp, which dedup/compact.hpp includes, so
+/// that a plain read includes nothing of the compact form.
+template <class T>
+struct compact_document;
 
 }  // namespace dedup::detail

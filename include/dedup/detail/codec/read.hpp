@@ -18,7 +18,6 @@
 #include "dedup/detail/codec/traits.hpp"
 #include "dedup/detail/path.hpp"
 #include "dedup/detail/table/journal.hpp"
-#include "dedup/detail/wire/compact_table.hpp"
 
 namespace dedup::detail {
 
@@ -84,13 +83,10 @@ auto publish_entry(intern_table<V>& table, Ticket& reservation, std::shared_ptr<
   return reservation.publish(value, std::move(origin), bytes);
 }
 
-/// An istring, shared through the context's string table inside a scope, and through the read's
-/// own pool in a compact read outside one (its strings were shared when it was written).
+/// An istring, shared through the context's string table inside a scope (a compact source shares
+/// one outside a scope as well: see the istring codec).
 inline istring make_istring(std::string_view text, context* ctx) {
-  if (!ctx) {
-    if (current_compact) return istring(current_compact->table->shared_text(text));
-    return istring(std::string(text));
-  }
+  if (!ctx) return istring(std::string(text));
   auto& table = ctx->table<std::string>();
   if (!table.policy().enabled) return istring(std::string(text));
   auto found = table_access::find_or_reserve(table, text, hash_key(text));

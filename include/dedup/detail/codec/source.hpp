@@ -68,6 +68,19 @@ concept json_source = requires(S& s, const path& p) {
   s.for_each_member(p, member_visitor<S>{});
 };
 
+/// A source of the compact form (detail/wire/compact_source.hpp), as a compact sink is one when
+/// writing: it declares `compact_form`, and the codecs ask it for shared members
+/// (`read_shared_member<U>`, `encode_shared_member<U>`) and for istrings outside a scope
+/// (`unscoped_string`). Known from the type alone, so a plain read has no branch for it.
+///
+/// ```
+/// static_assert(!dedup::detail::compact_form_source<dedup::detail::nlohmann_source>);
+/// ```
+template <class S>
+concept compact_form_source = json_source<S> && requires {
+  S::compact_form;
+};
+
 /// Where a value is written, event by event: a DOM builder (detail/writer/write.hpp) or, later, a
 /// text writer. Inside an object every value follows its `key`.
 ///

@@ -1,8 +1,8 @@
-// Reading the compact form (dedup/compact.hpp): a shared member is `{"$id":N,"$value":V}` (V read
-// as its type, interned in a scope as any value is, and recorded as N) or `{"$ref":N}` (the
-// instance recorded as N). Both backends include this, so the shared-pointer codec's compact path
-// is defined wherever it can be instantiated. A reader of lines also finds a stream's header
-// lines here.
+// Reading the compact form's documents and streams (dedup/compact.hpp): the envelope
+// `{"dedup":"compact","version":1,...}` around a document's value, read through a compact source
+// (detail/wire/compact_source.hpp) with a table of its own, and a stream's header line, which a
+// reader of lines also finds here. `parse_compact` and `parse_compact_fast` read `compact_document`
+// through each backend's ordinary document reader.
 #pragma once
 
 #include <cstdint>
@@ -14,144 +14,10 @@
 
 #include "dedup/detail/codec/intern.hpp"
 #include "dedup/detail/json_text.hpp"
+#include "dedup/detail/wire/compact_source.hpp"
 #include "dedup/detail/wire/compact_table.hpp"
 
 namespace dedup::detail {
-
-/// The type of a definition or reference, named at compile time.
-template <class U>
-inline constexpr compact_type compact_type_of{type_name<U>()};
-
-/// What a compact wrapper object holds, found in one walk of its members.
-struct compact_wrapper {
-  std::optional<std::uint64_t> id, ref;
-  bool has_value = false;
-  bool value_done = false;
-};
-
-/// What a `$id` or `$ref` must be, for the messages of every way one can be wrong.
-inline constexpr std::string_view compact_id_kind = "a non-negative integer id below 2^64";
-
-template <class S>
-std::uint64_t read_compact_id(S& src, const path& p) {
-  json_kind k = src.kind(p);
-  if (k != json_kind::integer) fail_kind(p, compact_id_kind, kind_name(k));
-  try {
-    return src.get_uint64(p);
-  } catch (const error&) {  // a backend's own words for a negative or too large integer
-    fail_kind(p, compact_id_kind, "an integer out of that range");
-  }
-}
-
-/// Walks a wrapper's members, calling on_value(value source, its path) for `$value` once its `$id`
-/// is known (a `$value` before its `$id` is taken on a second walk); checks the wrapper's shape.
-template <class S, class F>
-compact_wrapper walk_compact_wrapper(S& src, const path& p, F&& on_value) {
-  if (json_kind k = src.kind(p); k != json_kind::object)
-    fail_kind(p, R"(a compact reference ({"$id":N,"$value":...} or {"$ref":N}))", kind_name(k));
-  compact_wrapper w;
-  auto once = [&](bool seen, const path& here, std::string_view key) {
-    if (seen) fail(here, "duplicate member '" + excerpt(key) + "'");
-  };
-  src.for_each_member(p, [&](std::string_view key, S& value) {
-    path here = p.member(key);
-    if (key == "$id") {
-      once(w.id.has_value(), here, key);
-      w.id = read_compact_id(value, here);
-    } else if (key == "$ref") {
-      once(w.ref.has_value(), here, key);
-      w.ref = read_compact_id(value, here);
-    } else if (key == "$value") {
-      once(w.has_value, here, key);
-      w.has_value = true;
-      if (w.id) on_value(value, here, *w.id), w.value_done = true;
-    } else {
-      fail(here, "unexpected member '" + excerpt(key) +
-                     "' in a compact reference (only $id with $value, or $ref)");
-    }
-  });
-  if (w.ref && (w.id || w.has_value)) fail(p, "a $ref stands alone: no $id or $value beside it");
-  if (!w.ref && !w.id) fail(p, "missing member '$id' or '$ref' of a compact reference");
-  if (w.id && !w.has_value) fail(p.member("$value"), "missing member '$value' beside '$id'");
-  if (w.id && !w.value_done) {
-    src.for_each_member(p, [&](std::string_view key, S& value) {
-      if (key == "$value") on_value(value, p.member(key), *w.id);
-    });
-  }
-  return w;
-}
-
-/// U for a definition: inside a scope, the table's instance for its key (`key`, computed by the
-/// caller); the value is read in full even on a hit, so that the definitions inside it land.
-template <class U, class S>
-std::shared_ptr<const U> intern_compact(S& src, const path& p, context* ctx,
-                                        const std::string& key) {
-  if (ctx) {
-    intern_table<U>& table = ctx->table<U>();
-    const policy pol = table.policy();
-    if (pol.enabled) {
-      auto found = table_access::find_or_reserve(table, key, hash_key(key));
-      if (found.value) {
-        U fresh = read_value<U>(src, p, ctx);
-        if (pol.verify && !equal_values<U>(fresh, *found.value))
-          report_collision<U>(p, found.origin());
-        return std::move(found.value);
-      }
-      auto value = read_new<U>(src, p, ctx);
-      if (found.reservation)
-        publish_entry(table, found.reservation, value, pol.verify ? origin_of(p) : std::string());
-      return value;
-    }
-  }
-  return read_new<U>(src, p, ctx);
-}
-
-/// Whether the value at `p` is a compact wrapper: an object whose first member is `$id`, `$ref` or
-/// `$value` (the writer puts `$id` or `$ref` first). Anything else is the member's value written in
-/// place, once: a writer that knows an instance is not shared (`to_compact`) gives it no id.
-template <class S>
-bool is_compact_wrapper(S& src, const path& p) {
-  if (src.kind(p) != json_kind::object) return false;
-  std::string_view first = src.first_key(p);
-  return first == "$id" || first == "$ref" || first == "$value";
-}
-
-template <class U, class S>
-std::shared_ptr<const U> read_compact_shared(S& src, const path& p, context* ctx) {
-  if (!is_compact_wrapper(src, p)) return read_shared<U>(src, p, ctx);
-  compact_reading& reading = *current_compact;
-  std::shared_ptr<const U> out;
-  compact_wrapper w = walk_compact_wrapper(src, p, [&](S& value, const path& at, std::uint64_t id) {
-    reading.table->begin(id, compact_type_of<U>, reading.record, p.member("$id"));
-    std::string key;
-    if (ctx) {  // for the table, and for a later `$ref` inside a parent's key
-      key_scratch scratch;
-      encode_key<U>(value, at, key_scratch::buffer());
-      key.assign(scratch.view());
-    }
-    out = intern_compact<U>(value, at, ctx, key);
-    reading.table->define(id, out, std::move(key));
-  });
-  if (w.ref) {
-    out = std::static_pointer_cast<const U>(
-        reading.table->resolve(*w.ref, compact_type_of<U>, reading.record, p.member("$ref")));
-  }
-  return out;
-}
-
-template <class U, class S>
-void encode_compact_shared(S& src, const path& p, std::string& out) {
-  if (!is_compact_wrapper(src, p)) return encode_key<U>(src, p, out);
-  compact_reading& reading = *current_compact;
-  compact_wrapper w = walk_compact_wrapper(src, p, [&](S& value, const path& at, std::uint64_t id) {
-    std::size_t mark = out.size();
-    encode_key<U>(value, at, out);
-    reading.table->announce(id, reading.record, std::string_view(out).substr(mark));
-  });
-  if (w.ref) {
-    reading.table->append_key(*w.ref, compact_type_of<U>, reading.record, p.member("$ref"), out);
-  }
-}
 
 /// The marker and version that open every compact document and stream.
 inline constexpr std::string_view compact_marker = "compact";
@@ -287,8 +153,9 @@ struct codec<detail::compact_document<T>> {
   static void read(S& src, const detail::path& p, context* ctx, detail::compact_document<T>& out) {
     detail::walk_compact_envelope(src, p, true, [&](S& v, const detail::path& at) {
       detail::compact_table table;
-      detail::compact_guard reading(table, 0);
-      out.value = detail::read_compact_value<T>(v, at, ctx);
+      detail::compact_reading reading{&table, 0};
+      detail::compact_source compact(v, reading);
+      out.value = detail::read_compact_value<T>(compact, at, ctx);
     });
   }
   template <class K>

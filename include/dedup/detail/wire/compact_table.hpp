@@ -1,7 +1,6 @@
 // The identity table of a compact read (dedup/compact.hpp): which instance each `$id` names, which
 // record defined it, and which records are complete, so that a `$ref` finds its instance, waits
-// for it in a parallel reader, or is an error. Light on purpose: the shared-pointer codec includes
-// it for the one thread-local load its plain path pays.
+// for it in a parallel reader, or is an error.
 #pragma once
 
 #include <algorithm>
@@ -27,7 +26,7 @@ class context;
 namespace dedup::detail {
 
 /// The type a `$id` was defined as, by address: what a `$ref` checks its member's type against.
-/// Its name is known at compile time (`compact_type_of<U>`, in detail/wire/compact_read.hpp), so
+/// Its name is known at compile time (`compact_type_of<U>`, in detail/wire/compact_source.hpp), so
 /// that a check costs a pointer comparison and only an error spells it.
 struct compact_type {
   std::string_view name;
@@ -210,35 +209,11 @@ class compact_table {
   bool cancelled_ = false;
 };
 
-/// The compact read running on this thread: its table and the record being read. Null outside
-/// one, which is all the plain path ever checks.
+/// The compact read a compact source carries (detail/wire/compact_source.hpp): its table, and the
+/// record being read.
 struct compact_reading {
   compact_table* table = nullptr;
   std::size_t record = 0;
 };
-inline thread_local compact_reading* current_compact = nullptr;
-
-/// Makes a compact read current on this thread for its lifetime (RAII; restores the outer one).
-class compact_guard {
- public:
-  compact_guard(compact_table& table, std::size_t record)
-      : state_{&table, record}, outer_(current_compact) {
-    current_compact = &state_;
-  }
-  compact_guard(const compact_guard&) = delete;
-  compact_guard& operator=(const compact_guard&) = delete;
-  ~compact_guard() { current_compact = outer_; }
-
- private:
-  compact_reading state_;
-  compact_reading* outer_;
-};
-
-/// The shared-pointer codec's compact paths (defined in detail/wire/compact_read.hpp, which both
-/// backends include).
-template <class U, class S>
-std::shared_ptr<const U> read_compact_shared(S& src, const path& p, context* ctx);
-template <class U, class S>
-void encode_compact_shared(S& src, const path& p, std::string& out);
 
 }  // namespace dedup::detail
