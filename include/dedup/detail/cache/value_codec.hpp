@@ -27,6 +27,11 @@
 namespace dedup::detail {
 
 /// The first byte of a value stored by this version of the cache.
+///
+/// ```
+/// std::string bytes = dedup::detail::encode_value(std::vector<std::byte>{std::byte{7}});
+/// assert(bytes == std::string{static_cast<char>(dedup::detail::stored_format::raw), '\x07'});
+/// ```
 enum class stored_format : char { compact = '\x01', raw = '\x02' };
 
 /// Whether T is a byte buffer, stored raw rather than as JSON text.
@@ -67,6 +72,11 @@ std::string encode_value(const T& value) {
 
 /// The same error located in the value rather than in the compact document around it, so that a
 /// pointer names the same place whichever format the entry was stored in.
+///
+/// ```
+/// dedup::error e("/value/refs/3", "expected object, found number");
+/// assert(dedup::detail::in_stored_value(e).pointer() == "/refs/3");
+/// ```
 inline error in_stored_value(const error& e) {
   constexpr std::string_view envelope = "/value";
   std::string_view p = e.pointer();
@@ -77,6 +87,11 @@ inline error in_stored_value(const error& e) {
 
 /// T from a compact document that starts `skip` bytes into `bytes`, read where it lies (the
 /// padding after it is the buffer's own), in the caller's scope.
+///
+/// ```
+/// simdjson::padded_string bytes(dedup::detail::encode_value(std::vector<int>{4}));
+/// assert((dedup::detail::read_compact_at<std::vector<int>>(bytes, 1) == std::vector<int>{4}));
+/// ```
 template <class T>
 simple_result_t<T> read_compact_at(const simdjson::padded_string& bytes, std::size_t skip) {
   simdjson::ondemand::parser& parser = thread_parser();
@@ -101,9 +116,8 @@ simple_result_t<T> read_compact_at(const simdjson::padded_string& bytes, std::si
 /// auto bytes = dedup::detail::encode_value(std::vector<int>{1, 2});
 /// auto back = dedup::detail::decode_value<std::vector<int>>(simdjson::padded_string(bytes));
 /// assert((*back == std::vector<int>{1, 2}));
-/// auto old =
-/// dedup::detail::decode_value<std::vector<int>>(simdjson::padded_string(std::string("[3]")));
-/// assert((*old == std::vector<int>{3}));
+/// simdjson::padded_string old_entry(std::string("[3]"));  // plain JSON text, no format byte
+/// assert((*dedup::detail::decode_value<std::vector<int>>(old_entry) == std::vector<int>{3}));
 /// ```
 template <class T>
 std::shared_ptr<const T> decode_value(const simdjson::padded_string& bytes) {
@@ -118,9 +132,10 @@ std::shared_ptr<const T> decode_value(const simdjson::padded_string& bytes) {
     }
   }
   const bool compact = first == static_cast<char>(stored_format::compact);
-  if (!compact && first >= '\0' && first < ' ' && first != '\t' && first != '\n' && first != '\r')
+  const auto lead = static_cast<unsigned char>(first);
+  if (!compact && lead < 0x20 && first != '\t' && first != '\n' && first != '\r')
     throw error("", "a stored value of an unknown format (first byte " +
-                        std::to_string(static_cast<int>(first)) + ")");
+                        std::to_string(static_cast<int>(lead)) + ")");
   if constexpr (interned<T>)
     return compact ? read_compact_at<T>(bytes, 1) : parse_fast<T>(bytes);
   else
