@@ -19,6 +19,7 @@
 
 #include "butler/model.hpp"
 #include "butler/workload.hpp"
+#include "dedup/detail/cache/value_codec.hpp"
 #include "dedup/disk_cache.hpp"
 #include "support.hpp"
 
@@ -173,7 +174,7 @@ TEST_CASE("disk_cache: an entry stored with another layout is stale and recomput
 
 TEST_CASE("disk_cache: tags, prefix, location, fullpath and clear", "[disk_cache]") {
   temp_dir d;
-  dedup::disk_cache_options o{.directory = d.path(), .prefix = "pfx", .inline_limit = 16};
+  dedup::disk_cache_options o{.directory = d.path(), .prefix = "pfx", .inline_limit = 64};
   dedup::disk_cache cache{o};
   CHECK(cache.tag().empty());
   cache.set_tag("A");
@@ -183,7 +184,7 @@ TEST_CASE("disk_cache: tags, prefix, location, fullpath and clear", "[disk_cache
   CHECK(cache.fullpath("small") == d.path() / "pfxA" / "index.sqlite");
   fs::path large = cache.fullpath("large");
   CHECK(large.parent_path() == d.path() / "pfxA" / "values");
-  CHECK(fs::file_size(large) == 102);
+  CHECK(fs::file_size(large) == dedup::detail::encode_value(std::string(100, 'x')).size());
   CHECK(cache.fullpath("absent").empty());
 
   cache.clear("large");
@@ -222,7 +223,7 @@ TEST_CASE("disk_cache: a value read once is served from memory", "[disk_cache]")
 TEST_CASE("disk_cache: a flipped byte is detected, dropped and recomputed", "[disk_cache]") {
   temp_dir d;
   auto o = in(d);
-  o.inline_limit = 32;
+  o.inline_limit = 64;  // "abcdef" stored inline, 64 bytes of text in a file
   {
     dedup::disk_cache cache{o};
     cache.put("inline", std::string("abcdef"));
@@ -410,7 +411,7 @@ TEST_CASE("disk_cache: a single-flight wait that does not end is a timeout_error
 TEST_CASE("disk_cache: the size limit evicts the least recently used", "[disk_cache]") {
   temp_dir d;
   auto o = in(d);
-  o.size_limit = 250;  // two values of 102 bytes fit, three do not
+  o.size_limit = 2 * dedup::detail::encode_value(std::string(100, 'a')).size() + 46;  // two fit
   o.inline_limit = 64;
   dedup::disk_cache writer{o};
   writer.put("a", std::string(100, 'a'));

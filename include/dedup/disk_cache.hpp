@@ -19,6 +19,7 @@
 #include "dedup/detail/cache/disk_cache_index.hpp"
 #include "dedup/detail/cache/disk_cache_memory.hpp"
 #include "dedup/detail/cache/disk_cache_params.hpp"
+#include "dedup/detail/cache/value_codec.hpp"
 #include "dedup/detail/codec/fingerprint.hpp"
 #include "dedup/detail/writer/text_sink.hpp"
 #include "dedup/error.hpp"
@@ -109,7 +110,9 @@ class untagged_cache_error : public usage_error {
 /// `get_or_compute<T>("name@minor", fn, args...)` returns the value from memory, else from disk,
 /// else computes `fn(args...)` and stores its simple form. Minor >= 1: valid for the same cache
 /// version and minor; <= -1: only the minor counts; 0: only this session. `args` are hashed
-/// canonically into the identity; a change of T's declared layout makes old entries stale.
+/// canonically into the identity; a change of T's declared layout makes old entries stale. On
+/// disk a value is its compact document (dedup/compact.hpp); `std::vector<std::byte>` and
+/// `std::vector<std::uint8_t>` are their raw bytes, never JSON text.
 ///
 /// ```
 /// auto dir = std::filesystem::temp_directory_path() / "dedup-doc-cache";
@@ -239,10 +242,7 @@ std::shared_ptr<const T> disk_cache::load(const detail::entry_id& id, bool rethr
   if (!bytes) return nullptr;
   std::shared_ptr<const T> value;
   try {
-    if constexpr (interned<T>)
-      value = parse_fast<T>(*bytes);
-    else
-      value = std::make_shared<const T>(parse_fast<T>(*bytes));
+    value = detail::decode_value<T>(*bytes);
   } catch (const error& e) {
     index_->drop(id);
     state_->counters.invalid.fetch_add(1, std::memory_order_relaxed);
@@ -275,10 +275,8 @@ std::shared_ptr<const T> disk_cache::get_or_compute(std::string_view name, int m
   else
     value = std::make_shared<const T>(std::invoke(fn, args...));
   state_->counters.computed.fetch_add(1, std::memory_order_relaxed);
-  std::string text;
-  detail::write_text(text, *value);
   try {
-    store_bytes(id, text);
+    store_bytes(id, detail::encode_value(*value));
   } catch (const storage_error&) {
     state_->counters.store_failures.fetch_add(1, std::memory_order_relaxed);
   } catch (const timeout_error&) {  // an index locked by others for the whole wait
@@ -302,9 +300,7 @@ template <class T, class... Args>
 void disk_cache::put(std::string_view name, const T& value, const Args&... args) {
   auto [base, minor] = split_name(name);
   detail::entry_id id = identify<T>(base, minor, args...);
-  std::string text;
-  detail::write_text(text, value);
-  store_bytes(id, text);
+  store_bytes(id, detail::encode_value(value));
   remember<T>(id, std::make_shared<const T>(value));
 }
 
