@@ -256,12 +256,13 @@ TEST_CASE("store: puts that wait for the lock are done in one transaction by one
   REQUIRE(holder.read_line(10s) == std::optional<std::string>("ready"));
   // Two puts wait for the lock (each posts itself), then its holder dies.
   std::vector<std::thread> putters;
+  std::atomic<int> stored{0};  // Catch's assertions are for the test's thread only
   for (int i = 0; i < 2; ++i)
     putters.emplace_back([&, i] {
       auto o = options();
       o.lock_timeout = 60s;  // they wait for the kill below, which waits for them
       auto own = dedup::shared_store::open(g.uri, o);
-      CHECK(own.put("p" + std::to_string(i), type_named("t" + std::to_string(i))));
+      stored += own.put("p" + std::to_string(i), type_named("t" + std::to_string(i)));
     });
   bool posted = false;
   for (int i = 0; i < 10'000 && !posted; ++i) {
@@ -271,6 +272,7 @@ TEST_CASE("store: puts that wait for the lock are done in one transaction by one
   CHECK(posted);
   holder.kill_and_reap();
   for (auto& t : putters) t.join();
+  CHECK(stored == 2);
   CHECK(s.stats().combined == (posted ? 1u : 0u));  // one led, and did the other's put
   CHECK(s.get<DatasetType>("p0")->name == "t0");
   CHECK(s.get<DatasetType>("p1")->name == "t1");

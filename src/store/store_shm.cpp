@@ -76,8 +76,8 @@ enum post_state : std::uint32_t { post_free, post_filling, post_posted, post_tak
 struct posted_put {
   std::atomic<std::uint32_t> state;
   std::atomic<std::uint32_t> bell;
-  std::int32_t pid;
-  std::int32_t result;  // 1 stored, 0 refused, -1 not done: the poster puts it itself
+  std::atomic<std::int32_t> pid;  // read by claimers looking for slots of dead posters
+  std::int32_t result;            // 1 stored, 0 refused, -1 not done: the poster puts it itself
   std::uint32_t key_size, value_size;
   std::uint32_t rotate;  // the poster's on_full
   double min_free;       // the poster's min_free_mem_pct
@@ -306,13 +306,13 @@ class writer_lock {
     if (rc == ETIMEDOUT)
       throw timeout_error(
           e.uri, "writer lock not taken within " + std::to_string(timeout.count()) + " ms");
-    taken(rc);
+    taken(rc, true);
   }
   /// Takes the lock only if it is free now: see owns().
   struct try_only {};
   writer_lock(shm_env& e, try_only) : e_(e) {
     int rc = pthread_mutex_trylock(&e.ctl->writer);
-    if (rc != EBUSY) taken(rc);
+    if (rc != EBUSY) taken(rc, false);
   }
   ~writer_lock() {
     if (owns_) pthread_mutex_unlock(&e_.ctl->writer);
@@ -322,20 +322,25 @@ class writer_lock {
   bool owns() const { return owns_; }
 
  private:
-  void taken(int rc) {
+  // `timed`: a lock from pthread_mutex_timedlock, which ThreadSanitizer must be told of (see
+  // DEDUP_TSAN above; its trylock takes EOWNERDEAD as a lock).
+  void taken(int rc, [[maybe_unused]] bool timed) {
     if (rc != 0 && rc != EOWNERDEAD) throw system_failure(e_.uri, "writer lock", rc);
     owns_ = true;
-    if (rc == EOWNERDEAD) recover();
+    if (rc != EOWNERDEAD) return;
+#ifdef DEDUP_TSAN
+    if (timed) {
+      __tsan_mutex_pre_lock(&e_.ctl->writer, 0);
+      __tsan_mutex_post_lock(&e_.ctl->writer, 0, 0);
+    }
+#endif
+    recover();
   }
   // The holder died; its LMDB transaction died with it (never committed), and with it the posted
   // puts it had taken: their posters put them themselves. Free the reader slots of dead
   // processes too, so their snapshots stop pinning old pages.
   void recover() {
     pthread_mutex_consistent(&e_.ctl->writer);
-#ifdef DEDUP_TSAN
-    __tsan_mutex_pre_lock(&e_.ctl->writer, 0);
-    __tsan_mutex_post_lock(&e_.ctl->writer, 0, 0);
-#endif
     for (posted_put& p : e_.ctl->posted)
       if (p.state.load(std::memory_order_acquire) == post_taken) finish(p, -1);
     int dead = 0;
@@ -699,7 +704,7 @@ class shm_backend final : public store_backend {
       ring_posted();
       return stored;
     }
-    post->pid = static_cast<std::int32_t>(getpid());
+    post->pid.store(static_cast<std::int32_t>(getpid()), std::memory_order_relaxed);
     post->key_size = static_cast<std::uint32_t>(key.size());
     post->value_size = static_cast<std::uint32_t>(value.size());
     post->rotate = p.on_full == overflow::rotate;
@@ -756,7 +761,7 @@ class shm_backend final : public store_backend {
         if (post.state.compare_exchange_strong(state, post_filling, std::memory_order_acquire))
           return &post;
         bool dead = pass == 1 && (state == post_filling || state == post_done) &&
-                    ::kill(post.pid, 0) != 0 && errno == ESRCH;
+                    ::kill(post.pid.load(std::memory_order_relaxed), 0) != 0 && errno == ESRCH;
         if (dead) post.state.compare_exchange_strong(state, post_free);
       }
     }
