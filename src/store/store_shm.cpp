@@ -214,14 +214,19 @@ struct shm_env {
                           "for a new one");
   }
   [[noreturn]] void fail(const char* what, int rc) const { fail_mdb(uri, dir, what, rc); }
-  // A read of the key stamped last stamps nothing: a hot key's reads then write no shared cache
-  // line, which processes reading on several cores would otherwise pass between them.
+  // The clock counts puts in steps of 2: a put stamps its key with the new (even) time, a read
+  // with the current time + 1, after every put so far and tied with the other reads since the
+  // last put. A read then writes no shared cache line when its stamp is already that, and
+  // increments nothing, so that processes reading on several cores do not pass a line between
+  // them: rotate's order is exact across puts and approximate among the reads between two.
   void stamp(std::string_view key, bool write = false) {
     auto& slot = ctl->stamps[hash_key(key) & (stamp_slots - 1)];
-    if (!write &&
-        slot.load(std::memory_order_relaxed) == ctl->clock.load(std::memory_order_relaxed))
+    if (write) {
+      slot.store(ctl->clock.fetch_add(2, std::memory_order_relaxed) + 2, std::memory_order_relaxed);
       return;
-    slot.store(ctl->clock.fetch_add(1, std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+    auto now = ctl->clock.load(std::memory_order_relaxed) + 1;
+    if (slot.load(std::memory_order_relaxed) != now) slot.store(now, std::memory_order_relaxed);
   }
   std::uint64_t stamp_of(std::string_view key) const {
     return ctl->stamps[hash_key(key) & (stamp_slots - 1)].load(std::memory_order_relaxed);
@@ -682,8 +687,10 @@ class shm_backend final : public store_backend {
   // and whether each stored (told to their posters once `t` commits).
   void take_posted(const txn& t, std::vector<std::pair<posted_put*, bool>>& batch) {
     for (posted_put& post : e_->ctl->posted) {
+      // A load first: most slots are free, and a compare-exchange would own each one's line.
       std::uint32_t posted = post_posted;
-      if (!post.state.compare_exchange_strong(posted, post_taken, std::memory_order_acquire))
+      if (post.state.load(std::memory_order_relaxed) != post_posted ||
+          !post.state.compare_exchange_strong(posted, post_taken, std::memory_order_acquire))
         continue;
       batch.emplace_back(&post, false);
       std::string_view k(post.bytes, post.key_size), v(post.bytes + post.key_size, post.value_size);
