@@ -112,9 +112,10 @@ class value_view {
   std::shared_ptr<const void> keep_;
 };
 
-/// An object store shared by processes. Values are kept as their simple form (compact JSON text)
-/// and read back with the simdjson backend in the caller's current scope, so a value from the
-/// store interns with everything else read there. `shm://name` keeps the store in
+/// An object store shared by processes. Typed values are kept as their simple form (compact JSON
+/// text) and read back with the simdjson backend in the caller's current scope, so a value from
+/// the store interns with everything else read there; binary values (`put_bytes`) are kept as
+/// they are and read as views (`get_view`, see `value_view`). `shm://name` keeps the store in
 /// `/dev/shm/dedup-store-<name>/` (one node; a process killed while writing loses only its
 /// uncommitted write, and its lock is recovered; a full /dev/shm makes a put throw
 /// `dedup::storage_error`, never a signal); `redis://host:port/db` keeps it on a Redis server,
