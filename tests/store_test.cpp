@@ -14,48 +14,13 @@
 #include "butler/model.hpp"
 #include "dedup/store.hpp"
 #include "redis_server.hpp"
+#include "store_fixture.hpp"
 #include "support.hpp"
 
 namespace {
 
 using namespace dedup_test;
 using butler::DatasetType;
-
-std::string shm_uri(std::string_view test) {
-  return "shm://test-" + std::to_string(getpid()) + "-" + std::string(test);
-}
-
-// Removes a test's shm store however the test ends.
-struct shm_guard {
-  std::string uri;
-  ~shm_guard() { dedup::shared_store::destroy(uri); }
-};
-
-dedup::store_options options(std::size_t capacity = std::size_t{1} << 20,
-                             dedup::overflow on_full = dedup::overflow::rotate) {
-  return {.capacity_bytes = capacity,
-          .min_free_mem_pct = 0,
-          .on_full = on_full,
-          .lock_timeout = std::chrono::milliseconds(2000)};
-}
-
-// Runs `body(uri)` on a fresh shm store and, when redis-server is installed, on a private server.
-template <class F>
-void for_each_backend(std::string_view test, F body) {
-  {
-    shm_guard g{shm_uri(test)};
-    INFO(g.uri);
-    body(g.uri);
-  }
-  redis_server redis;
-  if (!redis.available()) {
-    WARN("redis-server not found: the redis:// case of this test is skipped");
-    SUCCEED("skipped");
-    return;
-  }
-  INFO(redis.uri(0));
-  body(redis.uri(0));
-}
 
 DatasetType type_named(std::string name, std::string storage_class = "ExposureF") {
   DatasetType t;
@@ -283,22 +248,43 @@ TEST_CASE("store: a writer killed while it holds the lock leaves no torn entry (
     CHECK(s.get<DatasetType>("k" + std::to_string(i))->name == "t" + std::to_string(i));
 }
 
+TEST_CASE("store: puts that wait for the lock are done in one transaction by one of them (shm)",
+          "[store]") {
+  shm_guard g{shm_uri("combined")};
+  auto s = dedup::shared_store::open(g.uri, options());
+  child holder({DEDUP_STORE_WORKER, "hold", g.uri, "torn", "{\"name\":"});
+  REQUIRE(holder.read_line(10s) == std::optional<std::string>("ready"));
+  // Two puts wait for the lock (each posts itself), then its holder dies.
+  std::vector<std::thread> putters;
+  std::atomic<int> stored{0};  // Catch's assertions are for the test's thread only
+  for (int i = 0; i < 2; ++i)
+    putters.emplace_back([&, i] {
+      auto o = options();
+      o.lock_timeout = 60s;  // they wait for the kill below, which waits for them
+      auto own = dedup::shared_store::open(g.uri, o);
+      stored += own.put("p" + std::to_string(i), type_named("t" + std::to_string(i)));
+    });
+  bool posted = false;
+  for (int i = 0; i < 10'000 && !posted; ++i) {
+    posted = dedup::detail::posted_puts_for_test(g.uri) == 2;
+    if (!posted) std::this_thread::sleep_for(1ms);
+  }
+  CHECK(posted);
+  holder.kill_and_reap();
+  for (auto& t : putters) t.join();
+  CHECK(stored == 2);
+  CHECK(s.stats().combined == (posted ? 1u : 0u));  // one led, and did the other's put
+  CHECK(s.get<DatasetType>("p0")->name == "t0");
+  CHECK(s.get<DatasetType>("p1")->name == "t1");
+  CHECK_FALSE(s.has("torn"));
+}
+
 TEST_CASE("store: a full /dev/shm fails a put with storage_error, never a signal (shm)",
           "[store]") {
   // The worker runs in a mount namespace of its own, over a small private tmpfs at /dev/shm.
   auto run = [](const std::string& size, const std::string& bytes = "100000",
                 const std::string& capacity = "") {
-    child worker({"/bin/sh", "-c",
-                  "unshare -m true 2>/dev/null || { echo unavailable; exit 0; }; exec unshare -m "
-                  "sh -c 'mount -t tmpfs -o size=" +
-                      size + " dedup-test /dev/shm && exec \"$@\"' sh \"$@\"",
-                  "sh", DEDUP_STORE_WORKER, "fill", "shm://full", bytes, capacity});
-    auto out = worker.read_all(60s);
-    REQUIRE(out);
-    auto status = worker.wait(10s);
-    INFO(*out);
-    CHECK(status == std::optional<int>(0));  // a signal would read 128 + its number
-    return *out;
+    return run_in_small_shm(size, {"fill", "shm://full", bytes, capacity});
   };
   std::string out = run("4m");
   if (out == "unavailable\n") {

@@ -12,7 +12,14 @@
 //                                     "clear OUTCOME" ("OK" or "error: MESSAGE")
 //                                     ("open error: MESSAGE" if the store cannot open)
 //   store_worker destroy URI         destroys the store, prints "destroyed"
+//   store_worker view URI KEY         holds a view of KEY's bytes, prints "holding SIZE", waits
+//   store_worker bytes URI BYTES      put_bytes of BYTES-byte values into a store of 1 GiB until a
+//                                     put does not store or 64 did: "stored N", how the last put
+//                                     went, "view OK" when the first value still reads back whole
 // Exit status 3 if a value read back is not one some process wrote for that key (torn, mixed).
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -57,7 +64,7 @@ int ops(const std::string& uri, int proc, long n, int keys) {
 // One put, and how it went: "stored", "refused" or "error: MESSAGE".
 std::string try_put(dedup::shared_store& store, const std::string& key, const std::string& value) {
   try {
-    return store.put_text(key, value) ? "stored" : "refused";
+    return store.put_text(key, value) ? std::string("stored") : std::string("refused");
   } catch (const dedup::storage_error& e) {
     return std::string("error: ") + e.what();
   }
@@ -96,6 +103,46 @@ int fill(const std::string& uri, std::size_t bytes, std::size_t capacity) {
   return 0;
 }
 
+[[noreturn]] int hold_view(const std::string& uri, const std::string& key) {
+  auto store = dedup::shared_store::open(uri, {.min_free_mem_pct = 0});
+  auto view = store.get_view(key);
+  std::printf("holding %zu\n", view ? view->size() : 0);
+  std::fflush(stdout);
+  for (;;) pause();
+}
+
+// The bytes of value `n`: its number in every byte, so that a torn or mixed value shows.
+std::vector<std::byte> numbered(std::size_t bytes, int n) {
+  return std::vector<std::byte>(bytes, static_cast<std::byte>(n + 1));
+}
+
+int fill_bytes(const std::string& uri, std::size_t bytes) {
+  try {
+    auto store = dedup::shared_store::open(
+        uri, {.capacity_bytes = std::size_t{1} << 30, .min_free_mem_pct = 0});
+    int n = 0;
+    std::string outcome;
+    auto put = [&] {
+      try {
+        return store.put_bytes("k" + std::to_string(n), numbered(bytes, n))
+                   ? std::string("stored")
+                   : std::string("refused");
+      } catch (const dedup::storage_error& e) {
+        return (std::string("error: ") + e.what());
+      }
+    };
+    while ((outcome = put()) == "stored" && n < 64) ++n;
+    std::printf("stored %d\n%s\n", n, outcome.c_str());
+    auto first = store.get_view("k0");
+    bool whole = first && first->size() == bytes &&
+                 std::ranges::all_of(first->bytes(), [](std::byte b) { return b == std::byte{1}; });
+    std::printf("view %s\n", whole ? "OK" : "missing");
+  } catch (const dedup::storage_error& e) {
+    std::printf("open error: %s\n", e.what());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,12 +162,15 @@ int main(int argc, char** argv) {
       std::printf("destroyed\n");
       return 0;
     }
+    if (mode == "view" && argc == 4) hold_view(argv[2], argv[3]);
+    if (mode == "bytes" && argc == 4)
+      return fill_bytes(argv[2], std::strtoul(argv[3], nullptr, 10));
     if (mode == "ops" && argc == 6)
       return ops(argv[2], std::atoi(argv[3]), std::atol(argv[4]), std::atoi(argv[5]));
     std::fprintf(
         stderr,
         "usage: store_worker hold URI KEY VALUE | ops URI PROC N KEYS | fill URI BYTES [CAP] | "
-        "destroy URI\n");
+        "destroy URI | view URI KEY | bytes URI BYTES\n");
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "store_worker: %s\n", e.what());

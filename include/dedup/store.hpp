@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -62,11 +64,58 @@ struct store_stats {
   std::size_t capacity_bytes = 0;
   std::uint64_t evictions = 0;  // entries removed by rotate
   std::uint64_t refusals = 0;   // puts that returned false
+  std::uint64_t combined = 0;   // shm: puts done in another waiting put's lock hold and commit
 };
 
-/// An object store shared by processes. Values are kept as their simple form (compact JSON text)
-/// and read back with the simdjson backend in the caller's current scope, so a value from the
-/// store interns with everything else read there. `shm://name` keeps the store in
+/// A read-only view of a stored value's bytes, from `shared_store::get_view`; copies share what
+/// keeps the bytes valid, and the bytes stay valid (and unchanged) while any copy is held, from
+/// any thread, whatever is written, removed, rotated out or destroyed meanwhile.
+/// - `shm://`: the view points into the store's shared memory, with no copy, taken in constant
+///   time whatever the value's size. It holds an LMDB read snapshot: the entry may leave the
+///   index, but its pages (and any page freed after the view was taken) are reused only once the
+///   last view of that snapshot is gone. So hold views while their bytes are in use, not for
+///   good: a store whose old pages views pin takes new memory for its writes, and refuses puts
+///   (false) once its map (4x the capacity, plus 64 MiB) is full. The views of a process that
+///   dies are released by the next write that needs memory the store does not hold (LMDB checks
+///   each reader's process by the file lock it holds), or by a rotate.
+/// - `redis://`: the view owns its buffer, the server's reply (one copy, from the socket).
+///
+/// ```
+/// auto uri = "shm://view-" + std::to_string(::getpid());
+/// auto store = dedup::shared_store::open(uri);
+/// std::vector<std::byte> image(4096, std::byte{7});
+/// assert(store.put_bytes("image", image));
+/// std::optional<dedup::value_view> v = store.get_view("image");
+/// store.remove("image");  // the view's bytes stay
+/// assert(v && v->size() == 4096 && v->data()[0] == std::byte{7});
+/// std::span<const std::byte> bytes = *v;
+/// assert(bytes.size() == 4096 && !store.get_view("image"));
+/// dedup::shared_store::destroy(uri);
+/// ```
+class value_view {
+ public:
+  value_view() = default;
+  const std::byte* data() const noexcept { return bytes_.data(); }
+  std::size_t size() const noexcept { return bytes_.size(); }
+  bool empty() const noexcept { return bytes_.empty(); }
+  std::span<const std::byte> bytes() const noexcept { return bytes_; }
+  operator std::span<const std::byte>() const noexcept { return bytes_; }
+  /// The bytes as characters, for text values.
+  std::string_view text() const noexcept {
+    return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()};
+  }
+
+ private:
+  friend class shared_store;
+  explicit value_view(detail::pinned_bytes p) : bytes_(p.bytes), keep_(std::move(p.keep)) {}
+  std::span<const std::byte> bytes_;
+  std::shared_ptr<const void> keep_;
+};
+
+/// An object store shared by processes. Typed values are kept as their simple form (compact JSON
+/// text) and read back with the simdjson backend in the caller's current scope, so a value from
+/// the store interns with everything else read there; binary values (`put_bytes`) are kept as
+/// they are and read as views (`get_view`, see `value_view`). `shm://name` keeps the store in
 /// `/dev/shm/dedup-store-<name>/` (one node; a process killed while writing loses only its
 /// uncommitted write, and its lock is recovered; a full /dev/shm makes a put throw
 /// `dedup::storage_error`, never a signal); `redis://host:port/db` keeps it on a Redis server,
@@ -143,6 +192,31 @@ class shared_store {
     std::string text;
     detail::write_text(text, value);
     return live().put(key, text);
+  }
+  /// Stores `bytes` as they are under `key` (arrays, images, models: any binary value), replacing
+  /// any value there; false if there was no room (see on_full). A value larger than the backend
+  /// takes (shm: 4 GiB - 1 bytes; Redis: 512 MiB) is a `dedup::storage_error`, as is a full
+  /// /dev/shm (never a signal). Read back with `get_view`.
+  ///
+  /// ```
+  /// auto uri = "shm://bytes-" + std::to_string(::getpid());
+  /// auto store = dedup::shared_store::open(uri);
+  /// std::vector<float> weights{0.5f, 1.5f};
+  /// auto bytes = std::as_bytes(std::span(weights));
+  /// assert(store.put_bytes("model", bytes));
+  /// auto v = store.get_view("model");
+  /// assert(v->size() == 8 && std::equal(bytes.begin(), bytes.end(), v->data()));
+  /// dedup::shared_store::destroy(uri);
+  /// ```
+  bool put_bytes(std::string_view key, std::span<const std::byte> bytes) {
+    return live().put(key, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+  }
+  /// The bytes stored under `key` (by `put_bytes`, or a typed value's stored form), or nullopt if
+  /// absent: a view into shared memory for shm, an owned buffer for Redis (see `value_view`).
+  std::optional<value_view> get_view(std::string_view key) {
+    auto pinned = live().view(key);
+    if (!pinned) return std::nullopt;
+    return value_view(std::move(*pinned));
   }
   /// Stores text that is already a simple form (the CLI and tools; not checked here).
   bool put_text(std::string_view key, std::string_view json) { return live().put(key, json); }

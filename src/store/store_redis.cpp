@@ -8,6 +8,7 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <span>
 
 #include "dedup/store.hpp"
 
@@ -126,8 +127,21 @@ class redis_backend final : public store_backend {
     use(std::string_view(r->str, r->len));
     return true;
   }
+  std::optional<pinned_bytes> view(std::string_view key) override {
+    check_key(key);
+    std::unique_lock lock(m_);
+    std::shared_ptr<redisReply> r = script(get_id, {key});
+    lock.unlock();
+    if (r->type != REDIS_REPLY_STRING) return std::nullopt;
+    // The reply is the owned buffer: one copy, from the socket, made by hiredis.
+    auto bytes = std::as_bytes(std::span(r->str, r->len));
+    return pinned_bytes{bytes, std::move(r)};
+  }
   bool put(std::string_view key, std::string_view value) override {
     check_key(key);
+    if (value.size() > redis_max_value)
+      throw storage_error(uri_, "a value must have at most " + std::to_string(redis_max_value) +
+                                    " bytes, not " + std::to_string(value.size()));
     std::lock_guard lock(m_);
     bool low = memory_low();
     return script(put_id, {key, value, o_.on_full == overflow::rotate ? "r" : "s", low ? "1" : "0"})

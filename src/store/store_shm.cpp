@@ -11,18 +11,27 @@
 // each write transaction first allocates the data file beyond the last page LMDB uses, by more
 // pages than the transaction can take (shm_env::reserve): a full /dev/shm then fails that
 // allocation with ENOSPC, before LMDB writes anything.
+//
+// The fast path: a read takes no lock and no system call (a read transaction of this thread's,
+// renewed; LMDB opened MDB_NOTLS); a put that finds the writer lock held posts itself for the
+// holder, who does all the posted puts in its own transaction (one lock hold, one commit).
+// Views (get_view) hold a read snapshot, shared by the views taken between two commits.
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
+#include <csignal>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -53,6 +62,27 @@ namespace {
 
 constexpr std::uint64_t control_magic = 0x64656475'70737431;  // "dedupst1"
 constexpr std::size_t stamp_slots = std::size_t{1} << 16;
+constexpr std::size_t post_slots = 16;
+constexpr std::size_t post_bytes = 2048;  // a posted put's key and value together
+
+enum post_state : std::uint32_t { post_free, post_filling, post_posted, post_taken, post_done };
+
+// A small put that a process waiting for the writer lock posts for the lock's holder to do in
+// its own transaction: one lock hold and one commit then serve several puts. The state goes
+// free -> filling (the poster writes the request) -> posted -> taken (by the holder, into its
+// transaction) -> done (result set, after the commit) -> free (the poster has read it); a poster
+// withdraws a request (posted -> free) only while it holds the lock itself, so a taken request
+// is always finished before the lock is released. `bell` counts wake-ups: a poster sleeps on it.
+struct posted_put {
+  std::atomic<std::uint32_t> state;
+  std::atomic<std::uint32_t> bell;
+  std::atomic<std::int32_t> pid;  // read by claimers looking for slots of dead posters
+  std::int32_t result;            // 1 stored, 0 refused, -1 not done: the poster puts it itself
+  std::uint32_t key_size, value_size;
+  std::uint32_t rotate;  // the poster's on_full
+  double min_free;       // the poster's min_free_mem_pct
+  char bytes[post_bytes];
+};
 
 // The mapped control file: the writer lock, the capacity fixed at creation, the counters, and the
 // access stamps. Stamps are indexed by key hash, so keys that share a slot share a stamp: the
@@ -66,10 +96,30 @@ struct control {
   std::atomic<std::uint64_t> refusals;
   std::atomic<std::uint64_t> stamps[stamp_slots];
   // Set by destroy, under the writer lock, before the directory goes: a handle still open on the
-  // unlinked files would otherwise write where no later opener looks. Last, so that a control
-  // file of an earlier layout only grows (zero: not destroyed).
+  // unlinked files would otherwise write where no later opener looks. After the fields of the
+  // first layout, as the fields below it: a control file of an earlier layout only grows, and
+  // what it gains reads zero (not destroyed, no puts posted).
   std::atomic<std::uint32_t> destroyed;
+  std::atomic<std::uint64_t> combined;  // puts done in another put's transaction
+  posted_put posted[post_slots];
 };
+
+// A futex on a word of the shared control file (not FUTEX_PRIVATE: other processes wait on it).
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t seen, long ns) {
+  timespec t{0, ns};
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT, seen, &t, nullptr, 0);
+}
+void ring(posted_put& p) {
+  p.bell.fetch_add(1, std::memory_order_seq_cst);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&p.bell), FUTEX_WAKE, INT_MAX, nullptr,
+          nullptr, 0);
+}
+// Hands a request back to its poster: done, with `result`.
+void finish(posted_put& p, std::int32_t result) {
+  p.result = result;
+  p.state.store(post_done, std::memory_order_release);
+  ring(p);
+}
 
 std::string store_dir(std::string_view name) {
   return "/dev/shm/dedup-store-" + std::string(name);
@@ -164,15 +214,32 @@ struct shm_env {
                           "for a new one");
   }
   [[noreturn]] void fail(const char* what, int rc) const { fail_mdb(uri, dir, what, rc); }
-  void stamp(std::string_view key) {
-    auto now = ctl->clock.fetch_add(1, std::memory_order_relaxed) + 1;
-    ctl->stamps[hash_key(key) & (stamp_slots - 1)].store(now, std::memory_order_relaxed);
+  // The clock counts puts in steps of 2: a put stamps its key with the new (even) time, a read
+  // with the current time + 1, after every put so far and tied with the other reads since the
+  // last put. A read then writes no shared cache line when its stamp is already that, and
+  // increments nothing, so that processes reading on several cores do not pass a line between
+  // them: rotate's order is exact across puts and approximate among the reads between two.
+  void stamp(std::string_view key, bool write = false) {
+    auto& slot = ctl->stamps[hash_key(key) & (stamp_slots - 1)];
+    if (write) {
+      slot.store(ctl->clock.fetch_add(2, std::memory_order_relaxed) + 2, std::memory_order_relaxed);
+      return;
+    }
+    auto now = ctl->clock.load(std::memory_order_relaxed) + 1;
+    if (slot.load(std::memory_order_relaxed) != now) slot.store(now, std::memory_order_relaxed);
   }
   std::uint64_t stamp_of(std::string_view key) const {
     return ctl->stamps[hash_key(key) & (stamp_slots - 1)].load(std::memory_order_relaxed);
   }
   std::size_t pages_for(std::size_t bytes) const { return (bytes + page - 1) / page + 1; }
   void reserve(std::size_t pages);
+  // Frees the reader slots of processes that died holding a snapshot (a view, a read), so that
+  // the pages their snapshots pinned can be reused: LMDB knows a slot's owner is alive by the
+  // file lock it holds on the lock file, which the kernel drops when the process dies.
+  void reclaim_dead_readers() const {
+    int dead = 0;
+    mdb_reader_check(env, &dead);
+  }
 };
 
 // Called under the writer lock before a write transaction's first write: LMDB takes new pages
@@ -187,6 +254,8 @@ void shm_env::reserve(std::size_t pages) {
   std::size_t freelist = 2 * (used / (page / 8) + 2);
   std::size_t need = std::min(map_bytes, (used + 64 + freelist + pages) * page);
   if (need <= allocated) return;
+  // About to take memory: first let the pages that only dead readers pinned be reused.
+  reclaim_dead_readers();
   std::size_t chunk = std::max(std::size_t{1} << 20, allocated / 8);
   std::size_t target = std::min(map_bytes, std::max(need, allocated + chunk));
   int rc = allocate_range(data_fd, allocated, target);
@@ -239,31 +308,52 @@ class writer_lock {
     until.tv_sec += static_cast<time_t>(ns / 1'000'000'000);
     until.tv_nsec = static_cast<long>(ns % 1'000'000'000);
     int rc = pthread_mutex_timedlock(&e.ctl->writer, &until);
-    if (rc == EOWNERDEAD) {
-      // The holder died; its LMDB transaction died with it (never committed). Free the reader
-      // slots of dead processes too, so their snapshots stop pinning old pages.
-      pthread_mutex_consistent(&e.ctl->writer);
-#ifdef DEDUP_TSAN
-      __tsan_mutex_pre_lock(&e.ctl->writer, 0);
-      __tsan_mutex_post_lock(&e.ctl->writer, 0, 0);
-#endif
-      int dead = 0;
-      if (e.env) mdb_reader_check(e.env, &dead);
-    } else if (rc == ETIMEDOUT) {
+    if (rc == ETIMEDOUT)
       throw timeout_error(
           e.uri, "writer lock not taken within " + std::to_string(timeout.count()) + " ms");
-    } else if (rc != 0) {
-      throw system_failure(e.uri, "writer lock", rc);
-    }
+    taken(rc, true);
+  }
+  /// Takes the lock only if it is free now: see owns().
+  struct try_only {};
+  writer_lock(shm_env& e, try_only) : e_(e) {
+    int rc = pthread_mutex_trylock(&e.ctl->writer);
+    if (rc != EBUSY) taken(rc, false);
   }
   ~writer_lock() {
-    pthread_mutex_unlock(&e_.ctl->writer);
+    if (owns_) pthread_mutex_unlock(&e_.ctl->writer);
   }
   writer_lock(const writer_lock&) = delete;
   writer_lock& operator=(const writer_lock&) = delete;
+  bool owns() const { return owns_; }
 
  private:
+  // `timed`: a lock from pthread_mutex_timedlock, which ThreadSanitizer must be told of (see
+  // DEDUP_TSAN above; its trylock takes EOWNERDEAD as a lock).
+  void taken(int rc, [[maybe_unused]] bool timed) {
+    if (rc != 0 && rc != EOWNERDEAD) throw system_failure(e_.uri, "writer lock", rc);
+    owns_ = true;
+    if (rc != EOWNERDEAD) return;
+#ifdef DEDUP_TSAN
+    if (timed) {
+      __tsan_mutex_pre_lock(&e_.ctl->writer, 0);
+      __tsan_mutex_post_lock(&e_.ctl->writer, 0, 0);
+    }
+#endif
+    recover();
+  }
+  // The holder died; its LMDB transaction died with it (never committed), and with it the posted
+  // puts it had taken: their posters put them themselves. Free the reader slots of dead
+  // processes too, so their snapshots stop pinning old pages.
+  void recover() {
+    pthread_mutex_consistent(&e_.ctl->writer);
+    for (posted_put& p : e_.ctl->posted)
+      if (p.state.load(std::memory_order_acquire) == post_taken) finish(p, -1);
+    int dead = 0;
+    if (e_.env) mdb_reader_check(e_.env, &dead);
+  }
+
   shm_env& e_;
+  bool owns_ = false;
 };
 
 // An LMDB transaction aborted unless committed.
@@ -374,12 +464,15 @@ std::shared_ptr<shm_env> shared_env(const std::string& uri, const std::string& n
 }
 
 // Read transactions kept reset between uses: renewing one takes no lock, where beginning one
-// takes LMDB's reader-table mutex. A reset transaction holds a reader slot but no snapshot.
+// takes LMDB's reader-table mutex. A reset transaction holds a reader slot but no snapshot. The
+// idle ones sit in slots that threads take and give back with one atomic exchange each, a thread
+// starting at a slot of its own: a read takes no lock and, in LMDB, no system call.
 class read_pool {
  public:
   explicit read_pool(shm_env& e) : e_(e) {}
   ~read_pool() {
-    for (MDB_txn* t : idle_) mdb_txn_abort(t);
+    for (auto& s : idle_)
+      if (MDB_txn* t = s.txn.load(std::memory_order_acquire)) mdb_txn_abort(t);
   }
   read_pool(const read_pool&) = delete;
   read_pool& operator=(const read_pool&) = delete;
@@ -399,15 +492,20 @@ class read_pool {
   };
 
  private:
+  static constexpr std::size_t slots = 16;
+  struct alignas(64) slot {
+    std::atomic<MDB_txn*> txn{nullptr};
+  };
+
+  static std::size_t home() {
+    static std::atomic<std::size_t> threads{0};
+    thread_local std::size_t mine = threads.fetch_add(1, std::memory_order_relaxed);
+    return mine;
+  }
   MDB_txn* take() {
     MDB_txn* t = nullptr;
-    {
-      std::lock_guard lock(m_);
-      if (!idle_.empty()) {
-        t = idle_.back();
-        idle_.pop_back();
-      }
-    }
+    for (std::size_t i = 0, h = home(); i < slots && !t; ++i)
+      t = idle_[(h + i) % slots].txn.exchange(nullptr, std::memory_order_acquire);
     int rc = t ? mdb_txn_renew(t) : mdb_txn_begin(e_.env, nullptr, MDB_RDONLY, &t);
     if (rc) {
       if (t) mdb_txn_abort(t);
@@ -417,13 +515,29 @@ class read_pool {
   }
   void give(MDB_txn* t) {
     mdb_txn_reset(t);
-    std::lock_guard lock(m_);
-    idle_.push_back(t);
+    for (std::size_t i = 0, h = home(); i < slots; ++i) {
+      MDB_txn* empty = nullptr;
+      if (idle_[(h + i) % slots].txn.compare_exchange_strong(empty, t, std::memory_order_release))
+        return;
+    }
+    mdb_txn_abort(t);
   }
 
   shm_env& e_;
-  std::mutex m_;
-  std::vector<MDB_txn*> idle_;
+  slot idle_[slots];
+};
+
+// A read transaction kept open for views: its snapshot pins the pages of every value it sees,
+// whatever writers do, until the last view of it is gone. It keeps the environment open.
+struct snapshot {
+  std::shared_ptr<shm_env> env;
+  MDB_txn* txn = nullptr;
+  explicit snapshot(std::shared_ptr<shm_env> e) : env(std::move(e)) {
+    if (int rc = mdb_txn_begin(env->env, nullptr, MDB_RDONLY, &txn)) env->fail("view", rc);
+  }
+  ~snapshot() { mdb_txn_abort(txn); }
+  snapshot(const snapshot&) = delete;
+  snapshot& operator=(const snapshot&) = delete;
 };
 
 class shm_backend final : public store_backend {
@@ -462,35 +576,37 @@ class shm_backend final : public store_backend {
     return true;
   }
 
+  std::optional<pinned_bytes> view(std::string_view key) override {
+    check_key(key);
+    e_->check_live();
+    auto snap = view_snapshot();
+    MDB_val k = val_of(key), v{};
+    if (int rc = mdb_get(snap->txn, e_->values, &k, &v)) {
+      if (rc != MDB_NOTFOUND) e_->fail("view", rc);
+      return std::nullopt;
+    }
+    e_->stamp(key);
+    return pinned_bytes{std::as_bytes(std::span(static_cast<const char*>(v.mv_data), v.mv_size)),
+                        std::move(snap)};
+  }
+
   bool put(std::string_view key, std::string_view value) override {
     check_key(key);
-    writer_lock lock(*e_, o_.lock_timeout);
-    e_->check_live();
-    txn t(*e_, 0);
-    MDB_val k = val_of(key), old{};
-    std::uint64_t replaced = mdb_get(t.get(), e_->values, &k, &old) == 0 ? old.mv_size : 0;
-    std::uint64_t bytes = meta_number(*e_, t, "bytes") - replaced;
-    std::uint64_t limit = room_limit(std::max(meta_number(*e_, t, "held"), bytes + replaced));
-    std::size_t pages = 2 * e_->pages_for(value.size()) + path_pages(t);
-    e_->reserve(pages);
-    if (!make_room(t, key, value.size(), limit, bytes, pages)) {
-      // Under rotate the evictions made room for nothing and are kept, as in mt's object_store.
-      if (o_.on_full == overflow::rotate) {
-        set_meta_number(*e_, t, "bytes", bytes + replaced);
-        commit(t);
-      }
-      return refuse();
+    if (value.size() > shm_max_value)
+      throw storage_error(e_->uri, "a value must have at most " + std::to_string(shm_max_value) +
+                                       " bytes, not " + std::to_string(value.size()));
+    policy p{o_.on_full, o_.min_free_mem_pct};
+    bool stored = false;
+    if (key.size() + value.size() > post_bytes) {
+      writer_lock lock(*e_, o_.lock_timeout);
+      stored = lead(key, value, p, true);
+    } else if (writer_lock lock(*e_, writer_lock::try_only{}); lock.owns()) {
+      stored = lead(key, value, p, true);
+    } else {
+      return put_posted(key, value, p);
     }
-    MDB_val v = val_of(value);
-    int rc = mdb_put(t.get(), e_->values, &k, &v, 0);
-    if (rc == MDB_MAP_FULL) return refuse();  // long-lived readers pin old pages: nothing changes
-    if (rc) e_->fail("put", rc);
-    set_meta_number(*e_, t, "bytes", bytes + value.size());
-    if (bytes + value.size() > meta_number(*e_, t, "held"))
-      set_meta_number(*e_, t, "held", bytes + value.size());
-    commit(t);
-    e_->stamp(key);
-    return true;
+    ring_posted();
+    return stored;
   }
 
   bool remove(std::string_view key) override {
@@ -526,7 +642,173 @@ class shm_backend final : public store_backend {
     s.capacity_bytes = e_->ctl->capacity;
     s.evictions = e_->ctl->evictions.load(std::memory_order_relaxed);
     s.refusals = e_->ctl->refusals.load(std::memory_order_relaxed);
+    s.combined = e_->ctl->combined.load(std::memory_order_relaxed);
     return s;
+  }
+
+  // A put's own options, which a posted put carries to the holder that does it.
+  struct policy {
+    overflow on_full;
+    double min_free;
+  };
+
+  // Under the writer lock: this put, and (`others`) the puts posted meanwhile, in one
+  // transaction. A failure in another's put loses the transaction: this put is then done alone,
+  // and the others by their posters.
+  bool lead(std::string_view key, std::string_view value, const policy& p, bool others) {
+    e_->check_live();
+    std::vector<std::pair<posted_put*, bool>> batch;
+    bool stored = false;
+    try {
+      txn t(*e_, 0);
+      try {
+        stored = put_in(t, key, value, p);
+      } catch (const map_full&) {
+        e_->reclaim_dead_readers();  // views pin old pages: nothing changes; dead ones stop
+        return refuse();
+      }
+      if (others) take_posted(t, batch);
+      commit(t);
+    } catch (...) {
+      for (auto& [post, ok] : batch) finish(*post, -1);
+      if (batch.empty()) throw;
+      return lead(key, value, p, false);
+    }
+    for (auto& [post, ok] : batch) {
+      if (ok) e_->stamp({post->bytes, post->key_size}, true);
+      finish(*post, ok ? 1 : 0);
+    }
+    e_->ctl->combined.fetch_add(batch.size(), std::memory_order_relaxed);
+    if (stored) e_->stamp(key, true);
+    return stored || refuse();
+  }
+
+  // The posted puts, each taken and done in the holder's transaction `t`; `batch` lists them
+  // and whether each stored (told to their posters once `t` commits).
+  void take_posted(const txn& t, std::vector<std::pair<posted_put*, bool>>& batch) {
+    for (posted_put& post : e_->ctl->posted) {
+      // A load first: most slots are free, and a compare-exchange would own each one's line.
+      std::uint32_t posted = post_posted;
+      if (post.state.load(std::memory_order_relaxed) != post_posted ||
+          !post.state.compare_exchange_strong(posted, post_taken, std::memory_order_acquire))
+        continue;
+      batch.emplace_back(&post, false);
+      std::string_view k(post.bytes, post.key_size), v(post.bytes + post.key_size, post.value_size);
+      bool ok = put_in(t, k, v, {post.rotate ? overflow::rotate : overflow::strict, post.min_free});
+      batch.back().second = ok;
+      if (!ok) refuse();
+    }
+  }
+
+  // A small put while the writer lock is held: posted for the holder to do in its transaction.
+  // The poster sleeps until its request is done or the lock is free (then it leads: its put and
+  // the others posted); within lock_timeout, as a put that waits for the lock.
+  bool put_posted(std::string_view key, std::string_view value, const policy& p) {
+    posted_put* post = claim_post();
+    if (!post) {
+      writer_lock lock(*e_, o_.lock_timeout);
+      bool stored = lead(key, value, p, true);
+      ring_posted();
+      return stored;
+    }
+    post->pid.store(static_cast<std::int32_t>(getpid()), std::memory_order_relaxed);
+    post->key_size = static_cast<std::uint32_t>(key.size());
+    post->value_size = static_cast<std::uint32_t>(value.size());
+    post->rotate = p.on_full == overflow::rotate;
+    post->min_free = p.min_free;
+    std::memcpy(post->bytes, key.data(), key.size());
+    std::memcpy(post->bytes + key.size(), value.data(), value.size());
+    post->state.store(post_posted, std::memory_order_seq_cst);
+    auto deadline = std::chrono::steady_clock::now() + o_.lock_timeout;
+    for (;;) {
+      std::uint32_t bell = post->bell.load(std::memory_order_seq_cst);
+      if (post->state.load(std::memory_order_acquire) == post_done)
+        return collect(*post, key, value, p);
+      if (auto stored = lead_if_free(*post, key, value, p)) {
+        ring_posted();
+        return *stored;
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        std::uint32_t posted = post_posted;
+        if (post->state.compare_exchange_strong(posted, post_free, std::memory_order_acq_rel))
+          throw timeout_error(e_->uri, "writer lock not taken within " +
+                                           std::to_string(o_.lock_timeout.count()) + " ms");
+      }
+      futex_wait(post->bell, bell, 200'000);
+    }
+  }
+
+  // If the lock is free, this put and the others posted, led from here; nullopt otherwise, and
+  // when the request turned out done. Under the lock a request is posted or done.
+  std::optional<bool> lead_if_free(posted_put& post, std::string_view key, std::string_view value,
+                                   const policy& p) {
+    writer_lock lock(*e_, writer_lock::try_only{});
+    if (!lock.owns()) return std::nullopt;
+    std::uint32_t posted = post_posted;
+    if (!post.state.compare_exchange_strong(posted, post_free, std::memory_order_acq_rel))
+      return std::nullopt;
+    return lead(key, value, p, true);
+  }
+
+  // The outcome of a done request, which frees its slot; a request its holder could not do
+  // (it died, or its transaction failed) is put here, alone.
+  bool collect(posted_put& post, std::string_view key, std::string_view value, const policy& p) {
+    std::int32_t result = post.result;
+    post.state.store(post_free, std::memory_order_release);
+    if (result >= 0) return result == 1;
+    writer_lock lock(*e_, o_.lock_timeout);
+    return lead(key, value, p, false);
+  }
+
+  // A free request slot, or null when all are in use; slots left by dead posters are freed.
+  posted_put* claim_post() {
+    for (int pass = 0; pass < 2; ++pass) {
+      for (posted_put& post : e_->ctl->posted) {
+        std::uint32_t state = post_free;
+        if (post.state.compare_exchange_strong(state, post_filling, std::memory_order_acquire))
+          return &post;
+        bool dead = pass == 1 && (state == post_filling || state == post_done) &&
+                    ::kill(post.pid.load(std::memory_order_relaxed), 0) != 0 && errno == ESRCH;
+        if (dead) post.state.compare_exchange_strong(state, post_free);
+      }
+    }
+    return nullptr;
+  }
+
+  // Wakes the posters still waiting once the lock is free: one of them leads the rest.
+  void ring_posted() {
+    for (posted_put& post : e_->ctl->posted)
+      if (post.state.load(std::memory_order_seq_cst) == post_posted) {
+        ring(post);
+        return;
+      }
+  }
+
+  // Thrown by put_in when LMDB's map is full: the transaction cannot go on.
+  struct map_full {};
+
+  // One put in the write transaction `t`: true if stored; false if there was no room (under
+  // rotate the evictions made room for nothing and are kept, as in mt's object_store).
+  bool put_in(const txn& t, std::string_view key, std::string_view value, const policy& p) {
+    MDB_val k = val_of(key), old{};
+    std::uint64_t replaced = mdb_get(t.get(), e_->values, &k, &old) == 0 ? old.mv_size : 0;
+    std::uint64_t bytes = meta_number(*e_, t, "bytes") - replaced;
+    std::uint64_t limit =
+        room_limit(std::max(meta_number(*e_, t, "held"), bytes + replaced), p.min_free);
+    std::size_t pages = 2 * e_->pages_for(value.size()) + path_pages(t);
+    e_->reserve(pages);
+    if (!make_room(t, key, value.size(), limit, bytes, pages, p.on_full)) {
+      if (p.on_full == overflow::rotate) set_meta_number(*e_, t, "bytes", bytes + replaced);
+      return false;
+    }
+    MDB_val v = val_of(value);
+    int rc = mdb_put(t.get(), e_->values, &k, &v, 0);
+    if (rc == MDB_MAP_FULL) throw map_full{};
+    if (rc) e_->fail("put", rc);
+    set_meta_number(*e_, t, "bytes", bytes + value.size());
+    if (bytes + value.size() > meta_number(*e_, t, "held"))
+      set_meta_number(*e_, t, "held", bytes + value.size());
+    return true;
   }
 
   [[noreturn]] void hold(std::string_view key, std::string_view value,
@@ -589,9 +871,10 @@ class shm_backend final : public store_backend {
 
   // The most value bytes a put may leave: the capacity, and under memory pressure no more than
   // the store already holds, since only growth takes memory from the node.
-  std::uint64_t room_limit(std::uint64_t held) const {
+  std::uint64_t room_limit(std::uint64_t held, double min_free) const {
+    if (min_free <= 0) return e_->ctl->capacity;
     double free = free_memory_share();  // negative: unknown, no pressure
-    bool low = o_.min_free_mem_pct > 0 && free >= 0 && free < o_.min_free_mem_pct;
+    bool low = free >= 0 && free < min_free;
     return low ? std::min<std::uint64_t>(held, e_->ctl->capacity) : e_->ctl->capacity;
   }
 
@@ -599,9 +882,10 @@ class shm_backend final : public store_backend {
   // `limit`; `bytes` follows. A value that would not fit in an empty store evicts nothing.
   // `pages`: what the transaction reserved for its put, to which the evictions' pages add.
   bool make_room(const txn& t, std::string_view key, std::size_t size, std::uint64_t limit,
-                 std::uint64_t& bytes, std::size_t pages) {
+                 std::uint64_t& bytes, std::size_t pages, overflow on_full) {
     if (bytes + size <= limit) return true;
-    if (o_.on_full == overflow::strict || size > limit) return false;
+    if (on_full == overflow::strict || size > limit) return false;
+    e_->reclaim_dead_readers();  // what rotate frees is reused sooner
     struct entry {
       std::uint64_t stamp;
       std::string key;
@@ -631,6 +915,19 @@ class shm_backend final : public store_backend {
     return bytes + size <= limit;
   }
 
+  // The snapshot views share: the last one taken, while no write has committed since (views
+  // taken between two writes then hold one reader slot, of the 1022 a store has, not one each).
+  std::shared_ptr<snapshot> view_snapshot() {
+    MDB_envinfo info{};
+    mdb_env_info(e_->env, &info);
+    std::lock_guard lock(view_m_);
+    auto s = last_view_.lock();
+    if (s && mdb_txn_id(s->txn) == info.me_last_txnid) return s;
+    s = std::make_shared<snapshot>(e_);
+    last_view_ = s;
+    return s;
+  }
+
   bool refuse() {
     e_->ctl->refusals.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -639,6 +936,8 @@ class shm_backend final : public store_backend {
   std::shared_ptr<shm_env> e_;
   store_options o_;
   read_pool reads_;  // after e_: its transactions end before the environment may close
+  std::mutex view_m_;
+  std::weak_ptr<snapshot> last_view_;
 };
 
 }  // namespace
@@ -672,6 +971,13 @@ bool destroy_shm_store(const std::string& uri, const std::string& name,
   std::filesystem::remove_all(e.dir, ec);
   if (ec) throw storage_error(uri, e.dir + ": " + ec.message(), ec);
   return true;
+}
+
+std::size_t posted_puts_for_test(const std::string& uri) {
+  auto e = shared_env(uri, uri.substr(6), store_options{}, false);
+  return static_cast<std::size_t>(std::ranges::count_if(e->ctl->posted, [](const posted_put& p) {
+    return p.state.load(std::memory_order_acquire) == post_posted;
+  }));
 }
 
 void hold_shm_writer_for_test(const std::string& uri, std::string_view key, std::string_view value,
