@@ -199,13 +199,19 @@ TEST_CASE("a scope closed out of order is unlinked and reported once", "[scope_o
   CHECK(dedup::current() == nullptr);
 }
 
+namespace {
+
+/// Closes an outer scope while an inner one is still open: the misuse the next user reports.
+void close_out_of_order() {
+  auto a = std::make_unique<dedup::scope>();
+  dedup::scope b;
+  a.reset();
+}
+
+}  // namespace
+
 TEST_CASE("a scope closed out of order is reported by the next scope, run and read",
           "[scope_order]") {
-  auto close_out_of_order = [] {
-    auto a = std::make_unique<dedup::scope>();
-    dedup::scope b;
-    a.reset();
-  };
   close_out_of_order();
   CHECK(dedup::detail::current_context == nullptr);
   CHECK_THROWS_AS(dedup::scope(), dedup::usage_error);
@@ -222,11 +228,6 @@ TEST_CASE("a scope closed out of order is reported by the next scope, run and re
 
 TEST_CASE("a scope closed out of order is reported by joining a context and by every reader",
           "[scope_order]") {
-  auto close_out_of_order = [] {
-    auto a = std::make_unique<dedup::scope>();
-    dedup::scope b;
-    a.reset();
-  };
   auto ctx = std::make_shared<dedup::context>();
   close_out_of_order();
   CHECK_THROWS_AS(dedup::scope(ctx), dedup::usage_error);

@@ -3,14 +3,7 @@
 // are tests/disk_cache_worker (DEDUP_CACHE_WORKER), spawned and always killed and reaped here.
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -24,109 +17,26 @@
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "dedup/disk_cache.hpp"
 #include "disk_cache_fixture.hpp"
 #include "support.hpp"
-
-extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
 using dedup_fault::stamped;
-using clock_type = std::chrono::steady_clock;
-
+using namespace std::chrono_literals;
+using dedup_test::child;
+using dedup_test::file_text;
 using dedup_test::scaled;
 using dedup_test::temp_dir;
 
-/// A worker process with its stdout on a pipe; killed and reaped when the guard goes, so that a
-/// failing REQUIRE never leaves one behind.
-class worker {
- public:
-  explicit worker(const std::vector<std::string>& args) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    std::vector<std::string> all{DEDUP_CACHE_WORKER};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int rc = posix_spawn(&pid_, DEDUP_CACHE_WORKER, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    out_ = fds[0];
-    if (rc != 0) {
-      pid_ = -1;
-      throw std::runtime_error("posix_spawn failed");
-    }
-  }
-  ~worker() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (out_ >= 0) close(out_);
-  }
-  worker(const worker&) = delete;
-  worker& operator=(const worker&) = delete;
-
-  void kill_now() { kill(pid_, SIGKILL); }
-
-  /// Reads until the worker has written `n` lines or exited (its output then holds fewer).
-  void await_lines(std::size_t n) {
-    while (std::count(text_.begin(), text_.end(), '\n') < static_cast<std::ptrdiff_t>(n) &&
-           !exited())
-      drain(100);
-  }
-
-  /// Whether the worker has exited (reaped here; wait() then returns its status).
-  bool exited() {
-    if (pid_ <= 0) return true;
-    if (waitpid(pid_, &status_, WNOHANG) == 0) return false;
-    pid_ = -1;
-    return true;
-  }
-
-  /// Waits at most `limit` for the exit; returns the wait status (the test fails on a timeout).
-  int wait(std::chrono::milliseconds limit = std::chrono::seconds(30)) {
-    auto deadline = clock_type::now() + limit;
-    while (!exited()) {
-      if (clock_type::now() > deadline)
-        FAIL("worker did not exit within " << limit.count() << " ms");
-      drain(1);
-    }
-    return status_;
-  }
-
-  /// Everything the worker wrote to stdout (call after wait: the pipe is then at its end).
-  std::string output() {
-    while (drain(0) > 0) {
-    }
-    return text_;
-  }
-
- private:
-  // Reads what is there, waiting at most `ms`, so that a chatty worker never blocks on the pipe.
-  long drain(int ms) {
-    pollfd p{out_, POLLIN, 0};
-    if (poll(&p, 1, ms) <= 0) return 0;
-    char buf[4096];
-    ssize_t n = read(out_, buf, sizeof buf);
-    if (n > 0) text_.append(buf, static_cast<std::size_t>(n));
-    return n;
-  }
-
-  pid_t pid_ = -1;
-  int out_ = -1;
-  int status_ = 0;
-  std::string text_;
-};
-
-bool exited_ok(int status) {
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+/// The command line of the cache's worker with `args` (its mode first), for a dedup_test::child:
+/// killed and reaped when it goes, so that a failing REQUIRE never leaves a worker behind.
+std::vector<std::string> worker(std::vector<std::string> args) {
+  args.insert(args.begin(), DEDUP_CACHE_WORKER);
+  return args;
 }
 
 std::vector<std::string> lines(const std::string& text) {
@@ -202,11 +112,10 @@ TEST_CASE("a writer killed at random points leaves a cache that opens whole",
     std::vector<std::string> now;
     const std::size_t kill_after = rng() % 40;
     {
-      worker w({"write", root.path().string(), tag, std::to_string(round * per_round),
-                std::to_string(per_round)});
-      w.await_lines(kill_after);
-      w.kill_now();
-      w.wait();
+      child w(worker({"write", root.path().string(), tag, std::to_string(round * per_round),
+                      std::to_string(per_round)}));
+      w.await_lines(kill_after, 60s);
+      w.kill_and_reap();
       now = lines(w.output());
     }
     CHECK(now.size() >= kill_after);  // what was read before the kill is in the output
@@ -316,12 +225,12 @@ TEST_CASE("four processes mixing get, put and clear lose no update", "[disk_cach
   const std::string tag = "MIX";
   const long n = scaled(1000);
   {
-    std::vector<std::unique_ptr<worker>> workers;
+    std::vector<std::unique_ptr<child>> workers;
     for (long p = 0; p < 4; ++p)
-      workers.push_back(std::make_unique<worker>(std::vector<std::string>{
-          "mixed", root.path().string(), tag, std::to_string(p), std::to_string(n),
-          (root.path() / ("log" + std::to_string(p))).string()}));
-    for (auto& w : workers) REQUIRE(exited_ok(w->wait(std::chrono::seconds(60))));
+      workers.push_back(std::make_unique<child>(
+          worker({"mixed", root.path().string(), tag, std::to_string(p), std::to_string(n),
+                  (root.path() / ("log" + std::to_string(p))).string()})));
+    for (auto& w : workers) REQUIRE(w->wait(60s) == std::optional<int>(0));
   }
   mixed_log log;
   for (long p = 0; p < 4; ++p) read_log(root.path() / ("log" + std::to_string(p)), p, log);
@@ -347,12 +256,13 @@ TEST_CASE("a reader racing rewrites of file values never counts them corrupt",
   const std::string tag = "RACE";
   const int n = 4;
   {
-    worker first({"rewrite", root.path().string(), tag, std::to_string(n), "1"});
-    REQUIRE(exited_ok(first.wait()));
+    child first(worker({"rewrite", root.path().string(), tag, std::to_string(n), "1"}));
+    REQUIRE(first.wait(30s) == std::optional<int>(0));
   }
   dedup::disk_cache cache(options_for(root.path(), tag));
-  worker w({"rewrite", root.path().string(), tag, std::to_string(n), std::to_string(scaled(400))});
-  w.await_lines(1);
+  child w(worker(
+      {"rewrite", root.path().string(), tag, std::to_string(n), std::to_string(scaled(400))}));
+  w.await_lines(1, 60s);
   long found = 0;
   do {
     dedup::scope scope;
@@ -363,7 +273,7 @@ TEST_CASE("a reader racing rewrites of file values never counts them corrupt",
       found += v != nullptr;
     }
   } while (!w.exited());
-  CHECK(exited_ok(w.wait()));
+  CHECK(w.wait(30s) == std::optional<int>(0));
   CHECK(found > 0);
   CHECK(cache.stats().corrupt == 0);
 }
@@ -394,10 +304,10 @@ TEST_CASE("a file-size limit fails stores cleanly and loses nothing stored", "[d
   temp_dir root;
   fill(root.path(), "FULL", 6);
   {
-    worker w({"fsize", root.path().string(), "FULL", std::to_string(256 * 1024)});
-    int status = w.wait();
+    child w(worker({"fsize", root.path().string(), "FULL", std::to_string(256 * 1024)}));
+    auto status = w.wait(30s);
     INFO(w.output());
-    REQUIRE(exited_ok(status));
+    REQUIRE(status == std::optional<int>(0));
     CHECK(w.output().find("put: dedup: ") != std::string::npos);
     CHECK(w.output().find("file-size limit") != std::string::npos);  // the value file's check
     CHECK(lines(w.output()).size() == 4);  // both kinds of store: in a file and inline
@@ -416,10 +326,11 @@ namespace {
 /// Runs the read-only worker on `dir` (HOW: mount or uid) and checks what it reports; false when
 /// this machine cannot make the directory read-only that way.
 bool run_read_only(const fs::path& dir, const std::string& how, int n, const std::string& expect) {
-  worker w({"readonly", dir.string(), "RO", how, std::to_string(n)});
-  int status = w.wait();
+  child w(worker({"readonly", dir.string(), "RO", how, std::to_string(n)}));
+  auto status = w.wait(30s);
   INFO(w.output());
-  CHECK(exited_ok(status));
+  REQUIRE(status);  // it exited in time
+  CHECK(*status == 0);
   if (w.output().starts_with("skip: ")) {
     WARN("read-only by " << how << " not tested: " << w.output());
     return false;
@@ -530,11 +441,6 @@ class raw_index {
   sqlite3* db_ = nullptr;
 };
 
-std::string read_all(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 void write_all(const fs::path& file, const std::string& bytes) {
   std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
 }
@@ -565,7 +471,7 @@ TEST_CASE("a flipped byte in a value file or an inline row is caught by the chec
   temp_dir root;
   fill(root.path(), "FLIP", 2);
   auto where = paths_of(root.path(), "FLIP");
-  std::string file_bytes = read_all(where.file);
+  std::string file_bytes = file_text(where.file);
   file_bytes[file_bytes.size() / 2] ^= 1;  // inside the payload: still JSON, now the wrong bytes
   write_all(where.file, file_bytes);
   {
@@ -608,7 +514,7 @@ TEST_CASE("a hand-edited value that no longer parses names the entry and is reco
     std::string row = replaced(index.value("e0"), R"("seq":0)", R"("seq":"zero")");
     index.set_value("e0", row);
     index.reseal("e0", row);
-    std::string file = replaced(read_all(where.file), R"("seq":1)", R"("seq":[1])");
+    std::string file = replaced(file_text(where.file), R"("seq":1)", R"("seq":[1])");
     write_all(where.file, file);
     index.reseal("e1", file);
   }

@@ -57,42 +57,23 @@ TEST_CASE("error family: the four kinds are siblings under dedup::exception", "[
 
 TEST_CASE("error family: catching dedup::error does not catch a storage failure", "[error]") {
   SECTION("a disk cache under a path that is a file") {
-    try {
-      try {
-        open_cache_under_a_file();
-      } catch (const dedup::error& e) {
-        FAIL("a storage failure caught as bad input: " << e.what());
-      }
-      FAIL("the cache opened");
-    } catch (const dedup::storage_error& e) {
-      CHECK(e.code() == std::errc::not_a_directory);  // the system's errno, kept
-      CHECK_THAT(e.what(), Catch::Contains(std::system_category().message(ENOTDIR)));
-    }
+    auto e = dedup_test::error_not_caught_as<dedup::storage_error, dedup::error>(
+        open_cache_under_a_file, "the cache opened");
+    CHECK(e.code() == std::errc::not_a_directory);  // the system's errno, kept
+    CHECK_THAT(e.what(), Catch::Contains(std::system_category().message(ENOTDIR)));
   }
   SECTION("a shared store that does not exist") {
-    try {
-      try {
-        (void)dedup::shared_store::open_existing("shm://dedup-error-test-absent");
-      } catch (const dedup::error& e) {
-        FAIL("a storage failure caught as bad input: " << e.what());
-      }
-      FAIL("the store opened");
-    } catch (const dedup::storage_error& e) {
-      CHECK(e.resource() == "shm://dedup-error-test-absent");
-      CHECK(e.detail() == "no such store");
-    }
+    auto e = dedup_test::error_not_caught_as<dedup::storage_error, dedup::error>(
+        [] { (void)dedup::shared_store::open_existing("shm://dedup-error-test-absent"); },
+        "the store opened");
+    CHECK(e.resource() == "shm://dedup-error-test-absent");
+    CHECK(e.detail() == "no such store");
   }
 }
 
 TEST_CASE("error family: dedup::exception catches every kind, each with its kind()", "[error]") {
   auto kind_of = [](const auto& fail) {
-    try {
-      fail();
-    } catch (const dedup::exception& e) {
-      return e.kind();
-    }
-    FAIL("nothing thrown");
-    return dedup::error_kind::usage;  // not reached
+    return dedup_test::error_of<dedup::exception>(fail, "nothing thrown").kind();
   };
   CHECK(kind_of([] { (void)dedup::parse<butler::DatasetType>(R"({"name": 7})"); }) ==
         dedup::error_kind::input);
@@ -127,12 +108,7 @@ TEST_CASE("error family: an input error's context is members, and what() follows
 TEST_CASE("error family: a codec's conversion passes dedup's own failures on as they are",
           "[error]") {
   CHECK_NOTHROW(dedup::parse<misused>("3"));
-  try {
-    (void)dedup::parse<misused>("-3");
-    FAIL("no error");
-  } catch (const dedup::error& e) {
-    FAIL("a usage error turned into bad input: " << e.what());
-  } catch (const dedup::usage_error& e) {
-    CHECK(std::string(e.what()) == "misused: negative");
-  }
+  auto e = dedup_test::error_not_caught_as<dedup::usage_error, dedup::error>(
+      [] { (void)dedup::parse<misused>("-3"); }, "no error");
+  CHECK(std::string(e.what()) == "misused: negative");
 }

@@ -25,10 +25,8 @@ inline const std::string text = j.dump();
 
 /// A `RefList` document (two copies of the fixture ref), as `json` and as the file refs.json.
 inline std::string refs_text() {
-  std::ifstream in(DEDUP_FIXTURES "/ref.json");
-  std::stringstream ref;
-  ref << in.rdbuf();
-  return "{\"refs\": [" + ref.str() + ", " + ref.str() + "]}";
+  std::string ref = dedup_test::fixture("ref.json");
+  return "{\"refs\": [" + ref + ", " + ref + "]}";
 }
 inline simdjson::padded_string json{refs_text()};
 inline simdjson::ondemand::parser parser;

@@ -30,28 +30,6 @@ DatasetType type_named(std::string name, std::string storage_class = "ExposureF"
   return t;
 }
 
-std::string fixture_ref() {
-  std::ifstream in(DEDUP_FIXTURES "/ref.json");
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Waits until the kernel reports `pid` stopped (state T in /proc/PID/stat), so that what
-// follows meets a stalled process, however busy the machine; false if it never stops.
-bool wait_stopped(pid_t pid) {
-  for (int i = 0; i < 10'000; ++i) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    auto close = line.rfind(')');
-    if (close == std::string::npos) return false;
-    if (line.compare(close + 1, 3, " T ") == 0) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return false;
-}
-
 }  // namespace
 
 TEST_CASE("store: put, get, has, remove, keys, count, clear", "[store]") {
@@ -88,7 +66,7 @@ TEST_CASE("store: put, get, has, remove, keys, count, clear", "[store]") {
 TEST_CASE("store: get<T> interns with the caller's current scope", "[store]") {
   for_each_backend("intern", [](const std::string& uri) {
     auto s = dedup::shared_store::open(uri, options());
-    std::string text = fixture_ref();
+    std::string text = fixture("ref.json");
     auto ref = dedup::parse_fast<butler::DatasetRef>(simdjson::padded_string(text));
     auto other = *ref;
     other.id = butler::parse_uuid("00000000-57d1-4c43-9b2e-7d0f3c1a5e42");
@@ -397,16 +375,8 @@ TEST_CASE("store: destroy removes a damaged store; using it says it is damaged (
 
 /// Runs `f`, which must throw a timeout_error that a handler of storage_error does not catch.
 void check_timeout_not_storage(const std::function<void()>& f) {
-  try {
-    try {
-      f();
-    } catch (const dedup::storage_error& e) {
-      FAIL("a timeout caught as a storage_error: " << e.what());
-    }
-    FAIL("no timeout_error");
-  } catch (const dedup::timeout_error& e) {
-    CHECK(e.kind() == dedup::error_kind::timeout);
-  }
+  auto e = error_not_caught_as<dedup::timeout_error, dedup::storage_error>(f, "no timeout_error");
+  CHECK(e.kind() == dedup::error_kind::timeout);
 }
 
 TEST_CASE("store: a live stalled holder gives timeout_error within the timeout", "[store]") {
@@ -429,15 +399,9 @@ TEST_CASE("store: a live stalled holder gives timeout_error within the timeout",
   }
   auto s = dedup::shared_store::open(redis.uri(), o);
   REQUIRE(s.put("a", 1));
-  auto pid = redis.pid();
-  ::kill(pid, SIGSTOP);  // a server that stalls: each reply is waited for at most lock_timeout
-  REQUIRE(wait_stopped(pid));
-  struct resume {
-    pid_t pid;
-    ~resume() { ::kill(pid, SIGCONT); }
-  } resume_it{pid};
+  redis.suspend();  // a server that stalls: each reply is waited for at most lock_timeout
   check_timeout_not_storage([&] { s.put("b", 2); });
-  ::kill(pid, SIGCONT);
+  redis.resume();
   REQUIRE(s.get<int>("a"));
   CHECK(*s.get<int>("a") == 1);
 }

@@ -1,6 +1,7 @@
-// Support the test files share: temporary directories and files, the error a call throws, and the
-// loop divisor of the sanitizer presets. Child processes are in child_process.hpp, which the
-// benchmarks use too.
+// Support the test files share: temporary directories and files, file and fixture text, the error
+// a call throws (and that it is not caught as another kind), and the loop divisor of the sanitizer
+// presets. Child
+// processes are in child_process.hpp, which the benchmarks use too.
 #pragma once
 
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -106,6 +108,28 @@ class temp_file {
   std::filesystem::path path_;
 };
 
+/// The bytes of `file`; throws std::runtime_error when it cannot be opened.
+///
+/// ```text
+/// CHECK(dedup_test::file_text(dir / "out.json") == expected);
+/// ```
+inline std::string file_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + file.string());
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+#ifdef DEDUP_FIXTURES
+/// The text of tests/fixtures/`name`.
+///
+/// ```text
+/// auto ref = dedup::parse<butler::DatasetRef>(dedup_test::fixture("ref.json"));
+/// ```
+inline std::string fixture(const std::string& name) {
+  return file_text(std::filesystem::path(DEDUP_FIXTURES) / name);
+}
+#endif
+
 /// The E that `f` throws, for a test to inspect; fails the test with `otherwise` when `f` returns.
 /// Any other exception escapes and fails the test as well.
 ///
@@ -122,6 +146,27 @@ E error_of(F&& f, const std::string& otherwise) {
   }
   FAIL(otherwise);
   throw;  // not reached: FAIL throws
+}
+
+/// The E that `f` throws, as error_of gives it, after checking that a handler of `Wrong` lets it
+/// pass: the error kinds are siblings, so that catching one never catches another by mistake.
+///
+/// ```text
+/// auto e = dedup_test::error_not_caught_as<dedup::storage_error, dedup::error>(
+///     [] { (void)dedup::shared_store::open_existing("shm://absent"); }, "the store opened");
+/// CHECK(e.detail() == "no such store");
+/// ```
+template <class E, class Wrong, class F>
+E error_not_caught_as(F&& f, const std::string& otherwise) {
+  return error_of<E>(
+      [&] {
+        try {
+          std::forward<F>(f)();
+        } catch (const Wrong& e) {
+          FAIL("caught as the wrong kind of error: " << e.what());
+        }
+      },
+      otherwise);
 }
 
 }  // namespace dedup_test
