@@ -268,8 +268,9 @@ fs::path disk_index::file_of(std::string_view name) const {
 }
 
 flight_lock::~flight_lock() {
-  ::close(fd_);
-}  // closing the descriptor releases the flock
+  if (release_) release_();
+  if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
+}
 
 std::unique_ptr<flight_lock> disk_index::lock(const entry_id& id) {
   impl& m = *impl_;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,17 +35,21 @@ struct index_settings {
   bool create = true;  // false: a missing cache is a storage_error (open_existing)
 };
 
-/// A held single-flight lock (an flock on locks/<identity>.lock); released when destroyed, or by
-/// the kernel when the process dies.
+/// A held single-flight lock (an flock on locks/<identity>.lock, none when `fd` is -1), with the
+/// remote tier's lock when one is held; released when destroyed, or when the process dies (by the
+/// kernel, and by the remote lock's expiry).
 class flight_lock {
  public:
   explicit flight_lock(int fd) : fd_(fd) {}
   flight_lock(const flight_lock&) = delete;
   flight_lock& operator=(const flight_lock&) = delete;
   ~flight_lock();
+  /// Runs `release` (which must not throw) before the local lock is released.
+  void also_release(std::function<void()> release) { release_ = std::move(release); }
 
  private:
   int fd_;
+  std::function<void()> release_;
 };
 
 /// One open cache directory. Every member may be called from several threads at once (one
