@@ -78,7 +78,7 @@ std::optional<simdjson::padded_string> disk_cache::load_bytes(const detail::entr
   remote = bytes.has_value();
   if (!bytes || index_->read_only()) return bytes;
   try {  // the next lookup on this node is a disk hit
-    index_->store(id, std::string_view(bytes->data(), bytes->size()));
+    index_->store(id, std::string_view(bytes->data(), bytes->size()), false);
   } catch (const storage_error&) {
     state_->counters.store_failures.fetch_add(1, std::memory_order_relaxed);
   } catch (const timeout_error&) {

@@ -74,7 +74,9 @@ class disk_index {
   std::optional<simdjson::padded_string> load(const entry_id& id);
   /// Stores (replaces) the entry, then evicts least-recently-used rows beyond the size limit.
   /// Throws storage_error (timeout_error when the database stays locked); nothing else is lost.
-  void store(const entry_id& id, std::string_view bytes);
+  /// `durable` false: a copy of bytes held elsewhere (the remote tier's), whose value file is not
+  /// synced; after a crash of the machine it may fail its checksum, and is then fetched again.
+  void store(const entry_id& id, std::string_view bytes, bool durable = true);
   /// Removes the entry's row (and file) if it holds the same identity.
   void drop(const entry_id& id);
   void clear(std::string_view name);
