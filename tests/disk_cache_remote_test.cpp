@@ -179,6 +179,44 @@ TEST_CASE("disk_cache: a remote tier that is down fails nothing and is counted",
   CHECK_THROWS_AS(dedup::disk_cache({.tag = "t", .remote = "redis://:1/0"}), dedup::storage_error);
 }
 
+TEST_CASE("disk_cache: a remote single-flight lock that is not released is waited for only so long",
+          "[cache][remote]") {
+  redis_server redis;
+  if (!redis.available()) {
+    WARN("redis-server not found: skipped");
+    return;
+  }
+  temp_dir dir;
+  dedup::scope scope;
+  auto o = node(dir, "a", redis.uri(0));
+  o.single_flight = true;
+  std::string lock = "dedup:flight:cache:t:n@1:0000000000000000";
+  redisContext* r = redisConnect("127.0.0.1", redis.port());
+  REQUIRE(r);
+  auto held_by = [&] {
+    auto* got = static_cast<redisReply*>(redisCommand(r, "GET %s", lock.c_str()));
+    std::string out = got->type == REDIS_REPLY_STRING ? std::string(got->str, got->len) : "";
+    freeReplyObject(got);
+    return out;
+  };
+  int calls = 0;
+  SECTION("a holder that never finishes: the waiter computes after wait_timeout") {
+    freeReplyObject(redisCommand(r, "SET %s other", lock.c_str()));
+    o.wait_timeout = 100ms;
+    dedup::disk_cache a(o);
+    CHECK(*a.get_or_compute<int>("n", [&] { return ++calls; }) == 1);
+    CHECK(held_by() == "other");  // another's lock is never released by this node
+  }
+  SECTION("a holder that died: its lock expires, the waiter takes it and releases it") {
+    freeReplyObject(redisCommand(r, "SET %s dead PX 200", lock.c_str()));
+    dedup::disk_cache a(o);
+    CHECK(*a.get_or_compute<int>("n", [&] { return ++calls; }) == 1);
+    CHECK(held_by().empty());
+  }
+  CHECK(calls == 1);
+  redisFree(r);
+}
+
 TEST_CASE("disk_cache: remote tags are listed and cleared by prefix and tag", "[cache][remote]") {
   redis_server redis;
   if (!redis.available()) {
