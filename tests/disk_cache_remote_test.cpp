@@ -7,11 +7,13 @@
 #include <hiredis/hiredis.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dedup/disk_cache.hpp"
@@ -215,6 +217,35 @@ TEST_CASE("disk_cache: a remote single-flight lock that is not released is waite
   }
   CHECK(calls == 1);
   redisFree(r);
+}
+
+TEST_CASE("disk_cache: threads of two nodes share one remote tier", "[cache][remote]") {
+  redis_server redis;
+  if (!redis.available()) {
+    WARN("redis-server not found: skipped");
+    return;
+  }
+  temp_dir dir;
+  auto o = node(dir, "a", redis.uri(0));
+  o.single_flight = true;
+  dedup::disk_cache a(o);
+  o.directory = dir.path() / "b";
+  dedup::disk_cache b(o);
+  std::atomic<int> calls{0}, wrong{0};  // Catch2 assertions are for the main thread
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      dedup::scope scope;
+      for (int i = 0; i < 50; ++i) {
+        auto v = (t % 2 ? a : b)
+                     .get_or_compute<int>(
+                         "e", [&](int x) { return ++calls, x * 3; }, i);
+        if (*v != i * 3) ++wrong;
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(calls == 50);
+  CHECK(wrong == 0);
 }
 
 TEST_CASE("disk_cache: remote tags are listed and cleared by prefix and tag", "[cache][remote]") {
