@@ -3,7 +3,8 @@
 //      its plain JSON text from a file (each in a fresh process, re-executing this program);
 //   2. a memory-tier hit vs a std::unordered_map<std::string, std::shared_ptr<const T>> lookup;
 //   3. dedup's store + load vs Python pickle to a file and back (bench/pickle_cache.py), and the
-//      bytes each keeps on disk.
+//      bytes each keeps on disk;
+//   4. 1 MB values read from the remote tier (a private redis-server) vs local disk hits.
 //
 //   dedup-bench-cache [--quick] [--refs N] [--reps N] [--dir DIR]
 #include <sys/wait.h>
@@ -27,6 +28,7 @@
 #include "dedup/disk_cache.hpp"
 #include "dedup/simdjson.hpp"
 #include "memory.hpp"
+#include "tests/redis_server.hpp"
 
 namespace {
 
@@ -243,6 +245,47 @@ round_trip pickle_round_trip(const settings& s, const std::string& text) {
   return r;
 }
 
+/// Local disk hits against warm remote reads of the same 1 MB values, in MB/s: a fresh cache
+/// object per pass finds them all, on the directory that holds them or on an empty one behind the
+/// remote tier (each remote hit is then also written to that directory, as in use).
+struct remote_figures {
+  bool ran = false;
+  double disk_mb_s = 0, remote_mb_s = 0;
+};
+
+remote_figures remote_reads(const settings& s) {
+  dedup_test::redis_server redis;
+  if (!redis.available()) return {};
+  const int n = s.quick ? 8 : 32;
+  auto value = [](int i) {
+    return std::string(std::size_t{1} << 20, static_cast<char>('a' + i % 26));
+  };
+  auto o = cache_options(s.dir / "remote-filled", "R");
+  o.remote = redis.uri(0);
+  {
+    dedup::disk_cache filler(o);
+    for (int i = 0; i < n; ++i) filler.put("v" + std::to_string(i), value(i));
+  }
+  auto pass = [&](dedup::disk_cache_options at) {
+    dedup::scope scope;
+    dedup::disk_cache cache(at);
+    auto t0 = steady::now();
+    for (int i = 0; i < n; ++i)
+      if (!cache.find<std::string>("v" + std::to_string(i)))
+        throw std::runtime_error("remote bench lost a value");
+    double mb = n * 1.048576;
+    return mb / seconds_since(t0);
+  };
+  std::vector<double> disk, remote;
+  for (int rep = 0; rep < s.reps; ++rep) {
+    disk.push_back(pass(o));
+    auto empty = o;
+    empty.directory = s.dir / ("remote-empty" + std::to_string(rep));
+    remote.push_back(pass(empty));
+  }
+  return {true, median(disk), median(remote)};
+}
+
 // ---- the program --------------------------------------------------------------------------------
 
 settings parse(int argc, char** argv) {
@@ -304,6 +347,12 @@ int bench(const settings& s) {
     std::printf("%-34s dedup put %.3f s, find %.3f s; pickle skipped (no python3)\n",
                 "store / load", d.store_s, d.load_s);
   }
+  remote_figures r = remote_reads(s);
+  if (r.ran)
+    print_ratio("1 MB values read (median)", "disk hit", r.disk_mb_s, "remote hit", r.remote_mb_s,
+                "MB/s", r.remote_mb_s / r.disk_mb_s, "(remote vs disk; target >= 0.5)");
+  else
+    std::printf("%-34s skipped (no redis-server)\n", "1 MB values read");
   std::printf("\npeak RSS: this process %s; warm-start children: cache %s, parse_fast %s\n",
               human(peak_rss()).c_str(), human(w.cache_peak).c_str(), human(w.file_peak).c_str());
   return 0;

@@ -1,29 +1,40 @@
-# LMDB and hiredis as the imported targets dedup::lmdb and dedup::hiredis, the shared store's
-# private dependencies (neither ships a CMake package with targets on every distribution: Debian's
-# LMDB has none, its hiredis 0.14 one without targets). One file for the build and for the
-# installed dedupConfig.cmake: a consumer of the static dedup::store links both. Sets
-# dedup_store_missing to what was not found (empty when both were).
+# LMDB and hiredis as the imported targets dedup::lmdb and dedup::hiredis, the private
+# dependencies of the compiled parts (neither ships a CMake package with targets on every
+# distribution: Debian's LMDB has none, its hiredis 0.14 one without targets). One file for the
+# build and for the installed dedupConfig.cmake: a consumer of the static dedup::store links both,
+# one of the static dedup::cache links hiredis (its remote tier).
+# Set dedup_deps_for to the parts wanted (cache, store) before including it; it sets
+# dedup_cache_missing and dedup_store_missing to what those parts lack (empty when nothing).
+
+# Imports dedup::<name> from <header> and lib<library>, unless it exists; when they are not found,
+# appends <hint> to the list <missing>.
+function(dedup_import_library name header library hint missing)
+  if(TARGET dedup::${name})
+    return()
+  endif()
+  string(TOUPPER "${name}" upper)
+  find_path(DEDUP_${upper}_INCLUDE_DIR ${header})
+  find_library(DEDUP_${upper}_LIBRARY ${library})
+  if(DEDUP_${upper}_INCLUDE_DIR AND DEDUP_${upper}_LIBRARY)
+    add_library(dedup::${name} UNKNOWN IMPORTED)
+    set_target_properties(dedup::${name} PROPERTIES IMPORTED_LOCATION "${DEDUP_${upper}_LIBRARY}"
+      INTERFACE_INCLUDE_DIRECTORIES "${DEDUP_${upper}_INCLUDE_DIR}")
+  else()
+    list(APPEND ${missing} "${hint}")
+    set(${missing} "${${missing}}" PARENT_SCOPE)
+  endif()
+endfunction()
+
+set(dedup_cache_missing "")
 set(dedup_store_missing "")
-if(NOT TARGET dedup::lmdb)
-  find_path(DEDUP_LMDB_INCLUDE_DIR lmdb.h)
-  find_library(DEDUP_LMDB_LIBRARY lmdb)
-  if(DEDUP_LMDB_INCLUDE_DIR AND DEDUP_LMDB_LIBRARY)
-    add_library(dedup::lmdb UNKNOWN IMPORTED)
-    set_target_properties(dedup::lmdb PROPERTIES IMPORTED_LOCATION "${DEDUP_LMDB_LIBRARY}"
-      INTERFACE_INCLUDE_DIRECTORIES "${DEDUP_LMDB_INCLUDE_DIR}")
-  else()
-    list(APPEND dedup_store_missing "LMDB (Debian: liblmdb-dev)")
-  endif()
+if("store" IN_LIST dedup_deps_for)
+  dedup_import_library(lmdb lmdb.h lmdb "LMDB (Debian: liblmdb-dev)" dedup_store_missing)
+  dedup_import_library(hiredis hiredis/hiredis.h hiredis "hiredis (Debian: libhiredis-dev)"
+    dedup_store_missing)
 endif()
-if(NOT TARGET dedup::hiredis)
-  find_path(DEDUP_HIREDIS_INCLUDE_DIR hiredis/hiredis.h)
-  find_library(DEDUP_HIREDIS_LIBRARY hiredis)
-  if(DEDUP_HIREDIS_INCLUDE_DIR AND DEDUP_HIREDIS_LIBRARY)
-    add_library(dedup::hiredis UNKNOWN IMPORTED)
-    set_target_properties(dedup::hiredis PROPERTIES IMPORTED_LOCATION "${DEDUP_HIREDIS_LIBRARY}"
-      INTERFACE_INCLUDE_DIRECTORIES "${DEDUP_HIREDIS_INCLUDE_DIR}")
-  else()
-    list(APPEND dedup_store_missing "hiredis (Debian: libhiredis-dev)")
-  endif()
+if("cache" IN_LIST dedup_deps_for)
+  dedup_import_library(hiredis hiredis/hiredis.h hiredis "hiredis (Debian: libhiredis-dev)"
+    dedup_cache_missing)
 endif()
+list(JOIN dedup_cache_missing " and " dedup_cache_missing)
 list(JOIN dedup_store_missing " and " dedup_store_missing)

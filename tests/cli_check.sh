@@ -152,8 +152,8 @@ expect_help "usage: dedup load [options] FILE|DIR..." load --help
 expect_help "usage: dedup analyze [options] FILE" analyze "$dir/refs.json" -h
 expect_help "usage: dedup store keys [options] URI" store keys shm://cli-check-none --help
 expect_help "usage: dedup store [options] COMMAND" store --help
-expect_help "usage: dedup cache stats [options] DIR" cache --help stats
-expect_help "usage: dedup cache ls [options] DIR" cache ls "$dir" --tag B --help
+expect_help "usage: dedup cache stats [options] [DIR]" cache --help stats
+expect_help "usage: dedup cache ls [options] [DIR]" cache ls "$dir" --tag B --help
 
 # demo --refs 0: figures, no nan or inf; distinct objects are counted.
 "$dedup" demo --refs 0 > "$dir/out"
@@ -332,6 +332,19 @@ import json, sys
 r = json.load(sys.stdin)
 assert all(not c["entries"] for c in r["caches"]), r
 ' || fail "cache clear should leave no entry"
+# The remote tier: one of DIR and --remote URL (gc has no remote); a server that cannot be
+# reached is a failure naming it.
+expect_usage cache ls
+grep -q "DIR or --remote URL" "$dir/err" || fail "cache ls needs DIR or --remote: $(cat "$dir/err")"
+expect_usage cache stats "$caches" --remote redis://127.0.0.1:1/0
+expect_usage cache gc --remote redis://127.0.0.1:1/0
+for action in ls stats clear; do
+  set +e
+  "$dedup" cache $action --remote redis://127.0.0.1:1/0 2> "$dir/err"; status=$?
+  set -e
+  [ "$status" -eq 1 ] || fail "cache $action --remote of no server should exit 1, got $status"
+  grep -q "redis://127.0.0.1:1/0" "$dir/err" || fail "cache $action --remote: $(cat "$dir/err")"
+done
 # Every name is listed whole and escaped: a byte that is not UTF-8, a NUL, a newline, a backslash.
 "$worker" names "$caches" N
 "$dedup" cache ls "$caches" --tag N > "$dir/out" || fail "cache ls of odd names"

@@ -27,12 +27,16 @@
 
 namespace dedup {
 
+namespace detail {
+class remote_tier;
+}
+
 /// How a `disk_cache` is laid out and behaves. A cache lives in `directory / (prefix + tag)`.
 ///
 /// ```
 /// dedup::disk_cache_options o{.directory = std::filesystem::temp_directory_path(),
 ///                             .tag = "run42", .version = 3};
-/// assert(o.prefix == "cache" && o.inline_limit == 64 * 1024);
+/// assert(o.prefix == "cache" && o.inline_limit == 64 * 1024 && o.remote.empty());
 /// ```
 struct disk_cache_options {
   std::filesystem::path directory = std::filesystem::temp_directory_path();
@@ -44,11 +48,19 @@ struct disk_cache_options {
   std::size_t inline_limit = 64 * 1024;   ///< larger values go to files, smaller ones in SQLite
   bool single_flight = false;             ///< across processes: one computes, the others wait
   std::chrono::milliseconds wait_timeout{30'000};  ///< single flight and SQLite busy waits
+  /// A remote tier shared by the caches of several nodes, behind the local directory:
+  /// "redis://host:port/db" (empty: none). A failing server is skipped, never fails a call.
+  std::string remote{};
+  std::chrono::milliseconds remote_timeout{2'000};   ///< connecting, and each reply
+  std::chrono::milliseconds remote_backoff{10'000};  ///< how long a failed remote is skipped
 };
 
 /// Counters of one cache object (this process), since it was built. `corrupt`: a checksum
 /// mismatch; `stale`: a version, session or layout that changed; `invalid`: a value that no longer
-/// parses as its type; `store_failures`: values computed but not stored (a full disk, ...).
+/// parses as its type; `store_failures`: values computed but not stored (a full disk, ...). The
+/// remote tier's (`disk_cache_options::remote`): hits, misses (stale and corrupt values included),
+/// errors (failed commands and connections; calls skipped during a back-off are not counted) and
+/// the value bytes read and written.
 ///
 /// ```
 /// auto dir = std::filesystem::temp_directory_path() / "dedup-doc-cache-stats";
@@ -67,6 +79,8 @@ struct disk_cache_options {
 struct disk_cache_stats {
   std::uint64_t memory_hits = 0, disk_hits = 0, computed = 0, stored = 0, evicted = 0, corrupt = 0,
                 stale = 0, invalid = 0, store_failures = 0;
+  std::uint64_t remote_hits = 0, remote_misses = 0, remote_errors = 0, remote_bytes_read = 0,
+                remote_bytes_written = 0;
 };
 
 /// One row of a cache's index, as `dedup cache ls` shows it. `version` is the cache version the
@@ -95,6 +109,20 @@ struct disk_cache_entry {
   std::string session{};  ///< the session of a session-only entry (minor 0), else empty
 };
 
+/// One tag of a remote tier, as `disk_cache::remote_tags` finds it: its entries (`in_file` false,
+/// `last_access` 0, `version` 0 for an entry of a negative minor) and the figures that its cache
+/// objects added when they were destroyed or changed tag (`remote_*` and `computed`; the others 0).
+///
+/// ```
+/// dedup::disk_cache_remote_tag t{.tag = "run42"};
+/// assert(t.entries.empty() && t.figures.remote_hits == 0);
+/// ```
+struct disk_cache_remote_tag {
+  std::string tag{};
+  std::vector<disk_cache_entry> entries{};
+  disk_cache_stats figures{};
+};
+
 /// A cache used for storage before any tag was set: call `set_tag` first.
 ///
 /// ```
@@ -108,7 +136,8 @@ class untagged_cache_error : public usage_error {
 
 /// A versioned, tagged persistent cache of computed values (guide: docs/cache.md).
 /// `get_or_compute<T>("name@minor", fn, args...)` returns the value from memory, else from disk,
-/// else computes `fn(args...)` and stores its simple form. Minor >= 1: valid for the same cache
+/// else from the remote tier if there is one (then stored on disk too), else computes `fn(args...)`
+/// and stores its simple form (on disk and remotely). Minor >= 1: valid for the same cache
 /// version and minor; <= -1: only the minor counts; 0: only this session. `args` are hashed
 /// canonically into the identity; a change of T's declared layout makes old entries stale. On
 /// disk a value is its compact document (dedup/compact.hpp); `std::vector<std::byte>` and
@@ -194,6 +223,18 @@ class disk_cache {
   /// A cache object on an existing cache; storage_error if `directory/prefix+tag` is not one.
   static std::unique_ptr<disk_cache> open_existing(const std::filesystem::path& directory,
                                                    std::string_view prefix, std::string tag);
+  /// The tags of `prefix` on the remote tier at `uri` (only `tag` when given), sorted; throws
+  /// storage_error (timeout_error) when the server cannot be reached.
+  static std::vector<disk_cache_remote_tag> remote_tags(
+      const std::string& uri, std::string_view prefix = "cache",
+      const std::optional<std::string>& tag = {},
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(2'000));
+  /// Removes the remote entries of `prefix` (of `tag` only, when given); returns how many. The
+  /// figures stay.
+  static std::uint64_t clear_remote(
+      const std::string& uri, std::string_view prefix = "cache",
+      const std::optional<std::string>& tag = {},
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(2'000));
 
  private:
   struct state {  // shared with the release hooks of volatile scopes, which may outlive *this
@@ -213,11 +254,16 @@ class disk_cache {
   std::shared_ptr<const T> remember(const detail::entry_id& id, std::shared_ptr<const T> value);
   template <class T>
   std::shared_ptr<const T> load(const detail::entry_id& id, bool rethrow_invalid);
+  // The bytes-level tiers below memory: the local index, then the remote tier.
+  std::optional<simdjson::padded_string> load_bytes(const detail::entry_id& id, bool& remote);
   void store_bytes(const detail::entry_id& id, std::string_view bytes);
+  void drop_bytes(const detail::entry_id& id);
+  std::unique_ptr<detail::flight_lock> lock_flight(const detail::entry_id& id);
 
   disk_cache_options options_;
   std::shared_ptr<state> state_ = std::make_shared<state>();
   std::unique_ptr<detail::disk_index> index_;
+  std::unique_ptr<detail::remote_tier> remote_;
 };
 
 // ---- templates ----------------------------------------------------------------------------------
@@ -238,19 +284,20 @@ std::shared_ptr<const T> disk_cache::remember(const detail::entry_id& id,
 
 template <class T>
 std::shared_ptr<const T> disk_cache::load(const detail::entry_id& id, bool rethrow_invalid) {
-  std::optional<simdjson::padded_string> bytes = index(id.name).load(id);
+  bool remote = false;
+  std::optional<simdjson::padded_string> bytes = load_bytes(id, remote);
   if (!bytes) return nullptr;
   std::shared_ptr<const T> value;
   try {
     value = detail::decode_value<T>(*bytes);
   } catch (const error& e) {
-    index_->drop(id);
+    drop_bytes(id);
     state_->counters.invalid.fetch_add(1, std::memory_order_relaxed);
     if (rethrow_invalid)
       throw e.in_source("cache entry '" + std::string(id.name) + "' (" + location().string() + ")");
     return nullptr;
   }
-  state_->counters.disk_hits.fetch_add(1, std::memory_order_relaxed);
+  if (!remote) state_->counters.disk_hits.fetch_add(1, std::memory_order_relaxed);
   return value;
 }
 
@@ -264,7 +311,7 @@ std::shared_ptr<const T> disk_cache::get_or_compute(std::string_view name, int m
   if (auto loaded = load<T>(id, false)) return remember<T>(id, std::move(loaded));
   std::unique_ptr<detail::flight_lock> flight;
   if (options_.single_flight) {
-    flight = index_->lock(id);
+    flight = lock_flight(id);
     // Another caller may have stored it while this one waited.
     if (auto loaded = load<T>(id, false)) return remember<T>(id, std::move(loaded));
   }

@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "disk_cache_remote.hpp"
+
 namespace dedup {
 
 namespace {
@@ -21,6 +23,9 @@ detail::index_settings settings_of(const disk_cache_options& o, std::string tag,
 
 disk_cache::disk_cache(disk_cache_options options) : options_(std::move(options)) {
   if (options_.session.empty()) options_.session = detail::fresh_session_id();
+  if (!options_.remote.empty())
+    remote_ = std::make_unique<detail::remote_tier>(options_.remote, options_.remote_timeout,
+                                                    options_.remote_backoff, state_->counters);
   if (!options_.tag.empty()) open_index(true);
 }
 
@@ -31,6 +36,7 @@ void disk_cache::open_index(bool create) {
   if (options_.tag.empty()) return;
   index_ = std::make_unique<detail::disk_index>(settings_of(options_, options_.tag, create),
                                                 state_->counters);
+  if (remote_) remote_->set_scope(options_.prefix, options_.tag, options_.version);
 }
 
 void disk_cache::set_tag(std::string tag) {
@@ -64,8 +70,44 @@ detail::disk_index& disk_cache::index(std::string_view entry) {
   return *index_;
 }
 
+std::optional<simdjson::padded_string> disk_cache::load_bytes(const detail::entry_id& id,
+                                                              bool& remote) {
+  std::optional<simdjson::padded_string> bytes = index(id.name).load(id);
+  if (bytes || !remote_) return bytes;
+  bytes = remote_->load(id);
+  remote = bytes.has_value();
+  if (!bytes || index_->read_only()) return bytes;
+  try {  // the next lookup on this node is a disk hit
+    index_->store(id, std::string_view(bytes->data(), bytes->size()), false);
+  } catch (const storage_error&) {
+    state_->counters.store_failures.fetch_add(1, std::memory_order_relaxed);
+  } catch (const timeout_error&) {
+    state_->counters.store_failures.fetch_add(1, std::memory_order_relaxed);
+  }
+  return bytes;
+}
+
+// Remotely first: the waiters of a single flight on other nodes need not wait for this disk.
 void disk_cache::store_bytes(const detail::entry_id& id, std::string_view bytes) {
-  index(id.name).store(id, bytes);
+  detail::disk_index& local = index(id.name);
+  if (remote_) remote_->store(id, bytes);
+  local.store(id, bytes);
+}
+
+void disk_cache::drop_bytes(const detail::entry_id& id) {
+  index(id.name).drop(id);
+  if (remote_) remote_->drop(id);
+}
+
+// The local lock orders the processes sharing this directory; the remote one, the nodes.
+std::unique_ptr<detail::flight_lock> disk_cache::lock_flight(const detail::entry_id& id) {
+  std::unique_ptr<detail::flight_lock> held = index(id.name).lock(id);
+  if (!remote_) return held;
+  std::function<void()> release = remote_->lock(id, options_.wait_timeout);
+  if (!release) return held;
+  if (!held) held = std::make_unique<detail::flight_lock>(-1);
+  held->also_release(std::move(release));
+  return held;
 }
 
 std::filesystem::path disk_cache::fullpath(std::string_view name) const {
@@ -110,9 +152,20 @@ std::vector<disk_cache_entry> disk_cache::entries() const {
 disk_cache_stats disk_cache::stats() const {
   const detail::cache_counters& c = state_->counters;
   auto get = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  return {state_->memory.hits(), get(c.disk_hits), get(c.computed),
-          get(c.stored),         get(c.evicted),   get(c.corrupt),
-          get(c.stale),          get(c.invalid),   get(c.store_failures)};
+  return {state_->memory.hits(),
+          get(c.disk_hits),
+          get(c.computed),
+          get(c.stored),
+          get(c.evicted),
+          get(c.corrupt),
+          get(c.stale),
+          get(c.invalid),
+          get(c.store_failures),
+          get(c.remote_hits),
+          get(c.remote_misses),
+          get(c.remote_errors),
+          get(c.remote_bytes_read),
+          get(c.remote_bytes_written)};
 }
 
 std::vector<std::string> disk_cache::tags(const std::filesystem::path& directory,

@@ -95,7 +95,7 @@ class file_size_signal_guard {
 /// storage_error (a full disk, a file-size limit, a read-only directory). Call it under a
 /// file_size_signal_guard.
 inline void write_file_synced(const std::filesystem::path& path, std::string_view bytes,
-                              const std::string& resource) {
+                              const std::string& resource, bool sync = true) {
   if (rlimit r{}; ::getrlimit(RLIMIT_FSIZE, &r) == 0 && r.rlim_cur != RLIM_INFINITY &&
                   bytes.size() > r.rlim_cur)
     throw storage_error(resource, "cannot write a value of " + std::to_string(bytes.size()) +
@@ -110,7 +110,7 @@ inline void write_file_synced(const std::filesystem::path& path, std::string_vie
     if (n < 0 && errno != EINTR) failure = errno;
     if (n > 0) done += static_cast<std::size_t>(n);
   }
-  if (!failure && ::fsync(fd) != 0) failure = errno;
+  if (!failure && sync && ::fsync(fd) != 0) failure = errno;
   if (::close(fd) != 0 && !failure) failure = errno;
   if (failure) {
     remove_file(path);

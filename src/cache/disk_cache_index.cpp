@@ -114,7 +114,7 @@ std::optional<simdjson::padded_string> disk_index::load(const entry_id& id) {
   return std::nullopt;  // rewritten faster than it could be read: a miss, not a corruption
 }
 
-void disk_index::store(const entry_id& id, std::string_view bytes) {
+void disk_index::store(const entry_id& id, std::string_view bytes, bool durable) {
   impl& m = *impl_;
   file_size_signal_guard guard;
   {
@@ -125,7 +125,7 @@ void disk_index::store(const entry_id& id, std::string_view bytes) {
   fs::path tmp;
   if (bytes.size() > m.s.inline_limit) {
     tmp = m.values / (".tmp." + std::to_string(::getpid()) + "." + hex16(random64()));
-    write_file_synced(tmp, bytes, m.resource);
+    write_file_synced(tmp, bytes, m.resource, durable);
     final_name = hex16(XXH3_64bits_withSeed(id.name.data(), id.name.size(), id.params)) + "-" +
                  hex16(random64()) + ".json";
   }
@@ -268,8 +268,9 @@ fs::path disk_index::file_of(std::string_view name) const {
 }
 
 flight_lock::~flight_lock() {
-  ::close(fd_);
-}  // closing the descriptor releases the flock
+  if (release_) release_();
+  if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
+}
 
 std::unique_ptr<flight_lock> disk_index::lock(const entry_id& id) {
   impl& m = *impl_;

@@ -1,6 +1,6 @@
 // `dedup cache ls|stats|clear|gc DIR`: looks at the persistent caches (dedup::disk_cache) under a
 // directory without knowing the types of their values, as arte's and scistag's users look at
-// their cache directories by hand.
+// their cache directories by hand; `--remote URL` looks at a remote tier instead.
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -34,12 +34,20 @@ an error: exit status 1.
          "inline_entries", "inline_bytes", "file_entries", "file_bytes"}]}
   clear: {"directory", "prefix", "entries", "bytes", "caches": [{"tag", "entries", "bytes"}]}
          (what was removed)
-  gc:    {"directory", "prefix", "files", "caches": [{"tag", "files"}]})";
+  gc:    {"directory", "prefix", "files", "caches": [{"tag", "files"}]}
+
+--remote URL (ls, stats, clear) acts on the remote tier at URL (redis://host:port/db) instead of
+DIR: its entries of the prefix (of tag T), never a local directory. A server that cannot be reached
+is an error: exit status 1. stats adds the figures that the caches of each tag added to the tier
+when their cache objects were destroyed: remote hits, misses, errors, bytes read and written, and
+values computed. With --json, "remote" (the URL) stands for "directory", ls's caches have no
+"location", stats's caches give "entries", "bytes", "remote_hits", "remote_misses",
+"remote_errors", "remote_bytes_read", "remote_bytes_written" and "computed".)";
 
 /// The command line of a `dedup cache` action.
 struct command_line {
   std::string dir, prefix = "cache";
-  std::optional<std::string> tag;
+  std::optional<std::string> tag, remote;
   bool json = false;
 };
 
@@ -140,16 +148,63 @@ nlohmann::ordered_json entry_json(const disk_cache_entry& e) {
 }
 
 nlohmann::ordered_json document(const command_line& c) {
+  if (c.remote) return {{"remote", json_text(*c.remote)}, {"prefix", json_text(c.prefix)}};
   return {{"directory", json_text(c.dir)}, {"prefix", json_text(c.prefix)}};
 }
 
+/// The end of an action: its JSON document, or its one summary line.
+void finish(const command_line& c, const nlohmann::ordered_json& out, const std::string& line) {
+  if (c.json)
+    print_json(out);
+  else
+    std::printf("%s\n", line.c_str());
+}
+
+/// The remote tier's tags the command is about; a storage_error when there are none.
+std::vector<disk_cache_remote_tag> remote_tags(const command_line& c) {
+  auto tags = disk_cache::remote_tags(*c.remote, c.prefix, c.tag);
+  if (tags.empty())
+    throw storage_error(*c.remote, "holds no cache with prefix '" + c.prefix + "'" +
+                                       (c.tag ? " and tag '" + *c.tag + "'" : ""));
+  return tags;
+}
+
+void print_entry(const disk_cache_entry& e, const char* where) {
+  std::printf("%-24s %-28s %8s %12llu %-6s %-19s  %-19s\n", printable(e.tag).c_str(),
+              printable(e.name).c_str(), version_text(e).c_str(),
+              static_cast<unsigned long long>(e.size), where, utc(e.created).c_str(),
+              e.last_access ? utc(e.last_access).c_str() : "-");
+}
+
+void list_header() {
+  std::printf("%-24s %-28s %8s %12s %-6s %-19s  %-19s\n", "tag", "name", "version", "bytes",
+              "where", "created", "last access");
+}
+
+void list_remote(const command_line& c) {
+  auto tags = remote_tags(c);
+  nlohmann::ordered_json out = document(c);
+  out["caches"] = nlohmann::ordered_json::array();
+  if (!c.json) list_header();
+  for (auto& t : tags) {
+    nlohmann::ordered_json entries = nlohmann::ordered_json::array();
+    for (auto& e : t.entries) {
+      if (c.json)
+        entries.push_back(entry_json(e));
+      else
+        print_entry(e, "remote");
+    }
+    out["caches"].push_back({{"tag", json_text(t.tag)}, {"entries", entries}});
+  }
+  if (c.json) print_json(out);
+}
+
 void list(const command_line& c) {
+  if (c.remote) return list_remote(c);
   auto caches = open_caches(c);
   nlohmann::ordered_json out = document(c);
   out["caches"] = nlohmann::ordered_json::array();
-  if (!c.json)
-    std::printf("%-24s %-28s %8s %12s %-6s %-19s  %-19s\n", "tag", "name", "version", "bytes",
-                "where", "created", "last access");
+  if (!c.json) list_header();
   for (auto& cache : caches) {
     nlohmann::ordered_json entries = nlohmann::ordered_json::array();
     for (auto& e : cache->entries()) {
@@ -157,10 +212,7 @@ void list(const command_line& c) {
         entries.push_back(entry_json(e));
         continue;
       }
-      std::printf("%-24s %-28s %8s %12llu %-6s %-19s  %-19s\n", printable(e.tag).c_str(),
-                  printable(e.name).c_str(), version_text(e).c_str(),
-                  static_cast<unsigned long long>(e.size), e.in_file ? "file" : "inline",
-                  utc(e.created).c_str(), utc(e.last_access).c_str());
+      print_entry(e, e.in_file ? "file" : "inline");
     }
     if (c.json)
       out["caches"].push_back({{"tag", json_text(cache->tag())},
@@ -181,7 +233,58 @@ struct totals {
   }
 };
 
+// The end of stats and clear: the totals into the document, or the line "[cleared ]N entries,
+// B bytes in K caches".
+void finish_totals(const command_line& c, nlohmann::ordered_json& out, const totals& all,
+                   const std::string& verb, std::size_t caches) {
+  out["entries"] = all.entries;
+  out["bytes"] = all.bytes;
+  finish(c, out,
+         verb + entries_text(all.entries) + (verb.empty() ? ", " : " (") +
+             std::to_string(all.bytes) + " bytes" + (verb.empty() ? " in " : ") from ") +
+             plural(caches, "cache"));
+}
+
+void stats_remote(const command_line& c) {
+  auto tags = remote_tags(c);
+  nlohmann::ordered_json out = document(c);
+  out["entries"] = 0;  // the totals before the list, set below
+  out["bytes"] = 0;
+  out["caches"] = nlohmann::ordered_json::array();
+  totals all;
+  if (!c.json)
+    std::printf("%-24s %8s %14s %8s %8s %8s %14s %14s %8s\n", "tag", "entries", "bytes", "hits",
+                "misses", "errors", "bytes read", "bytes written", "computed");
+  for (auto& t : tags) {
+    totals n;
+    for (auto& e : t.entries) n.add(e), all.add(e);
+    const disk_cache_stats& f = t.figures;
+    if (c.json)
+      out["caches"].push_back({{"tag", json_text(t.tag)},
+                               {"entries", n.entries},
+                               {"bytes", n.bytes},
+                               {"remote_hits", f.remote_hits},
+                               {"remote_misses", f.remote_misses},
+                               {"remote_errors", f.remote_errors},
+                               {"remote_bytes_read", f.remote_bytes_read},
+                               {"remote_bytes_written", f.remote_bytes_written},
+                               {"computed", f.computed}});
+    else
+      std::printf("%-24s %8llu %14llu %8llu %8llu %8llu %14llu %14llu %8llu\n",
+                  printable(t.tag).c_str(), static_cast<unsigned long long>(n.entries),
+                  static_cast<unsigned long long>(n.bytes),
+                  static_cast<unsigned long long>(f.remote_hits),
+                  static_cast<unsigned long long>(f.remote_misses),
+                  static_cast<unsigned long long>(f.remote_errors),
+                  static_cast<unsigned long long>(f.remote_bytes_read),
+                  static_cast<unsigned long long>(f.remote_bytes_written),
+                  static_cast<unsigned long long>(f.computed));
+  }
+  finish_totals(c, out, all, "", tags.size());
+}
+
 void stats(const command_line& c) {
+  if (c.remote) return stats_remote(c);
   auto caches = open_caches(c);
   nlohmann::ordered_json out = document(c);
   out["entries"] = 0;  // the totals before the list, set below
@@ -211,18 +314,18 @@ void stats(const command_line& c) {
                   static_cast<unsigned long long>(t.file_entries),
                   static_cast<unsigned long long>(t.file_bytes));
   }
-  out["entries"] = all.entries;
-  out["bytes"] = all.bytes;
-  if (c.json)
-    print_json(out);
-  else
-    std::printf("%s, %llu bytes in %s\n", entries_text(all.entries).c_str(),
-                static_cast<unsigned long long>(all.bytes), plural(caches.size(), "cache").c_str());
+  finish_totals(c, out, all, "", caches.size());
 }
 
 // Through the library rather than by removing directories, so that a process that has a cache
 // open meanwhile sees a consistent (empty) index instead of files vanishing under it.
 void clear(const command_line& c) {
+  if (c.remote) {
+    std::uint64_t n = disk_cache::clear_remote(*c.remote, c.prefix, c.tag);
+    nlohmann::ordered_json out = document(c);
+    out["entries"] = n;
+    return finish(c, out, "cleared " + entries_text(n) + " from the remote tier");
+  }
   auto caches = open_caches(c);
   nlohmann::ordered_json out = document(c);
   out["entries"] = 0;  // the totals before the list, set below
@@ -236,13 +339,7 @@ void clear(const command_line& c) {
     out["caches"].push_back(
         {{"tag", json_text(cache->tag())}, {"entries", t.entries}, {"bytes", t.bytes}});
   }
-  out["entries"] = all.entries;
-  out["bytes"] = all.bytes;
-  if (c.json)
-    print_json(out);
-  else
-    std::printf("cleared %s (%llu bytes) from %s\n", entries_text(all.entries).c_str(),
-                static_cast<unsigned long long>(all.bytes), plural(caches.size(), "cache").c_str());
+  finish_totals(c, out, all, "cleared ", caches.size());
 }
 
 // The sweep writers do on their first store, on demand: `ls` and `stats` never remove anything.
@@ -258,23 +355,32 @@ void gc(const command_line& c) {
     out["caches"].push_back({{"tag", json_text(cache->tag())}, {"files", n}});
   }
   out["files"] = all;
-  if (c.json)
-    print_json(out);
-  else
-    std::printf("removed %s from %s\n", plural(all, "unreferenced file").c_str(),
-                plural(caches.size(), "cache").c_str());
+  finish(c, out,
+         "removed " + plural(all, "unreferenced file") + " from " + plural(caches.size(), "cache"));
 }
 
-/// Adds the action `name` to `dedup cache`: its DIR and options, and `run` over them.
+/// Adds the action `name` to `dedup cache`: its DIR (or, with `remote`, --remote URL) and options,
+/// and `run` over them.
 void add_action(CLI::App& cache, const char* name, const char* what,
-                void (*run)(const command_line&)) {
+                void (*run)(const command_line&), bool remote = true) {
   auto c = std::make_shared<command_line>();
   CLI::App* sub = add_command(cache, name, what, cache_footer);
-  sub->add_option("DIR", c->dir, "the directory that holds the caches")->required()->type_name("");
+  CLI::Option* dir =
+      sub->add_option("DIR", c->dir, "the directory that holds the caches")->type_name("");
+  if (remote) {
+    sub->add_option("--remote", c->remote, "the remote tier at URL instead of DIR")
+        ->type_name("URL")
+        ->excludes(dir);
+  } else {
+    dir->required();
+  }
   sub->add_option("--tag", c->tag, "only the cache of tag T")->type_name("T");
   sub->add_option("--prefix", c->prefix, "the caches' prefix (default: cache)")->type_name("P");
   sub->add_flag("--json", c->json, "print one JSON document instead of a table (keys below)");
-  sub->callback([c, run] { run(*c); });
+  sub->callback([c, run] {
+    if (c->dir.empty() && !c->remote) throw CLI::RequiredError("DIR or --remote URL");
+    run(*c);
+  });
 }
 
 }  // namespace
@@ -301,7 +407,7 @@ void add_cache(CLI::App& app) {
   add_action(*cache, "gc",
              "remove the files under values/ that no entry references (a writer killed between\n"
              "writing a value and committing it leaves one; the next writer removes them too)",
-             gc);
+             gc, false);
 }
 
 }  // namespace dedup::cli

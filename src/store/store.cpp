@@ -1,5 +1,4 @@
 // dedup::shared_store's untyped parts: URI parsing, backend choice, the free-memory probe.
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -11,28 +10,6 @@
 
 namespace dedup::detail {
 namespace {
-
-int parse_number(const std::string& uri, std::string_view text, std::string_view what) {
-  int n = -1;
-  auto r = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (text.empty() || r.ec != std::errc{} || r.ptr != text.data() + text.size() || n < 0)
-    throw storage_error(uri, "bad " + std::string(what) + " '" + std::string(text) +
-                                 "' (expected redis://host:port/db)");
-  return n;
-}
-
-std::unique_ptr<store_backend> open_redis_uri(const std::string& uri, std::string_view rest,
-                                              const store_options& o, bool create) {
-  auto slash = rest.find('/');
-  std::string_view hostport = rest.substr(0, slash);
-  std::string_view db = slash == std::string_view::npos ? "0" : rest.substr(slash + 1);
-  auto colon = hostport.rfind(':');
-  std::string_view host = hostport.substr(0, colon);
-  std::string_view port = colon == std::string_view::npos ? "6379" : hostport.substr(colon + 1);
-  if (host.empty()) throw storage_error(uri, "no host (expected redis://host:port/db)");
-  return open_redis_backend(uri, std::string(host), parse_number(uri, port, "port"),
-                            parse_number(uri, db, "database number"), o, create);
-}
 
 // A name becomes one directory under /dev/shm: no separators, nothing hidden, nothing empty.
 bool good_shm_name(std::string_view name) {
@@ -57,7 +34,7 @@ std::unique_ptr<store_backend> open_store_backend(const std::string& uri, const 
                                                   bool create) {
   std::string_view u = uri;
   if (u.starts_with("shm://")) return open_shm_backend(uri, shm_name(uri), o, create);
-  if (u.starts_with("redis://")) return open_redis_uri(uri, u.substr(8), o, create);
+  if (u.starts_with("redis://")) return open_redis_backend(uri, o, create);
   throw storage_error(uri, "unknown store URI (expected shm://name or redis://host:port/db)");
 }
 

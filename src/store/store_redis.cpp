@@ -1,15 +1,13 @@
 // The redis:// backend: one store per Redis database, in three keys (the values hash, a sorted set
 // of access stamps, a meta hash of counters), changed only by server-side Lua scripts so that a
 // put with its evictions is atomic however many clients write.
-#include <hiredis/hiredis.h>
-
-#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <mutex>
 #include <optional>
 #include <span>
 
+#include "../redis/redis_connection.hpp"
 #include "dedup/store.hpp"
 
 namespace dedup::detail {
@@ -74,24 +72,15 @@ redis.call('HSET', KEYS[3], 'bytes', 0)
 return 1
 )lua";
 
-struct reply_deleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using reply = std::unique_ptr<redisReply, reply_deleter>;
+using redis::reply;
 
 enum script_id { put_id, get_id, remove_id, clear_id, script_count };
 constexpr const char* scripts[script_count] = {put_script, get_script, remove_script, clear_script};
 
 class redis_backend final : public store_backend {
  public:
-  redis_backend(std::string uri, std::string host, int port, int db, const store_options& o,
-                bool create)
-      : uri_(std::move(uri)),
-        host_(std::move(host)),
-        port_(port),
-        db_(db),
-        o_(o),
-        must_exist_(!create) {
+  redis_backend(std::string uri, redis::address to, const store_options& o, bool create)
+      : uri_(std::move(uri)), to_(std::move(to)), o_(o), must_exist_(!create) {
     std::lock_guard lock(m_);
     connection();
   }
@@ -168,18 +157,14 @@ class redis_backend final : public store_backend {
       throw storage_error(uri_,
                           "a key must have 1 to 511 bytes, not " + std::to_string(key.size()));
   }
-  timeval timeout() const {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(o_.lock_timeout).count();
-    return {static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
-  }
   redisContext* connection();
   [[noreturn]] void lost(const std::string& what);
   reply command(std::initializer_list<std::string_view> args);
   reply script(script_id id, std::initializer_list<std::string_view> args);
   bool memory_low();
 
-  std::string uri_, host_;
-  int port_, db_;
+  std::string uri_;
+  redis::address to_;
   store_options o_;
   std::mutex m_;  // one connection per handle; hiredis contexts are not thread-safe
   redisContext* ctx_ = nullptr;
@@ -192,26 +177,12 @@ class redis_backend final : public store_backend {
 
 // A broken connection is dropped, so that the next call reconnects (to a restarted server).
 void redis_backend::lost(const std::string& what) {
-  int failure = errno;  // hiredis leaves the system's error there for REDIS_ERR_IO
-  bool system = ctx_ && ctx_->err == REDIS_ERR_IO && failure != 0;
-  bool timed_out = system && (failure == EAGAIN || failure == EWOULDBLOCK);
-  std::string detail = what + (ctx_ && ctx_->errstr[0] ? std::string(": ") + ctx_->errstr : "");
-  if (ctx_) redisFree(ctx_);
-  ctx_ = nullptr;
-  if (timed_out)
-    throw timeout_error(
-        uri_, detail + " (no reply within " + std::to_string(o_.lock_timeout.count()) + " ms)");
-  throw storage_error(
-      uri_, detail, system ? std::error_code(failure, std::system_category()) : std::error_code());
+  redis::fail(ctx_, uri_, what, o_.lock_timeout);
 }
 
 redisContext* redis_backend::connection() {
   if (ctx_) return ctx_;
-  ctx_ = redisConnectWithTimeout(host_.c_str(), port_, timeout());
-  if (!ctx_) throw storage_error(uri_, "cannot allocate a connection");
-  if (ctx_->err) lost("cannot connect");
-  redisSetTimeout(ctx_, timeout());
-  command({"SELECT", std::to_string(db_)});
+  ctx_ = redis::connect(uri_, to_, o_.lock_timeout);
   for (int i = 0; i < script_count; ++i) {
     auto r = command({"SCRIPT", "LOAD", scripts[i]});
     sha_[i].assign(r->str, r->len);
@@ -230,22 +201,8 @@ redisContext* redis_backend::connection() {
 }
 
 reply redis_backend::command(std::initializer_list<std::string_view> args) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  for (auto a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  redisContext* c = connection();
-  reply r(static_cast<redisReply*>(
-      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data())));
-  if (!r) lost("server not answering");
-  if (r->type == REDIS_REPLY_ERROR) {
-    std::string text(r->str, r->len);
-    if (text.starts_with("NOSCRIPT")) return r;
-    throw storage_error(uri_, "server error: " + text);
-  }
-  return r;
+  connection();
+  return redis::command(ctx_, uri_, o_.lock_timeout, {args.begin(), args.size()}, "NOSCRIPT");
 }
 
 reply redis_backend::script(script_id id, std::initializer_list<std::string_view> args) {
@@ -253,14 +210,7 @@ reply redis_backend::script(script_id id, std::initializer_list<std::string_view
     connection();
     std::vector<std::string_view> all{"EVALSHA", sha_[id], "3", values_, stamps_, meta_};
     all.insert(all.end(), args.begin(), args.end());
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lens;
-    for (auto a : all) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    reply r(static_cast<redisReply*>(
-        redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data())));
+    reply r = redis::send(ctx_, all);
     if (!r) lost("server not answering");
     if (r->type != REDIS_REPLY_ERROR) return r;
     std::string text(r->str, r->len);
@@ -312,10 +262,9 @@ store_stats redis_backend::stats() {
 
 }  // namespace
 
-std::unique_ptr<store_backend> open_redis_backend(const std::string& uri, const std::string& host,
-                                                  int port, int db, const store_options& o,
+std::unique_ptr<store_backend> open_redis_backend(const std::string& uri, const store_options& o,
                                                   bool create) {
-  return std::make_unique<redis_backend>(uri, host, port, db, o, create);
+  return std::make_unique<redis_backend>(uri, redis::parse_uri(uri), o, create);
 }
 
 }  // namespace dedup::detail

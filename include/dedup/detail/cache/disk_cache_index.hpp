@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,17 +35,21 @@ struct index_settings {
   bool create = true;  // false: a missing cache is a storage_error (open_existing)
 };
 
-/// A held single-flight lock (an flock on locks/<identity>.lock); released when destroyed, or by
-/// the kernel when the process dies.
+/// A held single-flight lock (an flock on locks/<identity>.lock, none when `fd` is -1), with the
+/// remote tier's lock when one is held; released when destroyed, or when the process dies (by the
+/// kernel, and by the remote lock's expiry).
 class flight_lock {
  public:
   explicit flight_lock(int fd) : fd_(fd) {}
   flight_lock(const flight_lock&) = delete;
   flight_lock& operator=(const flight_lock&) = delete;
   ~flight_lock();
+  /// Runs `release` (which must not throw) before the local lock is released.
+  void also_release(std::function<void()> release) { release_ = std::move(release); }
 
  private:
   int fd_;
+  std::function<void()> release_;
 };
 
 /// One open cache directory. Every member may be called from several threads at once (one
@@ -69,7 +74,9 @@ class disk_index {
   std::optional<simdjson::padded_string> load(const entry_id& id);
   /// Stores (replaces) the entry, then evicts least-recently-used rows beyond the size limit.
   /// Throws storage_error (timeout_error when the database stays locked); nothing else is lost.
-  void store(const entry_id& id, std::string_view bytes);
+  /// `durable` false: a copy of bytes held elsewhere (the remote tier's), whose value file is not
+  /// synced; after a crash of the machine it may fail its checksum, and is then fetched again.
+  void store(const entry_id& id, std::string_view bytes, bool durable = true);
   /// Removes the entry's row (and file) if it holds the same identity.
   void drop(const entry_id& id);
   void clear(std::string_view name);

@@ -36,6 +36,8 @@ struct entry_id {
 struct cache_counters {
   std::atomic<std::uint64_t> disk_hits{0}, computed{0}, stored{0}, evicted{0}, corrupt{0}, stale{0},
       invalid{0}, store_failures{0};
+  std::atomic<std::uint64_t> remote_hits{0}, remote_misses{0}, remote_errors{0},
+      remote_bytes_read{0}, remote_bytes_written{0};
 };
 
 /// Values read or computed once, per cache object, keyed by (name, minor, parameter hash), with

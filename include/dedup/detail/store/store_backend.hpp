@@ -79,9 +79,9 @@ std::unique_ptr<store_backend> open_store_backend(const std::string& uri,
                                                   const store_options& options, bool create = true);
 std::unique_ptr<store_backend> open_shm_backend(const std::string& uri, const std::string& name,
                                                 const store_options& options, bool create);
-std::unique_ptr<store_backend> open_redis_backend(const std::string& uri, const std::string& host,
-                                                  int port, int db, const store_options& options,
-                                                  bool create);
+/// `uri` is redis://host:port/db (port 6379 and database 0 when absent).
+std::unique_ptr<store_backend> open_redis_backend(const std::string& uri,
+                                                  const store_options& options, bool create);
 
 /// Removes the shm store `name` whatever its data holds (LMDB is not opened): marks it destroyed
 /// for the handles still open on it, under its writer lock if that comes within `timeout`, and
