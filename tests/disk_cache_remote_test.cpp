@@ -89,10 +89,7 @@ struct fleet {
 TEST_CASE("disk_cache: a remote hit is stored locally, a computed value remotely",
           "[cache][remote]") {
   redis_server redis;
-  if (!redis.available()) {
-    WARN("redis-server not found: skipped");
-    return;
-  }
+  DEDUP_TEST_SKIP_UNLESS(redis.available(), "redis-server not found");
   temp_dir dir;
   dedup::scope scope;
   int calls = 0;
@@ -122,10 +119,7 @@ TEST_CASE("disk_cache: a remote hit is stored locally, a computed value remotely
 TEST_CASE("disk_cache: a remote value of another layout, version or checksum is not read",
           "[cache][remote]") {
   redis_server redis;
-  if (!redis.available()) {
-    WARN("redis-server not found: skipped");
-    return;
-  }
+  DEDUP_TEST_SKIP_UNLESS(redis.available(), "redis-server not found");
   temp_dir dir;
   dedup::scope scope;
   dedup::disk_cache a(node(dir, "a", redis.uri(0)));
@@ -184,10 +178,7 @@ TEST_CASE("disk_cache: a remote tier that is down fails nothing and is counted",
 TEST_CASE("disk_cache: a remote single-flight lock that is not released is waited for only so long",
           "[cache][remote]") {
   redis_server redis;
-  if (!redis.available()) {
-    WARN("redis-server not found: skipped");
-    return;
-  }
+  DEDUP_TEST_SKIP_UNLESS(redis.available(), "redis-server not found");
   temp_dir dir;
   dedup::scope scope;
   auto o = node(dir, "a", redis.uri(0));
@@ -221,10 +212,7 @@ TEST_CASE("disk_cache: a remote single-flight lock that is not released is waite
 
 TEST_CASE("disk_cache: threads of two nodes share one remote tier", "[cache][remote]") {
   redis_server redis;
-  if (!redis.available()) {
-    WARN("redis-server not found: skipped");
-    return;
-  }
+  DEDUP_TEST_SKIP_UNLESS(redis.available(), "redis-server not found");
   temp_dir dir;
   auto o = node(dir, "a", redis.uri(0));
   o.single_flight = true;
@@ -250,10 +238,7 @@ TEST_CASE("disk_cache: threads of two nodes share one remote tier", "[cache][rem
 
 TEST_CASE("disk_cache: remote tags are listed and cleared by prefix and tag", "[cache][remote]") {
   redis_server redis;
-  if (!redis.available()) {
-    WARN("redis-server not found: skipped");
-    return;
-  }
+  DEDUP_TEST_SKIP_UNLESS(redis.available(), "redis-server not found");
   temp_dir dir;
   dedup::scope scope;
   {
@@ -285,10 +270,7 @@ TEST_CASE("disk_cache: remote tags are listed and cleared by prefix and tag", "[
 
 TEST_CASE("disk_cache: four nodes on one remote tier compute each value once", "[cache][remote]") {
   redis_server redis;
-  if (!redis.available()) {
-    WARN("redis-server not found: skipped");
-    return;
-  }
+  DEDUP_TEST_SKIP_UNLESS(redis.available(), "redis-server not found");
   temp_dir dir;
   fleet nodes(dir, redis.uri(0), {"200"});
   auto done = nodes.stage();
@@ -299,10 +281,7 @@ TEST_CASE("disk_cache: four nodes on one remote tier compute each value once", "
 
 TEST_CASE("disk_cache: nodes finish while the remote tier dies and comes back", "[cache][remote]") {
   redis_server redis;
-  if (!redis.available()) {
-    WARN("redis-server not found: skipped");
-    return;
-  }
+  DEDUP_TEST_SKIP_UNLESS(redis.available(), "redis-server not found");
   temp_dir dir;
   fleet nodes(dir, redis.uri(0), {"50", "100", "200"});
   auto before = nodes.stage();  // the server up: shared

@@ -144,10 +144,8 @@ TEST_CASE("store bytes: values over a backend's limit are storage errors, read f
 TEST_CASE("store bytes: a full /dev/shm fails put_bytes with storage_error, never a signal",
           "[store][bytes]") {
   std::string out = run_in_small_shm("64m", {"bytes", "shm://full", std::to_string(8 << 20)});
-  if (out == "unavailable\n") {
-    WARN("no private mount namespace (needs root and unshare): skipped");
-    return;
-  }
+  DEDUP_TEST_SKIP_UNLESS(out != "unavailable\n",
+                         "no private mount namespace (needs root and unshare)");
   INFO(out);
   CHECK(out.find("stored ") == 0);
   CHECK(out.find("\nerror: ") != std::string::npos);

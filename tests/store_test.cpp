@@ -265,10 +265,8 @@ TEST_CASE("store: a full /dev/shm fails a put with storage_error, never a signal
     return run_in_small_shm(size, {"fill", "shm://full", bytes, capacity});
   };
   std::string out = run("4m");
-  if (out == "unavailable\n") {
-    WARN("no private mount namespace (needs root and unshare): skipped");
-    return;
-  }
+  DEDUP_TEST_SKIP_UNLESS(out != "unavailable\n",
+                         "no private mount namespace (needs root and unshare)");
   INFO(out);
   // Each failure says why, with the room there is; the values stored before still read back.
   CHECK(out.find("stored ") == 0);
@@ -320,10 +318,7 @@ TEST_CASE("store: a handle finds its store destroyed by another process (shm)", 
 TEST_CASE("store: destroy removes a Redis store; its handles are told, openers find none",
           "[store]") {
   redis_server redis;
-  if (!redis.available()) {
-    WARN("redis-server not found: skipped");
-    return;
-  }
+  DEDUP_TEST_SKIP_UNLESS(redis.available(), "redis-server not found");
   auto s = dedup::shared_store::open(redis.uri(1), options());
   REQUIRE(s.put("a", 1));
   dedup::shared_store::destroy(redis.uri(1));
@@ -393,10 +388,7 @@ TEST_CASE("store: a live stalled holder gives timeout_error within the timeout",
     CHECK(s.put("y", 2));
   }
   redis_server redis;
-  if (!redis.available()) {
-    WARN("redis-server not found: skipped");
-    return;
-  }
+  DEDUP_TEST_SKIP_UNLESS(redis.available(), "redis-server not found");
   auto s = dedup::shared_store::open(redis.uri(), o);
   REQUIRE(s.put("a", 1));
   redis.suspend();  // a server that stalls: each reply is waited for at most lock_timeout
@@ -408,10 +400,7 @@ TEST_CASE("store: a live stalled holder gives timeout_error within the timeout",
 
 TEST_CASE("store: Redis stopped mid-run fails with the server's URI, then works again", "[store]") {
   redis_server redis;
-  if (!redis.available()) {
-    WARN("redis-server not found: skipped");
-    return;
-  }
+  DEDUP_TEST_SKIP_UNLESS(redis.available(), "redis-server not found");
   auto s = dedup::shared_store::open(redis.uri(3), options());
   REQUIRE(s.put("a", 1));
   redis.stop();

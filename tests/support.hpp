@@ -1,7 +1,7 @@
 // Support the test files share: temporary directories and files, file and fixture text, the error
 // a call throws (and that it is not caught as another kind), and the loop divisor of the sanitizer
-// presets. Child
-// processes are in child_process.hpp, which the benchmarks use too.
+// presets, and skipping a test whose server cannot start. Child processes are in child_process.hpp,
+// which the benchmarks use too.
 #pragma once
 
 #include <stdlib.h>
@@ -170,3 +170,18 @@ E error_not_caught_as(F&& f, const std::string& otherwise) {
 }
 
 }  // namespace dedup_test
+
+/// Ends the test case with a warning, passing, when `available` is false: a test that needs a
+/// program the machine lacks (redis-server) says so instead of failing or passing silently.
+///
+/// ```text
+/// dedup_test::redis_server redis;
+/// DEDUP_TEST_SKIP_UNLESS(redis.available(), "redis-server not found");
+/// ```
+#define DEDUP_TEST_SKIP_UNLESS(available, why) \
+  do {                                         \
+    if (!(available)) {                        \
+      WARN(why ": skipped");                   \
+      return;                                  \
+    }                                          \
+  } while (false)

@@ -152,6 +152,16 @@ nlohmann::ordered_json document(const command_line& c) {
   return {{"directory", json_text(c.dir)}, {"prefix", json_text(c.prefix)}};
 }
 
+// The document of an action that ends with totals: they come before the list of caches, so they
+// are set to 0 here and filled in by finish_totals.
+nlohmann::ordered_json totals_document(const command_line& c) {
+  nlohmann::ordered_json out = document(c);
+  out["entries"] = 0;
+  out["bytes"] = 0;
+  out["caches"] = nlohmann::ordered_json::array();
+  return out;
+}
+
 /// The end of an action: its JSON document, or its one summary line.
 void finish(const command_line& c, const nlohmann::ordered_json& out, const std::string& line) {
   if (c.json)
@@ -247,10 +257,7 @@ void finish_totals(const command_line& c, nlohmann::ordered_json& out, const tot
 
 void stats_remote(const command_line& c) {
   auto tags = remote_tags(c);
-  nlohmann::ordered_json out = document(c);
-  out["entries"] = 0;  // the totals before the list, set below
-  out["bytes"] = 0;
-  out["caches"] = nlohmann::ordered_json::array();
+  nlohmann::ordered_json out = totals_document(c);
   totals all;
   if (!c.json)
     std::printf("%-24s %8s %14s %8s %8s %8s %14s %14s %8s\n", "tag", "entries", "bytes", "hits",
@@ -286,10 +293,7 @@ void stats_remote(const command_line& c) {
 void stats(const command_line& c) {
   if (c.remote) return stats_remote(c);
   auto caches = open_caches(c);
-  nlohmann::ordered_json out = document(c);
-  out["entries"] = 0;  // the totals before the list, set below
-  out["bytes"] = 0;
-  out["caches"] = nlohmann::ordered_json::array();
+  nlohmann::ordered_json out = totals_document(c);
   totals all;
   if (!c.json)
     std::printf("%-24s %8s %14s %8s %14s %8s %14s\n", "tag", "entries", "bytes", "inline",
@@ -327,10 +331,7 @@ void clear(const command_line& c) {
     return finish(c, out, "cleared " + entries_text(n) + " from the remote tier");
   }
   auto caches = open_caches(c);
-  nlohmann::ordered_json out = document(c);
-  out["entries"] = 0;  // the totals before the list, set below
-  out["bytes"] = 0;
-  out["caches"] = nlohmann::ordered_json::array();
+  nlohmann::ordered_json out = totals_document(c);
   totals all;
   for (auto& cache : caches) {
     totals t;
