@@ -19,7 +19,7 @@
 
 #include "butler/model.hpp"
 #include "butler/workload.hpp"
-#include "dedup/detail/cache/value_codec.hpp"
+#include "dedup/detail/wire/stored_value.hpp"
 #include "dedup/disk_cache.hpp"
 #include "support.hpp"
 

@@ -1,5 +1,6 @@
-// How the disk cache stores values: the compact form (each shared instance once), byte buffers
-// raw under the checksum, and entries stored as plain JSON text by earlier versions still read.
+// How the disk cache stores values: the compact form (each shared instance once) where an
+// instance repeats, plain JSON text where none does, byte buffers raw under the checksum, and
+// entries stored as plain JSON text by earlier versions still read.
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
@@ -15,7 +16,7 @@
 
 #include "butler/model.hpp"
 #include "butler/workload.hpp"
-#include "dedup/detail/cache/value_codec.hpp"
+#include "dedup/detail/wire/stored_value.hpp"
 #include "dedup/disk_cache.hpp"
 #include "support.hpp"
 
@@ -144,10 +145,38 @@ TEST_CASE("a cached value is stored in the compact form, each shared instance on
   CHECK(cache.stats().disk_hits == 1);
 }
 
+TEST_CASE("a cached value in which no shared instance repeats is stored as plain JSON text",
+          "[cache][values]") {
+  temp_dir d;
+  std::string ref_text = dedup_test::fixture("ref.json");
+  std::string ref_plain;
+  {
+    dedup::scope s;
+    auto ref = dedup::parse_fast<butler::DatasetRef>(simdjson::padded_string(ref_text));
+    ref_plain = plain_text(*ref);
+    dedup::disk_cache cache(in(d));
+    cache.put("p", pair_of_ints{1, 2});
+    cache.put("ref", *ref);  // its shared members each met once
+    CHECK(stored_entry(cache, "p").bytes() == R"({"x":1,"y":2})");
+    CHECK(stored_entry(cache, "ref").bytes() == ref_plain);
+  }
+  dedup::disk_cache cache(in(d));
+  dedup::scope s;
+  auto p = cache.find<pair_of_ints>("p");
+  REQUIRE(p);
+  CHECK((p->x == 1 && p->y == 2));
+  auto parsed = dedup::parse_fast<butler::DatasetRef>(simdjson::padded_string(ref_text));
+  auto ref = cache.find<butler::DatasetRef>("ref");
+  REQUIRE(ref);
+  CHECK(ref->dataset_type == parsed->dataset_type);
+  CHECK(plain_text(*ref) == ref_plain);
+  CHECK(cache.stats().disk_hits == 2);
+}
+
 TEST_CASE("an entry stored as plain JSON text by an earlier version still reads",
           "[cache][values]") {
   temp_dir d;
-  auto inline_limit = GENERATE(std::size_t{64 * 1024}, std::size_t{16});  // in the index, in a file
+  auto inline_limit = GENERATE(std::size_t{64 * 1024}, std::size_t{8});  // in the index, in a file
   std::string text = butler::make_document(butler::workload{.refs = 20});
   std::string plain;
   {
@@ -159,7 +188,7 @@ TEST_CASE("an entry stored as plain JSON text by an earlier version still reads"
     cache.put("p", pair_of_ints{1, 2});
     stored_entry(cache, "refs").replace(plain);
     stored_entry p(cache, "p");
-    CHECK(p.in_file() == (inline_limit == 16));
+    CHECK(p.in_file() == (inline_limit == 8));
     p.replace(R"({"x":3,"y":4})");
   }
   dedup::disk_cache cache(in(d, inline_limit));
@@ -191,7 +220,7 @@ TEST_CASE("a value that no longer parses is named at the same pointer in either 
   CHECK(e.pointer() == "/y");
   CHECK_THAT(e.source(), Catch::StartsWith("cache entry 'p' ("));
   CHECK(reader.stats().invalid == 1);
-  CHECK(stored.front() == compact_byte);
+  CHECK(stored == R"({"x":1,"y":2})");
 }
 
 TEST_CASE("a stored value of an unknown format is invalid and recomputed", "[cache][values]") {

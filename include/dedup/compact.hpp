@@ -10,6 +10,7 @@
 // `dedup::parse_compact_fast` (dedup/simdjson.hpp) or `dedup::reader` (dedup/stream.hpp).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <ostream>
@@ -53,16 +54,22 @@ class compact_census {
 
   template <class U>
   compact_name identity(const std::shared_ptr<const U>& p) {
-    return {0, ++uses_[static_cast<const void*>(p.get())] == 1, false};
+    std::uint32_t uses = ++uses_[static_cast<const void*>(p.get())];
+    if (uses == 2) ++repeated_;
+    return {0, uses == 1, false};
   }
   /// Whether the instance at `p` was met more than once.
   bool repeated(const void* p) const {
     auto it = uses_.find(p);
     return it != uses_.end() && it->second > 1;
   }
+  /// Whether any instance was met more than once: if none was, the compact document holds
+  /// nothing that its plain text would not, and is larger by its envelope.
+  bool any_repeated() const noexcept { return repeated_ != 0; }
 
  private:
   std::unordered_map<const void*, std::uint32_t> uses_;
+  std::size_t repeated_ = 0;
 };
 static_assert(json_sink<compact_census>);
 

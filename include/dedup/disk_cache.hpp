@@ -19,8 +19,8 @@
 #include "dedup/detail/cache/disk_cache_index.hpp"
 #include "dedup/detail/cache/disk_cache_memory.hpp"
 #include "dedup/detail/cache/disk_cache_params.hpp"
-#include "dedup/detail/cache/value_codec.hpp"
 #include "dedup/detail/codec/fingerprint.hpp"
+#include "dedup/detail/wire/stored_value.hpp"
 #include "dedup/detail/writer/text_sink.hpp"
 #include "dedup/error.hpp"
 #include "dedup/simdjson.hpp"
@@ -140,7 +140,8 @@ class untagged_cache_error : public usage_error {
 /// and stores its simple form (on disk and remotely). Minor >= 1: valid for the same cache
 /// version and minor; <= -1: only the minor counts; 0: only this session. `args` are hashed
 /// canonically into the identity; a change of T's declared layout makes old entries stale. On
-/// disk a value is its compact document (dedup/compact.hpp); `std::vector<std::byte>` and
+/// disk a value is its compact document (dedup/compact.hpp) when some shared instance in it is
+/// met more than once, else its plain JSON text; `std::vector<std::byte>` and
 /// `std::vector<std::uint8_t>` are their raw bytes, never JSON text.
 ///
 /// ```

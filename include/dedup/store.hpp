@@ -11,11 +11,10 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <vector>
 
 #include "dedup/detail/store/store_backend.hpp"
-#include "dedup/detail/writer/text_sink.hpp"
+#include "dedup/detail/wire/stored_value.hpp"
 #include "dedup/error.hpp"
 #include "dedup/policy.hpp"
 #include "dedup/simdjson.hpp"
@@ -112,10 +111,14 @@ class value_view {
   std::shared_ptr<const void> keep_;
 };
 
-/// An object store shared by processes. Typed values are kept as their simple form (compact JSON
-/// text) and read back with the simdjson backend in the caller's current scope, so a value from
-/// the store interns with everything else read there; binary values (`put_bytes`) are kept as
-/// they are and read as views (`get_view`, see `value_view`). `shm://name` keeps the store in
+/// An object store shared by processes. Typed values are kept as the disk cache keeps them: in
+/// the compact form (dedup/compact.hpp: each shared instance once) when some shared instance is
+/// met more than once, else as their simple form (compact JSON text); byte buffers
+/// (`std::vector<std::byte>`, `std::vector<std::uint8_t>`) raw. They are read back with the
+/// simdjson backend in the caller's current scope, so a value from the store interns with
+/// everything else read there and keeps the sharing it was stored with; binary values
+/// (`put_bytes`) are kept as they are and read as views (`get_view`, see `value_view`).
+/// `shm://name` keeps the store in
 /// `/dev/shm/dedup-store-<name>/` (one node; a process killed while writing loses only its
 /// uncommitted write, and its lock is recovered; a full /dev/shm makes a put throw
 /// `dedup::storage_error`, never a signal); `redis://host:port/db` keeps it on a Redis server,
@@ -170,9 +173,10 @@ class shared_store {
   std::vector<std::string> keys() { return live().keys(); }
   bool has(std::string_view key) { return live().has(key); }
 
-  /// The value under `key` read as T in the current scope, or null if absent. A stored value that
-  /// does not parse as T throws `dedup::error` at its pointer in the value (`/name`), its
-  /// `source()` naming the key (`store key 'calexp'`).
+  /// The value under `key` read as T in the current scope, or null if absent: a value `put`
+  /// stored, or plain JSON text (`put_text`, and typed values of earlier versions). A stored value
+  /// that does not parse as T throws `dedup::error` at its pointer in the value (`/name`),
+  /// whichever form it was stored in, its `source()` naming the key (`store key 'calexp'`).
   template <class T>
   std::shared_ptr<const T> get(std::string_view key) {
     std::shared_ptr<const T> out;
@@ -186,12 +190,22 @@ class shared_store {
     return v ? v : fallback;
   }
   /// Stores `value` under `key`, replacing any value there; false if there was no room (see
-  /// on_full).
+  /// on_full). The stored form (see the class) is what capacity and `value_bytes` count.
+  ///
+  /// ```
+  /// auto uri = "shm://sharing-" + std::to_string(::getpid());
+  /// auto store = dedup::shared_store::open(uri);
+  /// dedup::scope s;
+  /// auto list = dedup::parse<butler::RefList>(dedup_examples::refs_text());  // two equal refs
+  /// assert(store.put("refs", list));  // compact: the refs' shared parts once
+  /// dedup::scope fresh;
+  /// auto back = store.get<butler::RefList>("refs");
+  /// assert(back->refs[0]->dataset_type == back->refs[1]->dataset_type);  // one instance
+  /// dedup::shared_store::destroy(uri);
+  /// ```
   template <class T>
   bool put(std::string_view key, const T& value) {
-    std::string text;
-    detail::write_text(text, value);
-    return live().put(key, text);
+    return live().put(key, detail::encode_value(value));
   }
   /// Stores `bytes` as they are under `key` (arrays, images, models: any binary value), replacing
   /// any value there; false if there was no room (see on_full). A value larger than the backend
@@ -211,8 +225,10 @@ class shared_store {
   bool put_bytes(std::string_view key, std::span<const std::byte> bytes) {
     return live().put(key, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
   }
-  /// The bytes stored under `key` (by `put_bytes`, or a typed value's stored form), or nullopt if
-  /// absent: a view into shared memory for shm, an owned buffer for Redis (see `value_view`).
+  /// The bytes stored under `key`, or nullopt if absent: a view into shared memory for shm, an
+  /// owned buffer for Redis (see `value_view`). For `put_bytes` and `put_text`, the bytes given;
+  /// for a typed value, its stored form, which may start with a format byte (`\x01` and a
+  /// compact document, `\x02` and a byte buffer's bytes) or be plain JSON text.
   std::optional<value_view> get_view(std::string_view key) {
     auto pinned = live().view(key);
     if (!pinned) return std::nullopt;
@@ -233,12 +249,7 @@ class shared_store {
   template <class T>
   static std::shared_ptr<const T> parse_value(std::string_view key, std::string_view bytes) {
     try {
-      auto v = parse_fast<T>(simdjson::padded_string(bytes));
-      if constexpr (std::is_same_v<decltype(v), std::shared_ptr<const T>>) {
-        return v;
-      } else {
-        return std::make_shared<const T>(std::move(v));
-      }
+      return detail::decode_value<T>(simdjson::padded_string(bytes));
     } catch (const dedup::error& e) {
       throw e.in_source("store key '" + std::string(key) + "'");
     }

@@ -1,15 +1,19 @@
-// How a disk cache turns a value into the bytes it stores and those bytes back into a value: the
-// one place that knows the stored formats. The index below it knows bytes only (and checksums
-// them whole, marker included), so every tier that moves bytes carries the format with them.
+// How a value becomes the bytes that the disk cache (every tier) and the shared store keep, and
+// those bytes a value again: the one place that knows the stored formats. Below it, the cache's
+// index and the store's backends know bytes only (the cache checksums them whole, format byte
+// included), so every tier that moves bytes carries the format with them.
 //
 // A stored value is one of:
 //   - a byte buffer (`std::vector<std::byte>`, `std::vector<std::uint8_t>`): the byte
 //     `stored_format::raw` then the buffer's bytes as they are, never JSON text;
-//   - any other value: the byte `stored_format::compact` then its compact document
-//     (dedup/compact.hpp), each shared instance written once;
-//   - older entries: the value's plain JSON text, no marker. Plain JSON text as dedup writes it
-//     starts with `{`, `[`, `"`, `-`, a digit, `t`, `f` or `n`, never a control byte, so the
-//     first byte tells the three apart and such entries still read.
+//   - a value in which some shared instance is met more than once: the byte
+//     `stored_format::compact` then its compact document (dedup/compact.hpp), each shared
+//     instance written once;
+//   - any other value, and every value that earlier versions stored: its plain JSON text, no
+//     format byte. With nothing repeated the compact document holds the same as the plain text,
+//     plus its envelope (about 40 bytes) and a format byte: plain text is smaller, and reads as
+//     fast. Plain JSON text as dedup writes it starts with `{`, `[`, `"`, `-`, a digit, `t`, `f`
+//     or `n`, never a control byte, so the first byte tells the three apart.
 #pragma once
 
 #include <cstddef>
@@ -26,7 +30,7 @@
 
 namespace dedup::detail {
 
-/// The first byte of a value stored by this version of the cache.
+/// The first byte of a stored value that is not plain JSON text.
 ///
 /// ```
 /// std::string bytes = dedup::detail::encode_value(std::vector<std::byte>{std::byte{7}});
@@ -45,13 +49,17 @@ template <class T>
 inline constexpr bool raw_bytes_value =
     std::is_same_v<T, std::vector<std::byte>> || std::is_same_v<T, std::vector<std::uint8_t>>;
 
-/// The bytes a disk cache stores for `value`: its format byte, then its compact document or, for
-/// a byte buffer, its bytes.
+/// The bytes stored for `value`: a byte buffer's format byte and its bytes; else, if some shared
+/// instance in it is met more than once, the compact format byte and its compact document; else
+/// its plain JSON text.
 ///
 /// ```
-/// std::string bytes = dedup::detail::encode_value(std::vector<int>{1, 2});
+/// assert(dedup::detail::encode_value(std::vector<int>{1, 2}) == "[1,2]");  // nothing shared
+/// dedup::scope s;
+/// auto list = dedup::parse<butler::RefList>(dedup_examples::refs_text());  // two equal refs
+/// std::string bytes = dedup::detail::encode_value(list);
 /// assert(bytes.front() == static_cast<char>(dedup::detail::stored_format::compact));
-/// assert(bytes.ends_with(R"("value":[1,2]})"));
+/// assert(bytes.find(R"({"$ref":0})") != std::string::npos);  // the dataset type, again
 /// ```
 template <class T>
 std::string encode_value(const T& value) {
@@ -61,9 +69,13 @@ std::string encode_value(const T& value) {
     out += static_cast<char>(stored_format::raw);
     out.append(reinterpret_cast<const char*>(value.data()), value.size());
   } else {
-    out += static_cast<char>(stored_format::compact);
     compact_census census;  // as to_compact: instances met once are written in place
     write_to<T>(census, value);
+    if (!census.any_repeated()) {
+      write_text(out, value);
+      return out;
+    }
+    out += static_cast<char>(stored_format::compact);
     compact_sink sink(out, &census);
     write_compact_envelope(sink, [&] { write_to<T>(sink, value); });
   }
@@ -89,7 +101,7 @@ inline error in_stored_value(const error& e) {
 /// padding after it is the buffer's own), in the caller's scope.
 ///
 /// ```
-/// simdjson::padded_string bytes(dedup::detail::encode_value(std::vector<int>{4}));
+/// simdjson::padded_string bytes(std::string(1, '\x01') + dedup::to_compact(std::vector<int>{4}));
 /// assert((dedup::detail::read_compact_at<std::vector<int>>(bytes, 1) == std::vector<int>{4}));
 /// ```
 template <class T>
@@ -113,11 +125,12 @@ simple_result_t<T> read_compact_at(const simdjson::padded_string& bytes, std::si
 ///
 /// ```
 /// dedup::scope s;
-/// auto bytes = dedup::detail::encode_value(std::vector<int>{1, 2});
-/// auto back = dedup::detail::decode_value<std::vector<int>>(simdjson::padded_string(bytes));
-/// assert((*back == std::vector<int>{1, 2}));
-/// simdjson::padded_string old_entry(std::string("[3]"));  // plain JSON text, no format byte
-/// assert((*dedup::detail::decode_value<std::vector<int>>(old_entry) == std::vector<int>{3}));
+/// auto list = dedup::parse<butler::RefList>(dedup_examples::refs_text());
+/// auto bytes = dedup::detail::encode_value(list);  // compact: the refs share their parts
+/// auto back = dedup::detail::decode_value<butler::RefList>(simdjson::padded_string(bytes));
+/// assert(back->refs[0]->dataset_type == list.refs[1]->dataset_type);  // one instance
+/// simdjson::padded_string plain(std::string("[3]"));  // plain JSON text, no format byte
+/// assert((*dedup::detail::decode_value<std::vector<int>>(plain) == std::vector<int>{3}));
 /// ```
 template <class T>
 std::shared_ptr<const T> decode_value(const simdjson::padded_string& bytes) {
