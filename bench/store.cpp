@@ -135,7 +135,8 @@ binary_figures binary_values(const std::string& uri) {
 }
 
 void print_binary(const binary_figures& f) {
-  std::printf("\nshm binary values (one process; views best of 5, puts best of 9 after the first)\n");
+  std::printf(
+      "\nshm binary values (one process; views best of 5, puts best of 9 after the first)\n");
   std::printf("get_view 4 KiB   %10.3f us\nget_view 256 MiB %10.3f us   ratio %.2f (target <= 2)\n",
               f.view_small * 1e6, f.view_large * 1e6, f.view_large / f.view_small);
   double put_bw = 256.0 / f.put_large, copy_bw = 256.0 / f.memcpy_large;
