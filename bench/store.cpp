@@ -1,8 +1,10 @@
 // dedup-bench-store: operations per second on one small value (a dataset type's simple form)
 // from 4 processes, gets only and half puts, half gets, for the shm:// and redis:// stores and for
 // Python's multiprocessing.Manager().dict() (bench/manager_dict.py), the seed system's own
-// mechanism; then shm's binary values: get_view of 256 MiB against 4 KiB, put_bytes of 256 MiB
-// against memcpy's bandwidth.
+// mechanism. Each put of the mixed rows stores the key's one value again, as the Manager dict's
+// does; on shm such a put writes nothing, so shm is also measured with every put storing a value
+// the key does not hold (its write path). Then shm's binary values: get_view of 256 MiB against
+// 4 KiB, put_bytes of 256 MiB against memcpy's bandwidth.
 // Usage: dedup-bench-store [--ops N] [--quick]   (N operations per process)
 #include <algorithm>
 #include <chrono>
@@ -22,25 +24,28 @@ using namespace std::chrono_literals;
 constexpr int procs = 4;
 constexpr int keys = 100;
 
-butler::DatasetType value(const std::string& name) {
+butler::DatasetType value(const std::string& name, long version = 0) {
   butler::DatasetType t;
   t.name = name;
-  t.storage_class = "ExposureF";
+  t.storage_class = "ExposureF" + (version ? std::to_string(version) : std::string());
   t.dimensions = {"instrument", "visit", "detector"};
   return t;
 }
 
-// One worker process: N operations on its share of the keys, alternating put and get (mixed) or
-// gets only (the keys are there).
-int worker(const std::string& uri, int proc, long ops, bool mixed) {
+// What the workers do: gets only (the keys are there), or alternate puts and gets, each put
+// storing the key's one value again (mixed) or a value it does not hold (changing).
+enum class load { gets, mixed, changing };
+
+// One worker process: N operations on its share of the keys.
+int worker(const std::string& uri, int proc, long ops, load l) {
   dedup::store_options o{.min_free_mem_pct = 0, .lock_timeout = std::chrono::seconds(10)};
   auto store = dedup::shared_store::open(uri, o);
   dedup::scope s;
   auto t0 = std::chrono::steady_clock::now();
   for (long i = 0; i < ops; ++i) {
     std::string key = "k" + std::to_string((i * 7 + proc) % keys);
-    if (mixed && i % 2 == 0) {
-      store.put(key, value(key));
+    if (l != load::gets && i % 2 == 0) {
+      store.put(key, value(key, l == load::changing ? i + 1 : 0));
     } else if (!store.get<butler::DatasetType>(key)) {
       store.put(key, value(key));
     }
@@ -51,8 +56,9 @@ int worker(const std::string& uri, int proc, long ops, bool mixed) {
 }
 
 // Operations per second of `procs` workers on `uri`: total operations over the slowest worker.
-double measure(const std::string& self, const std::string& uri, long ops, bool mixed) {
-  if (!mixed) {
+double measure(const std::string& self, const std::string& uri, long ops, load l) {
+  static const char* const names[] = {"gets", "mixed", "changing"};
+  if (l == load::gets) {
     dedup::store_options o{.min_free_mem_pct = 0, .lock_timeout = std::chrono::seconds(10)};
     auto store = dedup::shared_store::open(uri, o);
     for (int k = 0; k < keys; ++k)
@@ -61,7 +67,7 @@ double measure(const std::string& self, const std::string& uri, long ops, bool m
   std::vector<std::unique_ptr<dedup_test::child>> workers;
   for (int p = 0; p < procs; ++p)
     workers.push_back(std::make_unique<dedup_test::child>(std::vector<std::string>{
-        self, "--worker", uri, std::to_string(p), std::to_string(ops), mixed ? "mixed" : "gets"}));
+        self, "--worker", uri, std::to_string(p), std::to_string(ops), names[int(l)]}));
   double slowest = 0;
   for (auto& w : workers) {
     auto line = w->read_line(600s);
@@ -151,7 +157,10 @@ void print_binary(const binary_figures& f) {
 int main(int argc, char** argv) {
   std::vector<std::string> a(argv + 1, argv + argc);
   if (a.size() == 5 && a[0] == "--worker")
-    return worker(a[1], std::stoi(a[2]), std::stol(a[3]), a[4] == "mixed");
+    return worker(a[1], std::stoi(a[2]), std::stol(a[3]),
+                  a[4] == "mixed"      ? load::mixed
+                  : a[4] == "changing" ? load::changing
+                                       : load::gets);
   long ops = 200'000, py_ops = 20'000;
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (a[i] == "--quick") ops = 5'000, py_ops = 2'000;
@@ -162,14 +171,19 @@ int main(int argc, char** argv) {
   if (auto n = readlink("/proc/self/exe", path, sizeof path - 1); n > 0) self.assign(path, n);
   std::string shm = "shm://bench-" + std::to_string(getpid());
   struct rates {
-    double shm = 0, redis = 0, py = 0;
+    double shm = 0, redis = 0, py = 0, shm_changing = 0;
   } gets, mixed;
   for (bool m : {false, true}) {
     rates& r = m ? mixed : gets;
-    r.shm = measure(self, shm, ops, m);
+    r.shm = measure(self, shm, ops, m ? load::mixed : load::gets);
     dedup::shared_store::destroy(shm);
+    if (m) {
+      r.shm_changing = measure(self, shm, ops, load::changing);
+      dedup::shared_store::destroy(shm);
+    }
     dedup_test::redis_server redis;
-    if (redis.available()) r.redis = measure(self, redis.uri(), ops / 10, m);
+    if (redis.available())
+      r.redis = measure(self, redis.uri(), ops / 10, m ? load::mixed : load::gets);
     r.py = manager_dict(py_ops, m);
   }
   binary_figures binary = binary_values(shm);
@@ -183,6 +197,7 @@ int main(int argc, char** argv) {
       std::printf("%-34s %14.0f %9.1fx\n", name, rate, r.py > 0 ? rate / r.py : 0.0);
     };
     row("shm:// (LMDB in /dev/shm)", r.shm);
+    if (m) row("shm://, every put a new value", r.shm_changing);
     row("redis:// (private redis-server)", r.redis);
     row("Python Manager().dict()", r.py);
   }

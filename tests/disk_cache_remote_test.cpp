@@ -116,6 +116,41 @@ TEST_CASE("disk_cache: a remote hit is stored locally, a computed value remotely
   CHECK(a.stats().remote_bytes_written == b.stats().remote_bytes_read);
 }
 
+TEST_CASE("disk_cache: large remote hits are read whole and all copied to the local disk",
+          "[cache][remote]") {
+  redis_server redis;
+  DEDUP_TEST_SKIP_UNLESS(redis.available(), "redis-server not found");
+  temp_dir dir;
+  dedup::scope scope;
+  // Sizes around the reader's 4 KiB buffer and well beyond it; bytes that differ everywhere.
+  const std::vector<std::size_t> sizes{0, 1, 4000, 4096, 5000, 300'000, 3'000'000};
+  auto text = [](std::size_t size, std::size_t seed) {
+    std::string s(size, ' ');
+    for (std::size_t i = 0; i < size; ++i) s[i] = static_cast<char>('a' + (i * 7 + seed) % 26);
+    return s;
+  };
+  {
+    dedup::disk_cache a(node(dir, "a", redis.uri(0)));
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+      a.put("v" + std::to_string(i), text(sizes[i], i));
+  }
+  {
+    dedup::disk_cache b(node(dir, "b", redis.uri(0)));
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      auto got = b.find<std::string>("v" + std::to_string(i));
+      REQUIRE(got);
+      CHECK(*got == text(sizes[i], i));
+    }
+    CHECK(b.stats().remote_hits == sizes.size());
+  }  // gone at once: its copies are written before it is
+  auto local = node(dir, "b", "");
+  dedup::disk_cache b2(local);
+  for (std::size_t i = 0; i < sizes.size(); ++i)
+    CHECK(*b2.find<std::string>("v" + std::to_string(i)) == text(sizes[i], i));
+  CHECK(b2.stats().disk_hits == sizes.size());
+  CHECK(b2.stats().store_failures == 0);
+}
+
 TEST_CASE("disk_cache: a remote value of another layout, version or checksum is not read",
           "[cache][remote]") {
   redis_server redis;

@@ -337,6 +337,29 @@ TEST_CASE("store: puts that wait for the lock are done in one transaction by one
   CHECK_FALSE(s.has("torn"));
 }
 
+TEST_CASE(
+    "store: a small put of the bytes a key holds writes nothing, even with the lock held (shm)",
+    "[store]") {
+  shm_guard g{shm_uri("unchanged")};
+  auto o = options();
+  o.lock_timeout = 50ms;  // what a put that needs the lock waits before timeout_error
+  auto s = dedup::shared_store::open(g.uri, o);
+  REQUIRE(s.put("k", type_named("t")));
+  std::vector<std::byte> raw(64, std::byte{7});
+  s.put_bytes("raw", raw);
+  child holder({DEDUP_STORE_WORKER, "hold", g.uri, "torn", "{\"name\":"});
+  REQUIRE(holder.read_line(10s) == std::optional<std::string>("ready"));
+  // The holder never lets go: a put that needs the lock times out, one that needs no write not.
+  CHECK(s.put("k", type_named("t")));
+  CHECK(s.put_bytes("raw", raw));
+  CHECK_THROWS_AS(s.put("k", type_named("u")), dedup::timeout_error);
+  raw[0] = std::byte{8};
+  CHECK_THROWS_AS(s.put_bytes("raw", raw), dedup::timeout_error);
+  holder.kill_and_reap();
+  CHECK(s.get<DatasetType>("k")->name == "t");
+  CHECK(s.stats().entries == 2u);
+}
+
 TEST_CASE("store: a full /dev/shm fails a put with storage_error, never a signal (shm)",
           "[store]") {
   // The worker runs in a mount namespace of its own, over a small private tmpfs at /dev/shm.

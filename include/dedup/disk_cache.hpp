@@ -29,7 +29,8 @@ namespace dedup {
 
 namespace detail {
 class remote_tier;
-}
+class local_copier;
+}  // namespace detail
 
 /// How a `disk_cache` is laid out and behaves. A cache lives in `directory / (prefix + tag)`.
 ///
@@ -256,7 +257,9 @@ class disk_cache {
   template <class T>
   std::shared_ptr<const T> load(const detail::entry_id& id, bool rethrow_invalid);
   // The bytes-level tiers below memory: the local index, then the remote tier.
-  std::optional<simdjson::padded_string> load_bytes(const detail::entry_id& id, bool& remote);
+  std::shared_ptr<const simdjson::padded_string> load_bytes(const detail::entry_id& id,
+                                                            bool& remote);
+  void settle_copies() const;
   void store_bytes(const detail::entry_id& id, std::string_view bytes);
   void drop_bytes(const detail::entry_id& id);
   std::unique_ptr<detail::flight_lock> lock_flight(const detail::entry_id& id);
@@ -265,6 +268,7 @@ class disk_cache {
   std::shared_ptr<state> state_ = std::make_shared<state>();
   std::unique_ptr<detail::disk_index> index_;
   std::unique_ptr<detail::remote_tier> remote_;
+  std::unique_ptr<detail::local_copier> copier_;  // last: its copies end before the index closes
 };
 
 // ---- templates ----------------------------------------------------------------------------------
@@ -286,7 +290,7 @@ std::shared_ptr<const T> disk_cache::remember(const detail::entry_id& id,
 template <class T>
 std::shared_ptr<const T> disk_cache::load(const detail::entry_id& id, bool rethrow_invalid) {
   bool remote = false;
-  std::optional<simdjson::padded_string> bytes = load_bytes(id, remote);
+  std::shared_ptr<const simdjson::padded_string> bytes = load_bytes(id, remote);
   if (!bytes) return nullptr;
   std::shared_ptr<const T> value;
   try {

@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "disk_cache_copier.hpp"
 #include "disk_cache_remote.hpp"
 
 namespace dedup {
@@ -23,15 +24,22 @@ detail::index_settings settings_of(const disk_cache_options& o, std::string tag,
 
 disk_cache::disk_cache(disk_cache_options options) : options_(std::move(options)) {
   if (options_.session.empty()) options_.session = detail::fresh_session_id();
-  if (!options_.remote.empty())
+  if (!options_.remote.empty()) {
     remote_ = std::make_unique<detail::remote_tier>(options_.remote, options_.remote_timeout,
                                                     options_.remote_backoff, state_->counters);
+    copier_ = std::make_unique<detail::local_copier>(state_->counters);
+  }
   if (!options_.tag.empty()) open_index(true);
 }
 
 disk_cache::~disk_cache() = default;
 
+void disk_cache::settle_copies() const {
+  if (copier_) copier_->settle();
+}
+
 void disk_cache::open_index(bool create) {
+  settle_copies();  // they go to the index closed here
   index_.reset();
   if (options_.tag.empty()) return;
   index_ = std::make_unique<detail::disk_index>(settings_of(options_, options_.tag, create),
@@ -70,31 +78,30 @@ detail::disk_index& disk_cache::index(std::string_view entry) {
   return *index_;
 }
 
-std::optional<simdjson::padded_string> disk_cache::load_bytes(const detail::entry_id& id,
-                                                              bool& remote) {
-  std::optional<simdjson::padded_string> bytes = index(id.name).load(id);
-  if (bytes || !remote_) return bytes;
-  bytes = remote_->load(id);
-  remote = bytes.has_value();
-  if (!bytes || index_->read_only()) return bytes;
-  try {  // the next lookup on this node is a disk hit
-    index_->store(id, std::string_view(bytes->data(), bytes->size()), false);
-  } catch (const storage_error&) {
-    state_->counters.store_failures.fetch_add(1, std::memory_order_relaxed);
-  } catch (const timeout_error&) {
-    state_->counters.store_failures.fetch_add(1, std::memory_order_relaxed);
-  }
+std::shared_ptr<const simdjson::padded_string> disk_cache::load_bytes(const detail::entry_id& id,
+                                                                      bool& remote) {
+  if (auto local = index(id.name).load(id))
+    return std::make_shared<const simdjson::padded_string>(std::move(*local));
+  if (!remote_) return nullptr;
+  auto fetched = remote_->load(id);
+  if (!fetched) return nullptr;
+  remote = true;
+  auto bytes = std::make_shared<const simdjson::padded_string>(std::move(*fetched));
+  // The next lookup on this node is a disk hit, once the copy is written.
+  if (!index_->read_only()) copier_->copy(*index_, id, bytes);
   return bytes;
 }
 
 // Remotely first: the waiters of a single flight on other nodes need not wait for this disk.
 void disk_cache::store_bytes(const detail::entry_id& id, std::string_view bytes) {
   detail::disk_index& local = index(id.name);
+  settle_copies();  // a copy of an older value must not land after this one
   if (remote_) remote_->store(id, bytes);
   local.store(id, bytes);
 }
 
 void disk_cache::drop_bytes(const detail::entry_id& id) {
+  settle_copies();
   index(id.name).drop(id);
   if (remote_) remote_->drop(id);
 }
@@ -111,21 +118,25 @@ std::unique_ptr<detail::flight_lock> disk_cache::lock_flight(const detail::entry
 }
 
 std::filesystem::path disk_cache::fullpath(std::string_view name) const {
+  settle_copies();
   return index_ ? index_->file_of(split_name(name).first) : std::filesystem::path();
 }
 
 void disk_cache::clear(std::string_view name) {
   std::string_view base = split_name(name).first;
+  settle_copies();
   state_->memory.drop_name(base);
   if (index_) index_->clear(base);
 }
 
 void disk_cache::clear_tag() {
+  settle_copies();
   state_->memory.clear();
   if (index_) index_->clear_all();
 }
 
 void disk_cache::clear_all() {
+  settle_copies();
   state_->memory.clear();
   for (const std::string& t : tags(options_.directory, options_.prefix)) {
     if (index_ && t == options_.tag) {
@@ -138,6 +149,7 @@ void disk_cache::clear_all() {
 }
 
 std::size_t disk_cache::sweep() {
+  settle_copies();
   return index_ ? index_->sweep() : 0;
 }
 
@@ -146,10 +158,12 @@ bool disk_cache::read_only() const noexcept {
 }
 
 std::vector<disk_cache_entry> disk_cache::entries() const {
+  settle_copies();
   return index_ ? index_->entries() : std::vector<disk_cache_entry>{};
 }
 
 disk_cache_stats disk_cache::stats() const {
+  settle_copies();  // their stores and failures are counted
   const detail::cache_counters& c = state_->counters;
   auto get = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
   return {state_->memory.hits(),

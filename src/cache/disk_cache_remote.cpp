@@ -52,9 +52,12 @@ std::string header_text(std::int64_t version, std::uint64_t fingerprint, std::st
          std::to_string(static_cast<std::int64_t>(std::time(nullptr))) + "\n";
 }
 
+// The longest header line a reader looks for.
+constexpr std::size_t header_limit = 128;
+
 std::optional<value_header> parse_header(std::string_view text) {
   auto nl = text.find('\n');
-  if (nl == std::string_view::npos || nl > 120) return std::nullopt;
+  if (nl == std::string_view::npos || nl >= header_limit) return std::nullopt;
   std::string line(text.substr(0, nl));
   long long version = 0, created = 0;
   char fp[17] = {}, sum[17] = {};
@@ -166,16 +169,17 @@ void remote_tier::failed(const std::string& why) {
 std::optional<simdjson::padded_string> remote_tier::load(const entry_id& id) {
   if (id.minor == 0) return std::nullopt;
   std::string k = key(value_space, id);
-  auto r = guarded([&] { return run({"GET", k}); });
-  if (!r) return std::nullopt;
-  redisReply& got = **r;
-  std::string_view text = got.type == REDIS_REPLY_STRING ? std::string_view(got.str, got.len) : "";
-  auto header = parse_header(text);
+  auto got = guarded([&] {
+    if (!ctx_) ctx_ = redis::connect(uri_, to_, timeout_);
+    return redis::get_split(ctx_, uri_, timeout_, k, header_limit);
+  });
+  if (!got) return std::nullopt;
+  auto header = *got ? parse_header((*got)->head) : std::nullopt;
   if (!header) {  // absent, or not a value of this library
     counters_.remote_misses.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
-  std::string_view bytes = text.substr(header->length);
+  simdjson::padded_string& bytes = (*got)->rest;
   if (header->fingerprint != hex16(id.fingerprint) ||
       (id.minor >= 1 && header->version != version_)) {
     counters_.stale.fetch_add(1, std::memory_order_relaxed);
@@ -189,7 +193,7 @@ std::optional<simdjson::padded_string> remote_tier::load(const entry_id& id) {
   }
   counters_.remote_hits.fetch_add(1, std::memory_order_relaxed);
   counters_.remote_bytes_read.fetch_add(bytes.size(), std::memory_order_relaxed);
-  return simdjson::padded_string(bytes.data(), bytes.size());
+  return std::move(bytes);
 }
 
 void remote_tier::store(const entry_id& id, std::string_view bytes) {
@@ -318,7 +322,7 @@ std::optional<disk_cache_entry> remote_entry(admin_connection& c, const std::str
   if (seg.size() != 4) return std::nullopt;
   auto at = seg[2].rfind('@');
   if (at == std::string::npos) return std::nullopt;
-  reply head = c.run({"GETRANGE", key, "0", "127"});
+  reply head = c.run({"GETRANGE", key, "0", std::to_string(detail::header_limit - 1)});
   auto header =
       detail::parse_header(head->type == REDIS_REPLY_STRING ? std::string_view(head->str, head->len)
                                                             : std::string_view());

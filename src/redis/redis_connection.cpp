@@ -1,8 +1,12 @@
 // The Redis connection shared by the store's redis:// backend and the cache's remote tier.
 #include "redis_connection.hpp"
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <system_error>
 #include <vector>
 
@@ -24,6 +28,68 @@ timeval timeval_of(std::chrono::milliseconds t) {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(t).count();
   return {static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
 }
+
+// Reads a GET's reply from the socket by itself. Between commands hiredis holds no unread byte
+// (one reply per command), so what the socket has next is this reply and nothing after it.
+class reply_reader {
+ public:
+  reply_reader(redisContext*& ctx, const std::string& uri, std::chrono::milliseconds timeout)
+      : ctx_(ctx), uri_(uri), timeout_(timeout) {}
+
+  // The reply's first line ("$5", "-ERR ..."), its "\r\n" consumed.
+  std::string_view first_line() {
+    std::size_t eol;
+    while ((eol = std::string_view(buf_, have_).find("\r\n")) == std::string_view::npos) {
+      if (have_ == sizeof buf_) broken("a reply line longer than " + std::to_string(sizeof buf_));
+      have_ += receive(buf_ + have_, sizeof buf_ - have_);
+    }
+    used_ = eol + 2;
+    return {buf_, eol};
+  }
+  // At least `n` bytes after the first line in the buffer, unless fewer can come (`cap`).
+  std::string_view peek(std::size_t n, std::size_t cap) {
+    n = std::min(n, cap);
+    while (have_ - used_ < n && have_ < sizeof buf_)
+      have_ += receive(buf_ + have_, sizeof buf_ - have_);
+    return {buf_ + used_, std::min(have_ - used_, cap)};
+  }
+  // Fills `out` with the next bytes: first those buffered, then straight from the socket.
+  void read(char* out, std::size_t n) {
+    std::size_t buffered = std::min(n, have_ - used_);
+    std::memcpy(out, buf_ + used_, buffered);
+    used_ += buffered;
+    for (std::size_t done = buffered; done < n;) done += receive(out + done, n - done);
+  }
+  [[noreturn]] void broken(const std::string& why) {
+    if (ctx_) redisFree(ctx_);
+    ctx_ = nullptr;
+    throw storage_error(uri_, "unexpected reply: " + why);
+  }
+
+ private:
+  std::size_t receive(char* into, std::size_t n) {
+    for (;;) {
+      ssize_t got = ::recv(ctx_->fd, into, n, 0);
+      if (got > 0) return static_cast<std::size_t>(got);
+      if (got < 0 && errno == EINTR) continue;
+      int failure = got == 0 ? 0 : errno;
+      if (ctx_) redisFree(ctx_);
+      ctx_ = nullptr;
+      if (failure == EAGAIN || failure == EWOULDBLOCK)
+        throw timeout_error(uri_, "server not answering (no reply within " +
+                                      std::to_string(timeout_.count()) + " ms)");
+      throw storage_error(
+          uri_, failure ? "server not answering" : "server closed the connection",
+          failure ? std::error_code(failure, std::system_category()) : std::error_code());
+    }
+  }
+
+  redisContext*& ctx_;
+  const std::string& uri_;
+  std::chrono::milliseconds timeout_;
+  char buf_[4096];
+  std::size_t have_ = 0, used_ = 0;
+};
 
 }  // namespace
 
@@ -79,6 +145,38 @@ reply command(redisContext*& ctx, const std::string& uri, std::chrono::milliseco
     throw storage_error(uri, "server error: " + text);
   }
   return r;
+}
+
+std::optional<split_value> get_split(redisContext*& ctx, const std::string& uri,
+                                     std::chrono::milliseconds timeout, std::string_view key,
+                                     std::size_t head_limit) {
+  const char* argv[] = {"GET", key.data()};
+  const std::size_t lens[] = {3, key.size()};
+  int done = 0;
+  if (redisAppendCommandArgv(ctx, 2, argv, lens) != REDIS_OK)
+    fail(ctx, uri, "cannot send", timeout);
+  while (!done)
+    if (redisBufferWrite(ctx, &done) != REDIS_OK) fail(ctx, uri, "server not answering", timeout);
+  reply_reader in(ctx, uri, timeout);
+  std::string line(in.first_line());
+  if (line.starts_with('-')) throw storage_error(uri, "server error: " + line.substr(1));
+  long long size = -2;
+  auto r = std::from_chars(line.data() + std::min<std::size_t>(1, line.size()),
+                           line.data() + line.size(), size);
+  if (!line.starts_with('$') || r.ec != std::errc() || size < -1)
+    in.broken("'" + line + "' to GET");
+  if (size == -1) return std::nullopt;
+  auto total = static_cast<std::size_t>(size);
+  std::string_view first = in.peek(head_limit, total);
+  std::size_t nl = first.find('\n');
+  split_value out{std::string(nl == std::string_view::npos ? 0 : nl + 1, '\0'),
+                  simdjson::padded_string()};
+  in.read(out.head.data(), out.head.size());
+  out.rest = simdjson::padded_string(total - out.head.size());
+  in.read(out.rest.data(), out.rest.size());
+  char crlf[2];
+  in.read(crlf, 2);
+  return out;
 }
 
 redisContext* connect(const std::string& uri, const address& to,

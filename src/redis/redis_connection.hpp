@@ -5,9 +5,11 @@
 #pragma once
 
 #include <hiredis/hiredis.h>
+#include <simdjson.h>
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,6 +46,20 @@ reply send(redisContext* ctx, std::span<const std::string_view> args);
 /// ("server error: ...") unless it starts with `passed` (then it is returned).
 reply command(redisContext*& ctx, const std::string& uri, std::chrono::milliseconds timeout,
               std::span<const std::string_view> args, std::string_view passed = {});
+
+/// A bulk value of GET split at its first line: `head` holds that line ('\n' included; empty when
+/// none ends within the first `head_limit` bytes), `rest` the bytes after it, padded for simdjson.
+struct split_value {
+  std::string head;
+  simdjson::padded_string rest;
+};
+
+/// GET `key`, the reply read from the socket straight into the result's buffers: a large value
+/// then crosses memory once, not three times as through hiredis's reader. Nullopt when the key
+/// is absent; failures thrown as by `command` (a reply that is not a bulk string is storage_error).
+std::optional<split_value> get_split(redisContext*& ctx, const std::string& uri,
+                                     std::chrono::milliseconds timeout, std::string_view key,
+                                     std::size_t head_limit);
 
 /// A connection to `to`, with `timeout` for connecting and for each reply, its database selected.
 redisContext* connect(const std::string& uri, const address& to, std::chrono::milliseconds timeout);
