@@ -190,7 +190,9 @@ class shared_store {
     return v ? v : fallback;
   }
   /// Stores `value` under `key`, replacing any value there; false if there was no room (see
-  /// on_full). The stored form (see the class) is what capacity and `value_bytes` count.
+  /// on_full). The stored form (see the class) is what capacity and `value_bytes` count. On shm a
+  /// small put (key and stored form up to 2 KiB) of the bytes the key already holds writes nothing
+  /// and takes no lock: it only counts as the key's latest access, and returns true.
   ///
   /// ```
   /// auto uri = "shm://sharing-" + std::to_string(::getpid());
