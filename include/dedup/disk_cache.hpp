@@ -137,10 +137,10 @@ class untagged_cache_error : public usage_error {
 
 /// A versioned, tagged persistent cache of computed values (guide: docs/cache.md).
 /// `get_or_compute<T>("name@minor", fn, args...)` returns the value from memory, else from disk,
-/// else from the remote tier if there is one (then copied to disk by a thread of the cache's; members
-/// other than lookups, and the destructor, wait for those copies), else computes `fn(args...)`
-/// and stores its simple form (on disk and remotely). Minor >= 1: valid for the same cache
-/// version and minor; <= -1: only the minor counts; 0: only this session. `args` are hashed
+/// else from the remote tier if there is one (then copied to disk by a thread of the cache's;
+/// members other than lookups, and the destructor, wait for those copies), else computes
+/// `fn(args...)` and stores its simple form (on disk and remotely). Minor >= 1: valid for the same
+/// cache version and minor; <= -1: only the minor counts; 0: only this session. `args` are hashed
 /// canonically into the identity; a change of T's declared layout makes old entries stale. On
 /// disk a value is its compact document (dedup/compact.hpp) when some shared instance in it is
 /// met more than once, else its plain JSON text; `std::vector<std::byte>` and
