@@ -353,15 +353,15 @@ int bench(const settings& s) {
                 "store / load", d.store_s, d.load_s);
   }
   remote_figures r = remote_reads(s);
-  if (r.ran)
+  if (r.ran) {
     print_ratio("1 MB values read (median)", "disk hit", r.disk_mb_s, "remote hit", r.remote_mb_s,
                 "MB/s", r.remote_mb_s / r.disk_mb_s, "(remote vs disk; target >= 0.5)");
-  if (r.ran)
     print_ratio("  the reader's share (median)", "disk hit", r.disk_mb_s, "remote hit",
                 r.reader_mb_s, "MB/s", r.reader_mb_s / r.disk_mb_s,
                 "(local copies not yet written)");
-  else
+  } else {
     std::printf("%-34s skipped (no redis-server)\n", "1 MB values read");
+  }
   std::printf("\npeak RSS: this process %s; warm-start children: cache %s, parse_fast %s\n",
               human(peak_rss()).c_str(), human(w.cache_peak).c_str(), human(w.file_peak).c_str());
   return 0;

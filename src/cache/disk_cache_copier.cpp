@@ -21,8 +21,7 @@ void local_copier::copy(disk_index& to, const entry_id& id,
   idle_.wait(lock, [&] { return queue_.empty() || queued_bytes_ + bytes->size() <= queued_limit; });
   if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   queued_bytes_ += bytes->size();
-  job& j = queue_.emplace_back(job{&to, std::string(id.name), id, std::move(bytes)});
-  j.id.name = j.name;
+  queue_.push_back(job{&to, std::string(id.name), id, std::move(bytes)});
   lock.unlock();
   wake_.notify_one();
 }
@@ -39,7 +38,6 @@ void local_copier::run() {
     if (queue_.empty()) return;  // stopping, and nothing left
     job j = std::move(queue_.front());
     queue_.pop_front();
-    j.id.name = j.name;  // the string moved: its views did not follow
     writing_ = true;
     lock.unlock();
     write(j);
@@ -53,8 +51,10 @@ void local_copier::run() {
 // Nothing escapes the thread: a copy that cannot be written is what a store that cannot be
 // written is to get_or_compute, a failure counted, the value served all the same.
 void local_copier::write(job& j) {
+  entry_id id = j.id;
+  id.name = j.name;  // the caller's name is gone by now
   try {
-    j.to->store(j.id, std::string_view(j.bytes->data(), j.bytes->size()), false);
+    j.to->store(id, std::string_view(j.bytes->data(), j.bytes->size()), false);
   } catch (...) {
     counters_.store_failures.fetch_add(1, std::memory_order_relaxed);
   }

@@ -39,7 +39,7 @@ class local_copier {
  private:
   struct job {
     disk_index* to;
-    std::string name;  // what the id's name views
+    std::string name;  // the id's name, which the id only views
     entry_id id;
     std::shared_ptr<const simdjson::padded_string> bytes;
   };

@@ -29,6 +29,19 @@ timeval timeval_of(std::chrono::milliseconds t) {
   return {static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
 }
 
+// Frees `ctx` (left null: the next call reconnects) and throws: timeout_error when `failure` says
+// no reply came in time, else storage_error with the system's error code when there is one.
+[[noreturn]] void drop(redisContext*& ctx, const std::string& uri, const std::string& detail,
+                       int failure, std::chrono::milliseconds timeout) {
+  if (ctx) redisFree(ctx);
+  ctx = nullptr;
+  if (failure == EAGAIN || failure == EWOULDBLOCK)
+    throw timeout_error(uri,
+                        detail + " (no reply within " + std::to_string(timeout.count()) + " ms)");
+  throw storage_error(
+      uri, detail, failure ? std::error_code(failure, std::system_category()) : std::error_code());
+}
+
 // Reads a GET's reply from the socket by itself. Between commands hiredis holds no unread byte
 // (one reply per command), so what the socket has next is this reply and nothing after it.
 class reply_reader {
@@ -61,9 +74,7 @@ class reply_reader {
     for (std::size_t done = buffered; done < n;) done += receive(out + done, n - done);
   }
   [[noreturn]] void broken(const std::string& why) {
-    if (ctx_) redisFree(ctx_);
-    ctx_ = nullptr;
-    throw storage_error(uri_, "unexpected reply: " + why);
+    drop(ctx_, uri_, "unexpected reply: " + why, 0, timeout_);
   }
 
  private:
@@ -73,14 +84,8 @@ class reply_reader {
       if (got > 0) return static_cast<std::size_t>(got);
       if (got < 0 && errno == EINTR) continue;
       int failure = got == 0 ? 0 : errno;
-      if (ctx_) redisFree(ctx_);
-      ctx_ = nullptr;
-      if (failure == EAGAIN || failure == EWOULDBLOCK)
-        throw timeout_error(uri_, "server not answering (no reply within " +
-                                      std::to_string(timeout_.count()) + " ms)");
-      throw storage_error(
-          uri_, failure ? "server not answering" : "server closed the connection",
-          failure ? std::error_code(failure, std::system_category()) : std::error_code());
+      drop(ctx_, uri_, failure ? "server not answering" : "server closed the connection", failure,
+           timeout_);
     }
   }
 
@@ -123,16 +128,9 @@ reply send(redisContext* ctx, std::span<const std::string_view> args) {
 void fail(redisContext*& ctx, const std::string& uri, const std::string& what,
           std::chrono::milliseconds timeout) {
   int failure = errno;  // hiredis leaves the system's error there for REDIS_ERR_IO
-  bool system = ctx && ctx->err == REDIS_ERR_IO && failure != 0;
-  bool timed_out = system && (failure == EAGAIN || failure == EWOULDBLOCK);
+  bool system = ctx && ctx->err == REDIS_ERR_IO;
   std::string detail = what + (ctx && ctx->errstr[0] ? std::string(": ") + ctx->errstr : "");
-  if (ctx) redisFree(ctx);
-  ctx = nullptr;
-  if (timed_out)
-    throw timeout_error(uri,
-                        detail + " (no reply within " + std::to_string(timeout.count()) + " ms)");
-  throw storage_error(
-      uri, detail, system ? std::error_code(failure, std::system_category()) : std::error_code());
+  drop(ctx, uri, detail, system ? failure : 0, timeout);
 }
 
 reply command(redisContext*& ctx, const std::string& uri, std::chrono::milliseconds timeout,
