@@ -179,9 +179,11 @@ class shared_store {
   /// whichever form it was stored in, its `source()` naming the key (`store key 'calexp'`).
   template <class T>
   std::shared_ptr<const T> get(std::string_view key) {
-    std::shared_ptr<const T> out;
-    live().read(key, [&](std::string_view bytes) { out = parse_value<T>(key, bytes); });
-    return out;
+    // Copied out first, decoded after: on shm a read pins a snapshot's pages, which writers
+    // cannot reuse until it ends, and decoding takes longer than the copy.
+    std::optional<simdjson::padded_string> bytes;
+    live().read(key, [&](std::string_view stored) { bytes.emplace(stored.data(), stored.size()); });
+    return bytes ? parse_value<T>(key, *bytes) : nullptr;
   }
   /// The value under `key`, or `fallback` if absent.
   template <class T>
@@ -249,9 +251,10 @@ class shared_store {
     return *backend_;
   }
   template <class T>
-  static std::shared_ptr<const T> parse_value(std::string_view key, std::string_view bytes) {
+  static std::shared_ptr<const T> parse_value(std::string_view key,
+                                              const simdjson::padded_string& bytes) {
     try {
-      return detail::decode_value<T>(simdjson::padded_string(bytes));
+      return detail::decode_value<T>(bytes);
     } catch (const dedup::error& e) {
       throw e.in_source("store key '" + std::string(key) + "'");
     }

@@ -26,6 +26,7 @@ std::int64_t now_ms();
 struct stored_row {
   std::int64_t minor = 0, version = 0;
   std::string session, fingerprint, checksum;
+  std::size_t size = 0;  // the value's bytes, as recorded
   std::optional<std::string> file;
   std::optional<simdjson::padded_string> bytes;  // an inline value of the recorded size
 };

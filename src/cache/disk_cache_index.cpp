@@ -27,14 +27,13 @@ std::optional<stored_row> disk_index::impl::read_row(const entry_id& id) {
                  std::string(st.text(2)),
                  std::string(st.text(3)),
                  std::string(st.text(4)),
+                 static_cast<std::size_t>(st.integer(7)),
                  std::nullopt,
                  std::nullopt};
-  auto size = static_cast<std::size_t>(st.integer(7));
   if (!st.is_null(5))
     row.file.emplace(st.text(5));
-  else if (std::string_view v = st.blob(6); v.size() == size)
+  else if (std::string_view v = st.blob(6); v.size() == row.size)
     row.bytes.emplace(v.data(), v.size());
-  if (row.file) row.bytes = read_file_padded(values / *row.file, size);
   return row;
 }
 
@@ -84,23 +83,31 @@ void disk_index::impl::touch(const entry_id& id) {
   }
 }
 
+// The row is read under the connection's mutex, its file and checksum outside it: threads that
+// load large values read them at once, and a local copy's store does not wait for a read.
 std::optional<simdjson::padded_string> disk_index::load(const entry_id& id) {
-  std::lock_guard lock(impl_->mutex);
   file_size_signal_guard guard;
   impl& m = *impl_;
   // A writer replaces a row and unlinks its old file without waiting for readers: bytes that fail
   // under a row that changed meanwhile were the old value's, and the row is read again. Only a
   // row that stayed the same with bad bytes is corrupt.
   for (int attempt = 0; attempt < 16; ++attempt) {
-    std::optional<stored_row> row = m.read_row(id);
-    if (!row) return std::nullopt;
-    if (!m.valid(id, *row)) {
-      m.counters.stale.fetch_add(1, std::memory_order_relaxed);
-      m.remove_row(id, row->checksum);
-      return std::nullopt;
+    std::optional<stored_row> row;
+    {
+      std::lock_guard lock(m.mutex);
+      row = m.read_row(id);
+      if (!row) return std::nullopt;
+      if (!m.valid(id, *row)) {
+        m.counters.stale.fetch_add(1, std::memory_order_relaxed);
+        m.remove_row(id, row->checksum);
+        return std::nullopt;
+      }
     }
     auto& bytes = row->bytes;
-    if (bytes && hex16(XXH3_64bits(bytes->data(), bytes->size())) == row->checksum) {
+    if (row->file) bytes = read_file_padded(m.values / *row->file, row->size);
+    bool intact = bytes && hex16(XXH3_64bits(bytes->data(), bytes->size())) == row->checksum;
+    std::lock_guard lock(m.mutex);
+    if (intact) {
       m.touch(id);
       return std::move(bytes);
     }
@@ -129,6 +136,7 @@ void disk_index::store(const entry_id& id, std::string_view bytes, bool durable)
     final_name = hex16(XXH3_64bits_withSeed(id.name.data(), id.name.size(), id.params)) + "-" +
                  hex16(random64()) + ".json";
   }
+  std::string checksum = hex16(XXH3_64bits(bytes.data(), bytes.size()));
   std::lock_guard lock(m.mutex);
   std::vector<std::string> unlink_after;
   std::uint64_t evicted = 0;
@@ -143,7 +151,7 @@ void disk_index::store(const entry_id& id, std::string_view bytes, bool durable)
       fs::rename(tmp, m.values / final_name, ec);
       if (ec) throw storage_error(m.resource, "cannot rename a value file: " + ec.message(), ec);
     }
-    insert_row(id, bytes, final_name);
+    insert_row(id, bytes, checksum, final_name);
     evicted = evict(id, unlink_after);
     tx.commit();
   } catch (...) {
@@ -156,7 +164,8 @@ void disk_index::store(const entry_id& id, std::string_view bytes, bool durable)
   m.counters.evicted.fetch_add(evicted, std::memory_order_relaxed);
 }
 
-void disk_index::insert_row(const entry_id& id, std::string_view bytes, const std::string& file) {
+void disk_index::insert_row(const entry_id& id, std::string_view bytes, const std::string& checksum,
+                            const std::string& file) {
   impl& m = *impl_;
   sql::statement ins(
       m.db, m.resource,
@@ -168,7 +177,7 @@ void disk_index::insert_row(const entry_id& id, std::string_view bytes, const st
   ins.bind(1, id.name).bind(2, m.row_key(id)).bind(3, std::int64_t{id.minor});
   ins.bind(4, std::int64_t{m.s.version}).bind(5, id.minor == 0 ? m.s.session : std::string());
   ins.bind(6, hex16(id.fingerprint)).bind(7, static_cast<std::int64_t>(bytes.size()));
-  ins.bind(8, hex16(XXH3_64bits(bytes.data(), bytes.size()))).bind(9, t).bind(10, t);
+  ins.bind(8, checksum).bind(9, t).bind(10, t);
   if (file.empty())
     ins.bind_null(11).bind_blob(12, bytes);
   else

@@ -100,7 +100,8 @@ class disk_index {
   struct impl;
 
  private:
-  void insert_row(const entry_id& id, std::string_view bytes, const std::string& file);
+  void insert_row(const entry_id& id, std::string_view bytes, const std::string& checksum,
+                  const std::string& file);
   std::uint64_t evict(const entry_id& keep, std::vector<std::string>& files);
   void remove_where(const std::string& where, std::string_view a, std::string_view b);
 
