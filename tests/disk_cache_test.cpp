@@ -428,6 +428,56 @@ TEST_CASE("disk_cache: the size limit evicts the least recently used", "[disk_ca
                       fs::directory_iterator{}) == 2);
 }
 
+// The index keeps its values' total size as they are replaced, dropped and evicted, in files and
+// inline alike: a total that drifted up would evict too soon, one that drifted down never.
+TEST_CASE("disk_cache: the size limit follows replaced, cleared and evicted values",
+          "[disk_cache]") {
+  temp_dir d;
+  auto o = in(d);
+  auto value = [](char c, std::size_t n) { return std::string(n, c); };
+  std::size_t one = dedup::detail::encode_value(value('a', 100)).size();
+  o.size_limit = 3 * one + 40;  // three values fit, four do not
+  o.inline_limit = 64;          // in files; "i" below is inline
+  dedup::disk_cache cache{o};
+  for (char c = 'a'; c <= 'j'; ++c) cache.put("a", value(c, 100));  // replaced nine times
+  cache.put("b", value('b', 100));
+  cache.put("c", value('c', 100));
+  CHECK(cache.stats().evicted == 0);
+  cache.clear("b");
+  cache.put("d", value('d', 100));
+  CHECK(cache.stats().evicted == 0);
+  cache.put("e", value('e', 100));  // four: "a", the least recent, goes
+  CHECK(cache.stats().evicted == 1);
+  CHECK(dedup::disk_cache{o}.find<std::string>("a") == nullptr);
+  cache.put("i", value('i', 10));  // inline, and small enough to fit beside three
+  CHECK(cache.stats().evicted == 1);
+}
+
+// An index written before the total was kept (schema 2) gets it, summed, at its first store.
+TEST_CASE("disk_cache: an index of schema 2 is brought up to date at its first store",
+          "[disk_cache]") {
+  temp_dir d;
+  auto o = in(d);
+  std::size_t one = dedup::detail::encode_value(std::string(100, 'a')).size();
+  o.size_limit = 3 * one + 10;
+  {
+    dedup::disk_cache old{o};
+    old.put("a", std::string(100, 'a'));
+    old.put("b", std::string(100, 'b'));
+    edit_index(old,
+               "DROP TRIGGER entries_replacing; DROP TRIGGER entries_inserted; DROP TRIGGER "
+               "entries_deleted; DROP TRIGGER entries_resized; DROP TABLE totals; "
+               "PRAGMA user_version = 2");
+  }
+  dedup::disk_cache cache{o};
+  CHECK(*cache.find<std::string>("a") == std::string(100, 'a'));  // read as it is
+  cache.put("c", std::string(100, 'c'));
+  CHECK(cache.stats().evicted == 0);
+  cache.put("d", std::string(100, 'd'));
+  CHECK(cache.stats().evicted == 1);
+  CHECK(dedup::disk_cache{o}.find<std::string>("b") == nullptr);  // "a" was hit since, "b" not
+}
+
 namespace {
 
 /// Plants files in values/ that no row references: a dead writer's temporary file, a value file

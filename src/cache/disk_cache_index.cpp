@@ -189,7 +189,7 @@ void disk_index::insert_row(const entry_id& id, std::string_view bytes, const st
 // entry just stored (a value larger than the limit alone stays, the only one).
 std::uint64_t disk_index::evict(const entry_id& keep, std::vector<std::string>& files) {
   impl& m = *impl_;
-  sql::statement total(m.db, m.resource, "SELECT coalesce(sum(size), 0) FROM entries");
+  sql::statement total(m.db, m.resource, "SELECT bytes FROM totals");
   total.step();
   auto size = static_cast<std::uint64_t>(total.integer(0));
   if (size <= m.s.size_limit) return 0;

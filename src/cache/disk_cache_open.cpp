@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::int64_t application_id = 0x64656475;  // "dedu": tells our index from other files
-constexpr std::int64_t schema_version = 2;
+constexpr std::int64_t schema_version = 3;
 
 // Version 2 orders eviction by access_seq, a counter every store and disk hit advances (clock
 // times can tie or step back), and records the prefix and tag a cache was made with in `meta`.
@@ -38,6 +38,28 @@ constexpr const char* upgrade_from_1 = R"(
   CREATE INDEX IF NOT EXISTS entries_by_seq ON entries (access_seq);
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
   PRAGMA user_version = 2;)";
+
+// Version 3 keeps the values' total size in `totals`, which triggers maintain through every change
+// to `entries`, whichever process or statement makes it: a store then reads one row where it
+// summed the whole table. A REPLACE's implicit deletion fires no delete trigger (recursive
+// triggers are off), so the insert trigger takes away the size of a row it replaces.
+constexpr const char* upgrade_from_2 = R"(
+  CREATE TABLE IF NOT EXISTS totals (id INTEGER PRIMARY KEY CHECK (id = 0), bytes INTEGER NOT NULL);
+  INSERT OR IGNORE INTO totals VALUES (0, (SELECT coalesce(sum(size), 0) FROM entries));
+  CREATE TRIGGER IF NOT EXISTS entries_replacing BEFORE INSERT ON entries BEGIN
+    UPDATE totals SET bytes = bytes - coalesce((SELECT size FROM entries
+      WHERE name = NEW.name AND parameters_hash = NEW.parameters_hash), 0);
+  END;
+  CREATE TRIGGER IF NOT EXISTS entries_inserted AFTER INSERT ON entries BEGIN
+    UPDATE totals SET bytes = bytes + NEW.size;
+  END;
+  CREATE TRIGGER IF NOT EXISTS entries_deleted AFTER DELETE ON entries BEGIN
+    UPDATE totals SET bytes = bytes - OLD.size;
+  END;
+  CREATE TRIGGER IF NOT EXISTS entries_resized AFTER UPDATE OF size ON entries BEGIN
+    UPDATE totals SET bytes = bytes - OLD.size + NEW.size;
+  END;
+  PRAGMA user_version = 3;)";
 
 std::int64_t pragma(sqlite3* db, const std::string& resource, const char* text) {
   sql::statement st(db, resource, text);
@@ -114,6 +136,7 @@ void disk_index::impl::open_database() {
     // Another process may hold the index busy: it is in WAL mode already, or the first write says.
     sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
     sql::exec(db, resource, "PRAGMA synchronous=NORMAL");
+    sql::exec(db, resource, "PRAGMA recursive_triggers=OFF");  // as `totals` expects
     return;
   }
   if (!exists)
@@ -158,6 +181,7 @@ void disk_index::impl::initialize() {
     throw storage_error(resource, "not a cache: index.sqlite is another program's database");
   if (id == 0) {
     sql::exec(db, resource, schema_text);
+    sql::exec(db, resource, upgrade_from_2);
     sql::statement meta(db, resource,
                         "INSERT OR IGNORE INTO meta VALUES ('prefix', ?), ('tag', ?)");
     meta.bind(1, s.prefix).bind(2, s.tag).step();
@@ -175,12 +199,14 @@ std::size_t disk_index::impl::prepare_to_write() {
   fs::create_directories(locks, ec);
   if (schema < schema_version) {
     sql::transaction tx(db, resource);
-    if (pragma(db, resource, "PRAGMA user_version") == 1) {
+    std::int64_t found = pragma(db, resource, "PRAGMA user_version");
+    if (found == 1) {
       sql::exec(db, resource, upgrade_from_1);
       sql::statement meta(db, resource,
                           "INSERT OR IGNORE INTO meta VALUES ('prefix', ?), ('tag', ?)");
       meta.bind(1, s.prefix).bind(2, s.tag).step();
     }
+    if (found <= 2) sql::exec(db, resource, upgrade_from_2);
     tx.commit();
     schema = schema_version;
   }
