@@ -4,7 +4,8 @@
 //   2. a memory-tier hit vs a std::unordered_map<std::string, std::shared_ptr<const T>> lookup;
 //   3. dedup's store + load vs Python pickle to a file and back (bench/pickle_cache.py), and the
 //      bytes each keeps on disk;
-//   4. 1 MB values read from the remote tier (a private redis-server) vs local disk hits.
+//   4. 1 MB values read from the remote tier (a private redis-server) vs local disk hits;
+//   5. a store into an index of many entries vs one into an index of few.
 //
 //   dedup-bench-cache [--quick] [--refs N] [--reps N] [--dir DIR]
 #include <sys/wait.h>
@@ -291,6 +292,27 @@ remote_figures remote_reads(const settings& s) {
   return {true, median(disk), median(remote), median(reader)};
 }
 
+/// The mean time of a store of a small value among the first 1,000 and among the last 1,000 of
+/// `n` stores into one cache: a store's cost should not grow with the entries already there.
+struct growth_figures {
+  std::size_t entries = 0;
+  double first_us = 0, last_us = 0;
+};
+
+growth_figures store_growth(const settings& s) {
+  const std::size_t n = s.quick ? 5'000 : 50'000, window = 1'000;
+  dedup::disk_cache cache(cache_options(s.dir / "growth", "G"));
+  growth_figures g{n, 0, 0};
+  auto t0 = steady::now();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i == window) g.first_us = seconds_since(t0) / window * 1e6;
+    if (i == n - window) t0 = steady::now();
+    cache.put("e" + std::to_string(i), "value " + std::to_string(i));
+  }
+  g.last_us = seconds_since(t0) / window * 1e6;
+  return g;
+}
+
 // ---- the program --------------------------------------------------------------------------------
 
 settings parse(int argc, char** argv) {
@@ -362,6 +384,10 @@ int bench(const settings& s) {
   } else {
     std::printf("%-34s skipped (no redis-server)\n", "1 MB values read");
   }
+  growth_figures g = store_growth(s);
+  std::string at = "at " + std::to_string(g.entries) + " entries";
+  print_ratio("store of a small value (mean)", "at 1,000", g.first_us, at.c_str(), g.last_us, "us",
+              g.last_us / g.first_us, "(cost at many entries / at few; flat = 1)");
   std::printf("\npeak RSS: this process %s; warm-start children: cache %s, parse_fast %s\n",
               human(peak_rss()).c_str(), human(w.cache_peak).c_str(), human(w.file_peak).c_str());
   return 0;
