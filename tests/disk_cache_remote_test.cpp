@@ -194,6 +194,41 @@ TEST_CASE("disk_cache: a remote value of another layout, version or checksum is 
   }
 }
 
+// Without remote_ttl a remote value stays until removed; with it, it lives that long after its
+// last store or remote read.
+TEST_CASE("disk_cache: remote values live remote_ttl after their last store or read",
+          "[cache][remote]") {
+  redis_server redis;
+  DEDUP_TEST_SKIP_UNLESS(redis.available(), "redis-server not found");
+  temp_dir dir;
+  dedup::scope scope;
+  const std::string key = "dedup:cache:cache:t:n@1:0000000000000000";
+  redisContext* r = redisConnect("127.0.0.1", redis.port());
+  REQUIRE(r);
+  auto ttl_ms = [&] {
+    auto* got = static_cast<redisReply*>(redisCommand(r, "PTTL %s", key.c_str()));
+    long long ms = got->integer;
+    freeReplyObject(got);
+    return ms;
+  };
+  dedup::disk_cache(node(dir, "a", redis.uri(0))).put("n", 7);
+  CHECK(ttl_ms() == -1);  // no expiry
+  auto with_ttl = [&](const std::string& name) {
+    auto o = node(dir, name, redis.uri(0));
+    o.remote_ttl = std::chrono::hours(1);
+    return o;
+  };
+  dedup::disk_cache(with_ttl("b")).put("n", 8);
+  long long ms = ttl_ms();
+  CHECK((ms > 3'000'000 && ms <= 3'600'000));
+  freeReplyObject(redisCommand(r, "PEXPIRE %s 100000", key.c_str()));
+  dedup::disk_cache c(with_ttl("c"));
+  CHECK(*c.find<int>("n") == 8);
+  CHECK(c.stats().remote_hits == 1);
+  CHECK(ttl_ms() > 3'000'000);  // the read renewed it
+  redisFree(r);
+}
+
 TEST_CASE("disk_cache: a remote tier that is down fails nothing and is counted",
           "[cache][remote]") {
   temp_dir dir;

@@ -38,6 +38,7 @@ class local_copier;
 /// dedup::disk_cache_options o{.directory = std::filesystem::temp_directory_path(),
 ///                             .tag = "run42", .version = 3};
 /// assert(o.prefix == "cache" && o.inline_limit == 64 * 1024 && o.remote.empty());
+/// assert(o.remote_ttl == std::chrono::seconds(0));  // remote values do not expire
 /// ```
 struct disk_cache_options {
   std::filesystem::path directory = std::filesystem::temp_directory_path();
@@ -54,6 +55,9 @@ struct disk_cache_options {
   std::string remote{};
   std::chrono::milliseconds remote_timeout{2'000};   ///< connecting, and each reply
   std::chrono::milliseconds remote_backoff{10'000};  ///< how long a failed remote is skipped
+  /// How long a remote value lives after its last store or remote read (0: until removed);
+  /// needs Redis 6.2 or later, whose GETEX renews it.
+  std::chrono::seconds remote_ttl{0};
 };
 
 /// Counters of one cache object (this process), since it was built. `corrupt`: a checksum

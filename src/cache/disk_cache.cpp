@@ -26,7 +26,8 @@ disk_cache::disk_cache(disk_cache_options options) : options_(std::move(options)
   if (options_.session.empty()) options_.session = detail::fresh_session_id();
   if (!options_.remote.empty()) {
     remote_ = std::make_unique<detail::remote_tier>(options_.remote, options_.remote_timeout,
-                                                    options_.remote_backoff, state_->counters);
+                                                    options_.remote_backoff, options_.remote_ttl,
+                                                    state_->counters);
     copier_ = std::make_unique<detail::local_copier>(state_->counters);
   }
   if (!options_.tag.empty()) open_index(true);

@@ -105,11 +105,13 @@ std::string remote_unsegment(std::string_view text) {
 }
 
 remote_tier::remote_tier(std::string uri, std::chrono::milliseconds timeout,
-                         std::chrono::milliseconds backoff, cache_counters& counters)
+                         std::chrono::milliseconds backoff, std::chrono::seconds ttl,
+                         cache_counters& counters)
     : uri_(std::move(uri)),
       to_(redis::parse_uri(uri_)),
       timeout_(timeout),
       backoff_(backoff),
+      ttl_(ttl.count() > 0 ? std::to_string(ttl.count()) : std::string()),
       counters_(counters) {}
 
 remote_tier::~remote_tier() {
@@ -169,9 +171,13 @@ void remote_tier::failed(const std::string& why) {
 std::optional<simdjson::padded_string> remote_tier::load(const entry_id& id) {
   if (id.minor == 0) return std::nullopt;
   std::string k = key(value_space, id);
+  // With a time to live, a read renews it: what the fleet still reads stays.
+  std::string_view get[] = {"GET", k}, get_renewed[] = {"GETEX", k, "EX", ttl_};
+  std::span<const std::string_view> command = get_renewed;
+  if (ttl_.empty()) command = get;
   auto got = guarded([&] {
     if (!ctx_) ctx_ = redis::connect(uri_, to_, timeout_);
-    return redis::get_split(ctx_, uri_, timeout_, k, header_limit);
+    return redis::get_split(ctx_, uri_, timeout_, command, header_limit);
   });
   if (!got) return std::nullopt;
   auto header = *got ? parse_header((*got)->head) : std::nullopt;
@@ -201,7 +207,10 @@ void remote_tier::store(const entry_id& id, std::string_view bytes) {
   std::string k = key(value_space, id);
   std::string value = header_text(version_, id.fingerprint, bytes);
   value.append(bytes);
-  if (guarded([&] { return run({"SET", k, value}); }))
+  auto set = [&] {
+    return ttl_.empty() ? run({"SET", k, value}) : run({"SET", k, value, "EX", ttl_});
+  };
+  if (guarded(set))
     counters_.remote_bytes_written.fetch_add(bytes.size(), std::memory_order_relaxed);
 }
 

@@ -26,15 +26,16 @@ namespace dedup::detail {
 /// Every member may be called from several threads (one connection, serialized by a mutex).
 ///
 /// ```text
-/// detail::remote_tier remote("redis://127.0.0.1:6379/0", 2000ms, 10s, counters);
+/// detail::remote_tier remote("redis://127.0.0.1:6379/0", 2000ms, 10s, 0s, counters);
 /// remote.set_scope("cache", "run42", 1);
 /// remote.store(id, bytes);
 /// auto again = remote.load(id);  // verified bytes, or nullopt (a miss, stale, or a failure)
 /// ```
 class remote_tier {
  public:
+  /// `ttl`: how long a value lives on the server after its last store or read (0: until removed).
   remote_tier(std::string uri, std::chrono::milliseconds timeout, std::chrono::milliseconds backoff,
-              cache_counters& counters);
+              std::chrono::seconds ttl, cache_counters& counters);
   ~remote_tier();  // adds this object's counters to the tier's figures (stats_key)
   remote_tier(const remote_tier&) = delete;
   remote_tier& operator=(const remote_tier&) = delete;
@@ -60,6 +61,7 @@ class remote_tier {
   std::string uri_;
   redis::address to_;
   std::chrono::milliseconds timeout_, backoff_;
+  std::string ttl_;  // seconds, as the EX argument; empty: values do not expire
   cache_counters& counters_;
   std::string prefix_, tag_;
   int version_ = 1;

@@ -96,6 +96,19 @@ class reply_reader {
   std::size_t have_ = 0, used_ = 0;
 };
 
+// A command in hiredis's form: its arguments' pointers and lengths, any bytes allowed.
+struct command_argv {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  explicit command_argv(std::span<const std::string_view> args) {
+    for (std::string_view a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+  }
+  int count() const { return static_cast<int>(argv.size()); }
+};
+
 }  // namespace
 
 address parse_uri(const std::string& uri) {
@@ -115,14 +128,9 @@ address parse_uri(const std::string& uri) {
 }
 
 reply send(redisContext* ctx, std::span<const std::string_view> args) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  for (auto a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  return reply(static_cast<redisReply*>(
-      redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data())));
+  command_argv c(args);
+  return reply(
+      static_cast<redisReply*>(redisCommandArgv(ctx, c.count(), c.argv.data(), c.lens.data())));
 }
 
 void fail(redisContext*& ctx, const std::string& uri, const std::string& what,
@@ -146,12 +154,12 @@ reply command(redisContext*& ctx, const std::string& uri, std::chrono::milliseco
 }
 
 std::optional<split_value> get_split(redisContext*& ctx, const std::string& uri,
-                                     std::chrono::milliseconds timeout, std::string_view key,
+                                     std::chrono::milliseconds timeout,
+                                     std::span<const std::string_view> args,
                                      std::size_t head_limit) {
-  const char* argv[] = {"GET", key.data()};
-  const std::size_t lens[] = {3, key.size()};
+  command_argv c(args);
   int done = 0;
-  if (redisAppendCommandArgv(ctx, 2, argv, lens) != REDIS_OK)
+  if (redisAppendCommandArgv(ctx, c.count(), c.argv.data(), c.lens.data()) != REDIS_OK)
     fail(ctx, uri, "cannot send", timeout);
   while (!done)
     if (redisBufferWrite(ctx, &done) != REDIS_OK) fail(ctx, uri, "server not answering", timeout);
@@ -162,7 +170,7 @@ std::optional<split_value> get_split(redisContext*& ctx, const std::string& uri,
   auto r = std::from_chars(line.data() + std::min<std::size_t>(1, line.size()),
                            line.data() + line.size(), size);
   if (!line.starts_with('$') || r.ec != std::errc() || size < -1)
-    in.broken("'" + line + "' to GET");
+    in.broken("'" + line + "' to " + std::string(args.empty() ? "" : args[0]));
   if (size == -1) return std::nullopt;
   auto total = static_cast<std::size_t>(size);
   std::string_view first = in.peek(head_limit, total);

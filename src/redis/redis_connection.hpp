@@ -54,11 +54,13 @@ struct split_value {
   simdjson::padded_string rest;
 };
 
-/// GET `key`, the reply read from the socket straight into the result's buffers: a large value
-/// then crosses memory once, not three times as through hiredis's reader. Nullopt when the key
-/// is absent; failures thrown as by `command` (a reply that is not a bulk string is storage_error).
+/// A command that answers with one bulk value (GET, GETEX), the reply read from the socket
+/// straight into the result's buffers: a large value then crosses memory once, not three times as
+/// through hiredis's reader. Nullopt when the key is absent; failures thrown as by `command` (a
+/// reply that is not a bulk string is storage_error).
 std::optional<split_value> get_split(redisContext*& ctx, const std::string& uri,
-                                     std::chrono::milliseconds timeout, std::string_view key,
+                                     std::chrono::milliseconds timeout,
+                                     std::span<const std::string_view> args,
                                      std::size_t head_limit);
 
 /// A connection to `to`, with `timeout` for connecting and for each reply, its database selected.
