@@ -417,6 +417,10 @@ class raw_index {
     REQUIRE(sqlite3_step(st.s) == SQLITE_DONE);
     REQUIRE(sqlite3_changes(db_) == 1);
   }
+  /// Takes the index's write lock until this object is destroyed (which rolls back).
+  void begin_immediate() {
+    REQUIRE(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
   /// What a careful hand-editor does after changing the bytes: the checksum and size follow.
   void reseal(const std::string& name, const std::string& bytes) {
     char hex[17];
@@ -465,6 +469,33 @@ std::string replaced(std::string text, const std::string& from, const std::strin
 }
 
 }  // namespace
+
+TEST_CASE("an index locked by another connection times a store out, and the object goes on",
+          "[disk_cache_fault]") {
+  using dedup_fault::make_value;
+  temp_dir root;
+  auto options = options_for(root.path(), "LOCK");
+  options.wait_timeout = 50ms;
+  dedup::disk_cache cache(options);
+  cache.put("before", make_value(1, 1, dedup_fault::small_bytes));
+  fs::path index = cache.fullpath("before");
+  REQUIRE(index.filename() == "index.sqlite");
+  {
+    raw_index other(index);
+    other.begin_immediate();  // holds the write lock for the whole store below
+    CHECK_THROWS_AS(cache.put("during", make_value(1, 2, dedup_fault::small_bytes)),
+                    dedup::timeout_error);
+  }  // the other connection rolls back and closes
+  // The same object's statements, one of which just failed, serve the next stores and hits.
+  cache.put("after", make_value(1, 3, dedup_fault::large_bytes));
+  cache.put("before", make_value(1, 4, dedup_fault::small_bytes));
+  dedup::disk_cache fresh(options);
+  dedup::scope scope;
+  CHECK(fresh.find<stamped>("before")->seq == 4);
+  CHECK_FALSE(fresh.find<stamped>("during"));
+  CHECK(fresh.find<stamped>("after")->seq == 3);
+  CHECK(fresh.entries().size() == 2);
+}
 
 TEST_CASE("a flipped byte in a value file or an inline row is caught by the checksum",
           "[disk_cache_fault]") {

@@ -87,9 +87,9 @@ std::shared_ptr<const simdjson::padded_string> disk_cache::load_bytes(const deta
   auto fetched = remote_->load(id);
   if (!fetched) return nullptr;
   remote = true;
-  auto bytes = std::make_shared<const simdjson::padded_string>(std::move(*fetched));
+  auto bytes = std::make_shared<const simdjson::padded_string>(std::move(fetched->bytes));
   // The next lookup on this node is a disk hit, once the copy is written.
-  if (!index_->read_only()) copier_->copy(*index_, id, bytes);
+  if (!index_->read_only()) copier_->copy(*index_, id, bytes, std::move(fetched->checksum));
   return bytes;
 }
 

@@ -16,12 +16,13 @@ local_copier::~local_copier() {
 }
 
 void local_copier::copy(disk_index& to, const entry_id& id,
-                        std::shared_ptr<const simdjson::padded_string> bytes) {
+                        std::shared_ptr<const simdjson::padded_string> bytes,
+                        std::string checksum) {
   std::unique_lock lock(mutex_);
   idle_.wait(lock, [&] { return queue_.empty() || queued_bytes_ + bytes->size() <= queued_limit; });
   if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   queued_bytes_ += bytes->size();
-  queue_.push_back(job{&to, std::string(id.name), id, std::move(bytes)});
+  queue_.push_back(job{&to, std::string(id.name), id, std::move(bytes), std::move(checksum)});
   lock.unlock();
   wake_.notify_one();
 }
@@ -54,7 +55,7 @@ void local_copier::write(job& j) {
   entry_id id = j.id;
   id.name = j.name;  // the caller's name is gone by now
   try {
-    j.to->store(id, std::string_view(j.bytes->data(), j.bytes->size()), false);
+    j.to->store(id, std::string_view(j.bytes->data(), j.bytes->size()), false, j.checksum);
   } catch (...) {
     counters_.store_failures.fetch_add(1, std::memory_order_relaxed);
   }

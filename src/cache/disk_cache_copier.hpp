@@ -26,10 +26,11 @@ class local_copier {
   local_copier(const local_copier&) = delete;
   local_copier& operator=(const local_copier&) = delete;
 
-  /// Queues the copy of `bytes` into `to` under `id`. Beyond `queued_limit` bytes waiting, it
-  /// waits for room first: a reader faster than the disk keeps the memory of a few copies only.
+  /// Queues the copy of `bytes` (verified against `checksum`) into `to` under `id`. Beyond
+  /// `queued_limit` bytes waiting, it waits for room first: a reader faster than the disk keeps
+  /// the memory of a few copies only.
   void copy(disk_index& to, const entry_id& id,
-            std::shared_ptr<const simdjson::padded_string> bytes);
+            std::shared_ptr<const simdjson::padded_string> bytes, std::string checksum);
   /// Returns once every copy queued before it is written or has failed. Called before whatever
   /// reads or changes the local index other than a load, and before the index is closed.
   void settle();
@@ -42,6 +43,7 @@ class local_copier {
     std::string name;  // the id's name, which the id only views
     entry_id id;
     std::shared_ptr<const simdjson::padded_string> bytes;
+    std::string checksum;
   };
   void run();
   void write(job& j);

@@ -37,6 +37,7 @@ struct disk_index::impl {
   std::string resource;  // the location, for messages
   std::filesystem::path values, locks;
   sqlite3* db = nullptr;
+  sql::statement_cache statements;  // the hot paths' queries (a hit, a store), kept prepared
   std::mutex mutex;  // one connection, one user at a time: transactions must not interleave
   bool read_only = false;
   bool prepared = false;  // the first store's (or clear's) work is done (prepare_to_write)
@@ -48,7 +49,10 @@ struct disk_index::impl {
         resource(s.location.string()),
         values(s.location / "values"),
         locks(s.location / "locks") {}
-  ~impl() { sqlite3_close_v2(db); }
+  ~impl() {
+    statements.clear();
+    sqlite3_close_v2(db);
+  }
   impl(const impl&) = delete;
   impl& operator=(const impl&) = delete;
 

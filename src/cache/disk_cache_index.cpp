@@ -17,7 +17,7 @@ namespace dedup::detail {
 namespace fs = std::filesystem;
 
 std::optional<stored_row> disk_index::impl::read_row(const entry_id& id) {
-  sql::statement st(db, resource,
+  sql::statement st(statements, db, resource,
                     "SELECT minor, version, session, layout_fingerprint, checksum, file, value, "
                     "size FROM entries WHERE name=? AND parameters_hash=?");
   st.bind(1, id.name).bind(2, row_key(id));
@@ -72,7 +72,7 @@ void disk_index::impl::touch(const entry_id& id) {
   if (read_only || schema < 2) return;  // schema 1 has no access_seq until a store upgrades it
   try {
     sql::statement st(
-        db, resource,
+        statements, db, resource,
         "UPDATE entries SET last_access=?, access_seq=(SELECT coalesce(max(access_seq), "
         "0) + 1 FROM entries) WHERE name=? AND parameters_hash=?");
     st.bind(1, now_ms()).bind(2, id.name).bind(3, row_key(id)).step();
@@ -121,7 +121,8 @@ std::optional<simdjson::padded_string> disk_index::load(const entry_id& id) {
   return std::nullopt;  // rewritten faster than it could be read: a miss, not a corruption
 }
 
-void disk_index::store(const entry_id& id, std::string_view bytes, bool durable) {
+void disk_index::store(const entry_id& id, std::string_view bytes, bool durable,
+                       std::string_view known_checksum) {
   impl& m = *impl_;
   file_size_signal_guard guard;
   {
@@ -136,13 +137,14 @@ void disk_index::store(const entry_id& id, std::string_view bytes, bool durable)
     final_name = hex16(XXH3_64bits_withSeed(id.name.data(), id.name.size(), id.params)) + "-" +
                  hex16(random64()) + ".json";
   }
-  std::string checksum = hex16(XXH3_64bits(bytes.data(), bytes.size()));
+  std::string checksum = known_checksum.empty() ? hex16(XXH3_64bits(bytes.data(), bytes.size()))
+                                                : std::string(known_checksum);
   std::lock_guard lock(m.mutex);
   std::vector<std::string> unlink_after;
   std::uint64_t evicted = 0;
   try {
-    sql::transaction tx(m.db, m.resource);
-    sql::statement old(m.db, m.resource,
+    sql::transaction tx(m.statements, m.db, m.resource);
+    sql::statement old(m.statements, m.db, m.resource,
                        "SELECT file FROM entries WHERE name=? AND parameters_hash=?");
     old.bind(1, id.name).bind(2, m.row_key(id));
     if (old.step() && !old.is_null(0)) unlink_after.emplace_back(old.text(0));
@@ -168,7 +170,7 @@ void disk_index::insert_row(const entry_id& id, std::string_view bytes, const st
                             const std::string& file) {
   impl& m = *impl_;
   sql::statement ins(
-      m.db, m.resource,
+      m.statements, m.db, m.resource,
       "INSERT OR REPLACE INTO entries (name, parameters_hash, minor, version, session, "
       "layout_fingerprint, size, checksum, created, last_access, file, value, access_seq) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
@@ -189,7 +191,7 @@ void disk_index::insert_row(const entry_id& id, std::string_view bytes, const st
 // entry just stored (a value larger than the limit alone stays, the only one).
 std::uint64_t disk_index::evict(const entry_id& keep, std::vector<std::string>& files) {
   impl& m = *impl_;
-  sql::statement total(m.db, m.resource, "SELECT bytes FROM totals");
+  sql::statement total(m.statements, m.db, m.resource, "SELECT bytes FROM totals");
   total.step();
   auto size = static_cast<std::uint64_t>(total.integer(0));
   if (size <= m.s.size_limit) return 0;

@@ -116,6 +116,7 @@ void disk_index::impl::check_directory() {
 }
 
 void disk_index::impl::open(const std::string& name, int flags) {
+  statements.clear();
   sqlite3_close_v2(db);
   db = nullptr;
   int rc = sqlite3_open_v2(name.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);

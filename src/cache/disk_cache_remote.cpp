@@ -168,7 +168,7 @@ void remote_tier::failed(const std::string& why) {
                static_cast<long long>(backoff_.count()));
 }
 
-std::optional<simdjson::padded_string> remote_tier::load(const entry_id& id) {
+std::optional<remote_tier::verified> remote_tier::load(const entry_id& id) {
   if (id.minor == 0) return std::nullopt;
   std::string k = key(value_space, id);
   // With a time to live, a read renews it: what the fleet still reads stays.
@@ -199,7 +199,7 @@ std::optional<simdjson::padded_string> remote_tier::load(const entry_id& id) {
   }
   counters_.remote_hits.fetch_add(1, std::memory_order_relaxed);
   counters_.remote_bytes_read.fetch_add(bytes.size(), std::memory_order_relaxed);
-  return std::move(bytes);
+  return verified{std::move(bytes), std::move(header->checksum)};
 }
 
 void remote_tier::store(const entry_id& id, std::string_view bytes) {

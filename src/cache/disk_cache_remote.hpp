@@ -29,10 +29,16 @@ namespace dedup::detail {
 /// detail::remote_tier remote("redis://127.0.0.1:6379/0", 2000ms, 10s, 0s, counters);
 /// remote.set_scope("cache", "run42", 1);
 /// remote.store(id, bytes);
-/// auto again = remote.load(id);  // verified bytes, or nullopt (a miss, stale, or a failure)
+/// auto again = remote.load(id);  // bytes and checksum, or nullopt (a miss, stale, or a failure)
 /// ```
 class remote_tier {
  public:
+  /// A value read from the tier, with the checksum its bytes were verified against.
+  struct verified {
+    simdjson::padded_string bytes;
+    std::string checksum;
+  };
+
   /// `ttl`: how long a value lives on the server after its last store or read (0: until removed).
   remote_tier(std::string uri, std::chrono::milliseconds timeout, std::chrono::milliseconds backoff,
               std::chrono::seconds ttl, cache_counters& counters);
@@ -42,7 +48,7 @@ class remote_tier {
 
   /// The cache the keys belong to; must not run while another thread uses the tier.
   void set_scope(std::string prefix, std::string tag, int version);
-  std::optional<simdjson::padded_string> load(const entry_id& id);
+  std::optional<verified> load(const entry_id& id);
   void store(const entry_id& id, std::string_view bytes);
   void drop(const entry_id& id);
   /// Single flight across nodes: waits (polling, up to `wait`) until this caller holds the entry's

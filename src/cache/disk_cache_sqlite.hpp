@@ -5,6 +5,8 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -23,17 +25,59 @@ namespace dedup::detail::sql {
   throw storage_error(resource, detail);
 }
 
-/// A prepared statement, finalized on destruction; binds are 1-based as in SQLite.
+/// The prepared statements of one connection, kept by their text for the next use: preparing
+/// costs more than running the small queries of a hit or a store. Used under the connection's
+/// mutex; cleared before the connection closes.
+class statement_cache {
+ public:
+  statement_cache() = default;
+  statement_cache(const statement_cache&) = delete;
+  statement_cache& operator=(const statement_cache&) = delete;
+  ~statement_cache() { clear(); }
+
+  /// The kept statement of `text`, which the caller now holds, or nullptr.
+  sqlite3_stmt* take(std::string_view text) {
+    auto it = kept_.find(text);
+    if (it == kept_.end()) return nullptr;
+    sqlite3_stmt* s = it->second;
+    kept_.erase(it);
+    return s;
+  }
+  /// Keeps `s`, reset and its bindings cleared, for the next use of `text`.
+  void keep(std::string_view text, sqlite3_stmt* s) {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (!kept_.try_emplace(std::string(text), s).second) sqlite3_finalize(s);  // one is enough
+  }
+  void clear() {
+    for (auto& kept : kept_) sqlite3_finalize(kept.second);
+    kept_.clear();
+  }
+
+ private:
+  std::map<std::string, sqlite3_stmt*, std::less<>> kept_;
+};
+
+/// A prepared statement, finalized on destruction (or, taken from a statement_cache, given back
+/// to it); binds are 1-based as in SQLite.
 class statement {
  public:
   statement(sqlite3* db, const std::string& resource, const char* text)
       : db_(db), resource_(resource) {
-    int rc = sqlite3_prepare_v2(db, text, -1, &stmt_, nullptr);
-    if (rc != SQLITE_OK) fail(db, rc, resource, "preparing a query of the index");
+    prepare(text);
+  }
+  statement(statement_cache& cache, sqlite3* db, const std::string& resource, const char* text)
+      : db_(db), resource_(resource), cache_(&cache), text_(text), stmt_(cache.take(text)) {
+    if (!stmt_) prepare(text);
   }
   statement(const statement&) = delete;
   statement& operator=(const statement&) = delete;
-  ~statement() { sqlite3_finalize(stmt_); }
+  ~statement() {
+    if (cache_ && stmt_)
+      cache_->keep(text_, stmt_);
+    else
+      sqlite3_finalize(stmt_);
+  }
 
   statement& bind(int i, std::string_view text) {
     sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
@@ -73,8 +117,15 @@ class statement {
   }
 
  private:
+  void prepare(const char* text) {
+    int rc = sqlite3_prepare_v2(db_, text, -1, &stmt_, nullptr);
+    if (rc != SQLITE_OK) fail(db_, rc, resource_, "preparing a query of the index");
+  }
+
   sqlite3* db_;
   const std::string& resource_;
+  statement_cache* cache_ = nullptr;
+  const char* text_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
 };
 
@@ -85,11 +136,16 @@ inline void exec(sqlite3* db, const std::string& resource, const char* text) {
 }
 
 /// BEGIN IMMEDIATE (the write lock taken up front, so a transaction never fails half-way on a
-/// lock upgrade), rolled back on destruction unless committed.
+/// lock upgrade), rolled back on destruction unless committed. Given a statement_cache, its BEGIN
+/// and COMMIT are kept prepared there.
 class transaction {
  public:
   transaction(sqlite3* db, const std::string& resource) : db_(db), resource_(resource) {
     exec(db, resource, "BEGIN IMMEDIATE");
+  }
+  transaction(statement_cache& cache, sqlite3* db, const std::string& resource)
+      : db_(db), resource_(resource), cache_(&cache) {
+    statement(cache, db, resource, "BEGIN IMMEDIATE").step();
   }
   transaction(const transaction&) = delete;
   transaction& operator=(const transaction&) = delete;
@@ -97,13 +153,17 @@ class transaction {
     if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
   void commit() {
-    exec(db_, resource_, "COMMIT");
+    if (cache_)
+      statement(*cache_, db_, resource_, "COMMIT").step();
+    else
+      exec(db_, resource_, "COMMIT");
     open_ = false;
   }
 
  private:
   sqlite3* db_;
   const std::string& resource_;
+  statement_cache* cache_ = nullptr;
   bool open_ = true;
 };
 

@@ -76,7 +76,10 @@ class disk_index {
   /// Throws storage_error (timeout_error when the database stays locked); nothing else is lost.
   /// `durable` false: a copy of bytes held elsewhere (the remote tier's), whose value file is not
   /// synced; after a crash of the machine it may fail its checksum, and is then fetched again.
-  void store(const entry_id& id, std::string_view bytes, bool durable = true);
+  /// `checksum`: the bytes' checksum (`hex16` of XXH3-64) where the caller verified it already,
+  /// so that a copy is not hashed twice; empty, it is computed here.
+  void store(const entry_id& id, std::string_view bytes, bool durable = true,
+             std::string_view checksum = {});
   /// Removes the entry's row (and file) if it holds the same identity.
   void drop(const entry_id& id);
   void clear(std::string_view name);
