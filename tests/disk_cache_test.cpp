@@ -406,16 +406,28 @@ TEST_CASE("disk_cache: a single-flight wait that does not end is a timeout_error
   CHECK(holder.get() == 1);
 }
 
-// Three stores and a hit land within a millisecond or two, and a clock can tie or step back: the
-// order is the index's counter's, not the clock's, so neither pauses nor times matter.
-TEST_CASE("disk_cache: the size limit evicts the least recently used", "[disk_cache]") {
-  temp_dir d;
+namespace {
+
+// Options under which two values of 100 characters fit and a third evicts one; "a", then "b"
+// stored under them.
+dedup::disk_cache_options two_stored(const temp_dir& d) {
   auto o = in(d);
-  o.size_limit = 2 * dedup::detail::encode_value(std::string(100, 'a')).size() + 46;  // two fit
+  o.size_limit = 2 * dedup::detail::encode_value(std::string(100, 'a')).size() + 46;
   o.inline_limit = 64;
   dedup::disk_cache writer{o};
   writer.put("a", std::string(100, 'a'));
   writer.put("b", std::string(100, 'b'));
+  return o;
+}
+
+}  // namespace
+
+// Three stores and a hit land within a millisecond or two, and a clock can tie or step back: the
+// order is the index's counter's, not the clock's, so neither pauses nor times matter.
+TEST_CASE("disk_cache: the size limit evicts the least recently used", "[disk_cache]") {
+  temp_dir d;
+  auto o = two_stored(d);
+  dedup::disk_cache writer{o};
   CHECK(dedup::disk_cache{o}.find<std::string>("a") != nullptr);  // a disk hit: "a" is newer
   edit_index(writer, "UPDATE entries SET created = 0, last_access = 0");  // every time tied
   writer.put("c", std::string(100, 'c'));
@@ -426,6 +438,25 @@ TEST_CASE("disk_cache: the size limit evicts the least recently used", "[disk_ca
   CHECK(fs::exists(writer.fullpath("a")));
   CHECK(std::distance(fs::directory_iterator(writer.location() / "values"),
                       fs::directory_iterator{}) == 2);
+}
+
+// A disk hit is written to the index with later ones, at the latest by the same object's next
+// store, listing or close: a store's eviction and a listing always see the object's own hits.
+TEST_CASE("disk_cache: an object's disk hits are in the order its next store evicts by",
+          "[disk_cache]") {
+  temp_dir d;
+  auto o = two_stored(d);
+  edit_index(dedup::disk_cache{o}, "UPDATE entries SET created = 0, last_access = 0");
+  dedup::disk_cache reader{o};
+  REQUIRE(reader.find<std::string>("a") != nullptr);  // a disk hit: "a" is now the newer
+  for (const auto& e : reader.entries())
+    CHECK((e.last_access != 0) == (e.name == "a"));   // the listing shows the hit
+  REQUIRE(reader.find<std::string>("b") != nullptr);  // and now "b"
+  reader.put("c", std::string(100, 'c'));             // evicts the least recent: "a"
+  CHECK(reader.stats().evicted == 1);
+  std::vector<std::string> names;
+  for (const auto& e : reader.entries()) names.push_back(e.name);
+  CHECK(names == std::vector<std::string>{"b", "c"});
 }
 
 // The index keeps its values' total size as they are replaced, dropped and evicted, in files and

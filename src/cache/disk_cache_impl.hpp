@@ -5,11 +5,13 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <simdjson.h>
 
@@ -43,6 +45,18 @@ struct disk_index::impl {
   bool prepared = false;  // the first store's (or clear's) work is done (prepare_to_write)
   std::int64_t schema = 0;
 
+  /// A disk hit not yet written to the eviction order.
+  struct hit {
+    std::string name, row_key;
+    std::int64_t at_ms;
+  };
+  std::vector<hit> hits;
+  std::chrono::steady_clock::time_point first_hit{};
+  /// Hits are written together, by whichever comes first: this many waiting, the oldest waiting
+  /// this long, the next store, a listing, or the index closing.
+  static constexpr std::size_t hit_batch = 64;
+  static constexpr std::chrono::seconds hit_delay{1};
+
   impl(index_settings settings, cache_counters& c)
       : s(std::move(settings)),
         counters(c),
@@ -65,6 +79,9 @@ struct disk_index::impl {
   std::optional<stored_row> read_row(const entry_id& id);
   bool valid(const entry_id& id, const stored_row& row) const;
   void touch(const entry_id& id);
+  /// Writes the waiting hits, in the caller's transaction if `in_transaction`, else in one of
+  /// their own whose failure loses only them (the eviction order is then a little older).
+  void write_hits(bool in_transaction);
   void remove_row(const entry_id& id, std::string_view checksum);
   std::string row_key(const entry_id& id) const { return hex16(id.params); }
 

@@ -67,17 +67,36 @@ void disk_index::impl::remove_row(const entry_id& id, std::string_view checksum)
 }
 
 // A disk hit moves the entry to the end of the eviction order; later hits of this cache object
-// come from the memory tier and write nothing.
+// come from the memory tier and write nothing. Hits are written in batches: a write transaction
+// of its own made a hit of a small value cost three to four times as much.
 void disk_index::impl::touch(const entry_id& id) {
   if (read_only || schema < 2) return;  // schema 1 has no access_seq until a store upgrades it
+  auto now = std::chrono::steady_clock::now();
+  if (hits.empty()) first_hit = now;
+  hits.push_back({std::string(id.name), row_key(id), now_ms()});
+  if (hits.size() >= hit_batch || now - first_hit >= hit_delay) write_hits(false);
+}
+
+void disk_index::impl::write_hits(bool in_transaction) {
+  if (hits.empty()) return;
+  std::vector<hit> batch;
+  batch.swap(hits);  // written once: a failed batch is not retried
+  auto write = [&] {
+    for (const hit& h : batch) {
+      sql::statement st(statements, db, resource,
+                        "UPDATE entries SET last_access=?, access_seq=(SELECT "
+                        "coalesce(max(access_seq), 0) + 1 FROM entries) WHERE name=? AND "
+                        "parameters_hash=?");
+      st.bind(1, h.at_ms).bind(2, h.name).bind(3, h.row_key).step();
+    }
+  };
+  if (in_transaction) return write();
   try {
-    sql::statement st(
-        statements, db, resource,
-        "UPDATE entries SET last_access=?, access_seq=(SELECT coalesce(max(access_seq), "
-        "0) + 1 FROM entries) WHERE name=? AND parameters_hash=?");
-    st.bind(1, now_ms()).bind(2, id.name).bind(3, row_key(id)).step();
+    sql::transaction tx(statements, db, resource);
+    write();
+    tx.commit();
   } catch (const storage_error&) {
-    // A failing cache: the hit stands, the eviction order is a little older.
+    // A failing cache: the hits stand, the eviction order is a little older.
   } catch (const timeout_error&) {
     // A busy one: likewise.
   }
@@ -144,6 +163,7 @@ void disk_index::store(const entry_id& id, std::string_view bytes, bool durable,
   std::uint64_t evicted = 0;
   try {
     sql::transaction tx(m.statements, m.db, m.resource);
+    m.write_hits(true);  // the eviction below sees this object's hits
     sql::statement old(m.statements, m.db, m.resource,
                        "SELECT file FROM entries WHERE name=? AND parameters_hash=?");
     old.bind(1, id.name).bind(2, m.row_key(id));
@@ -254,6 +274,7 @@ void disk_index::remove_where(const std::string& where, std::string_view a, std:
 std::vector<disk_cache_entry> disk_index::entries() const {
   std::lock_guard lock(impl_->mutex);
   impl& m = *impl_;
+  m.write_hits(false);
   sql::statement st(m.db, m.resource,
                     "SELECT name, version, parameters_hash, layout_fingerprint, size, checksum, "
                     "created, last_access, file IS NOT NULL, minor, session FROM entries "
@@ -271,6 +292,7 @@ std::vector<disk_cache_entry> disk_index::entries() const {
 fs::path disk_index::file_of(std::string_view name) const {
   std::lock_guard lock(impl_->mutex);
   impl& m = *impl_;
+  m.write_hits(false);
   sql::statement st(m.db, m.resource,
                     "SELECT file FROM entries WHERE name=? ORDER BY last_access DESC LIMIT 1");
   st.bind(1, name);

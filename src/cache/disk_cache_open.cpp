@@ -240,7 +240,10 @@ disk_index::disk_index(index_settings settings, cache_counters& counters)
   impl_->open_database();
 }
 
-disk_index::~disk_index() = default;
+disk_index::~disk_index() {
+  std::lock_guard lock(impl_->mutex);
+  impl_->write_hits(false);
+}
 
 const index_settings& disk_index::settings() const noexcept {
   return impl_->s;
