@@ -242,7 +242,11 @@ disk_index::disk_index(index_settings settings, cache_counters& counters)
 
 disk_index::~disk_index() {
   std::lock_guard lock(impl_->mutex);
-  impl_->write_hits(false);
+  try {
+    impl_->write_hits(false);  // failures of the index are caught there; this is anything else
+  } catch (...) {
+    // The hits are lost: the eviction order is a little older, nothing else.
+  }
 }
 
 const index_settings& disk_index::settings() const noexcept {
