@@ -79,10 +79,12 @@ void disk_index::impl::touch(const entry_id& id) {
 
 void disk_index::impl::write_hits(bool in_transaction) {
   if (hits.empty()) return;
-  std::vector<hit> batch;
-  batch.swap(hits);  // written once: a failed batch is not retried
+  struct forget {
+    std::vector<hit>& hits;
+    ~forget() { hits.clear(); }
+  } written_once{hits};  // a failed batch is not retried
   auto write = [&] {
-    for (const hit& h : batch) {
+    for (const hit& h : hits) {
       sql::statement st(statements, db, resource,
                         "UPDATE entries SET last_access=?, access_seq=(SELECT "
                         "coalesce(max(access_seq), 0) + 1 FROM entries) WHERE name=? AND "

@@ -35,27 +35,38 @@ class statement_cache {
   statement_cache& operator=(const statement_cache&) = delete;
   ~statement_cache() { clear(); }
 
-  /// The kept statement of `text`, which the caller now holds, or nullptr.
+  /// The kept statement of `text`, which the caller now holds, or nullptr (none kept yet, or the
+  /// kept one is in use).
   sqlite3_stmt* take(std::string_view text) {
     auto it = kept_.find(text);
-    if (it == kept_.end()) return nullptr;
-    sqlite3_stmt* s = it->second;
-    kept_.erase(it);
-    return s;
+    if (it == kept_.end() || it->second.in_use) return nullptr;
+    it->second.in_use = true;
+    return it->second.stmt;
   }
-  /// Keeps `s`, reset and its bindings cleared, for the next use of `text`.
+  /// Gives `s` back, reset and its bindings cleared, for the next use of `text`. A statement
+  /// prepared while the kept one was in use is finalized: one is enough.
   void keep(std::string_view text, sqlite3_stmt* s) {
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
-    if (!kept_.try_emplace(std::string(text), s).second) sqlite3_finalize(s);  // one is enough
+    auto it = kept_.find(text);
+    if (it == kept_.end())
+      kept_.emplace(std::string(text), kept{s, false});
+    else if (it->second.stmt == s)
+      it->second.in_use = false;
+    else
+      sqlite3_finalize(s);
   }
   void clear() {
-    for (auto& kept : kept_) sqlite3_finalize(kept.second);
+    for (auto& entry : kept_) sqlite3_finalize(entry.second.stmt);
     kept_.clear();
   }
 
  private:
-  std::map<std::string, sqlite3_stmt*, std::less<>> kept_;
+  struct kept {
+    sqlite3_stmt* stmt;
+    bool in_use;
+  };
+  std::map<std::string, kept, std::less<>> kept_;  // the key is only built on first use
 };
 
 /// A prepared statement, finalized on destruction (or, taken from a statement_cache, given back
